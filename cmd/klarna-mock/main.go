@@ -1,0 +1,158 @@
+// Command klarna-mock runs the Klarna simulator, or drives a running one from the command line.
+//
+//	klarna-mock [flags]                          serve (see -h)
+//	klarna-mock journey ACTION PAYMENT_REQUEST_ID act as the customer: open, approve, decline, back-out, abandon
+//	klarna-mock clock [advance DURATION]         read or move the mock's clock
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"github.com/klarna-mock/klarna-mock/fixtures"
+	"github.com/klarna-mock/klarna-mock/mockserver/app"
+	mockhttp "github.com/klarna-mock/klarna-mock/mockserver/http"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "klarna-mock:", err)
+		if errors.Is(err, errUsage) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+// run is the whole program, with its environment passed in so tests can run it in-process.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "journey":
+			return runJourney(ctx, args[1:], getenv, stdout, stderr)
+		case "clock":
+			return runClock(ctx, args[1:], getenv, stdout, stderr)
+		}
+	}
+	return serve(ctx, args, getenv, stdout, stderr)
+}
+
+// envOr returns the environment variable name, or def when it is unset.
+func envOr(getenv func(string) string, name, def string) string {
+	if v := getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// serve runs the mock until ctx is done.
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("klarna-mock", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", envOr(getenv, "KLARNA_MOCK_ADDR", "127.0.0.1:8480"), "listen address (env KLARNA_MOCK_ADDR)")
+	logFormat := fs.String("log-format", envOr(getenv, "KLARNA_MOCK_LOG_FORMAT", "text"), "log format: text or json (env KLARNA_MOCK_LOG_FORMAT)")
+	logLevel := fs.String("log-level", envOr(getenv, "KLARNA_MOCK_LOG_LEVEL", "info"), "log level: debug (logs every request), info, warn, error (env KLARNA_MOCK_LOG_LEVEL)")
+	fixturesFile := fs.String("fixtures", getenv("KLARNA_MOCK_FIXTURES"), "outcome rules file, tried before the defaults unless it sets replace_defaults (env KLARNA_MOCK_FIXTURES)")
+	accountsFile := fs.String("accounts", getenv("KLARNA_MOCK_ACCOUNTS"), "file mapping API keys to partner accounts; default: any klarna_test_api_ key, isolated per key (env KLARNA_MOCK_ACCOUNTS)")
+	publicURL := fs.String("public-url", getenv("KLARNA_MOCK_PUBLIC_URL"), "base URL customers reach the mock at, for payment_request_url; default: the request's host (env KLARNA_MOCK_PUBLIC_URL)")
+	maxObjects := fs.Int("max-objects", 0, "objects kept per kind before the oldest are dropped (default 20000)")
+	memLimit := fs.Int64("memory-limit-mib", 32, "soft memory limit for the Go runtime in MiB; 0 leaves the runtime's default")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	logger, err := newLogger(stderr, *logFormat, *logLevel)
+	if err != nil {
+		return err
+	}
+	if *memLimit > 0 {
+		debug.SetMemoryLimit(*memLimit << 20)
+	}
+	cfg := app.Config{PublicURL: *publicURL, MaxObjectsPerTable: *maxObjects, Logger: logger}
+	if cfg.Rules, err = fixtures.Load(*fixturesFile); err != nil {
+		return err
+	}
+	if *accountsFile != "" {
+		data, err := os.ReadFile(*accountsFile)
+		if err != nil {
+			return err
+		}
+		if cfg.Accounts, err = mockhttp.LoadAccounts(*accountsFile, data); err != nil {
+			return err
+		}
+	}
+	mock, err := app.New(cfg)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: mock.Handler, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "klarna-mock listening on http://%s\n", ln.Addr())
+	logger.Info("klarna-mock started", "addr", ln.Addr().String(), "fixtures", fixturesName(*fixturesFile))
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = errors.Join(srv.Shutdown(shutdown), mock.Close(shutdown))
+	logger.Info("klarna-mock stopped")
+	return err
+}
+
+// parseFlags parses args, taking -h as a request for help rather than an error, and refuses
+// positional arguments.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	return nil
+}
+
+func fixturesName(file string) string {
+	if file == "" {
+		return "defaults"
+	}
+	return file
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("%w: -log-level %q: use debug, info, warn or error", errUsage, level)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("%w: -log-format %q: use text or json", errUsage, format)
+}

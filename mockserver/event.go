@@ -1,0 +1,51 @@
+package mockserver
+
+import "time"
+
+// Event types the simulator publishes (klarna-api-facts §8). Customer-token events are not
+// published by Klarna; the mock names them after the same pattern.
+const (
+	EventRequestSubmitted      = "payment.request.state-change.submitted"
+	EventRequestInProgress     = "payment.request.state-change.in-progress"
+	EventRequestCompleted      = "payment.request.state-change.completed"
+	EventRequestDeclined       = "payment.request.state-change.declined"
+	EventRequestCanceled       = "payment.request.state-change.canceled"
+	EventRequestExpired        = "payment.request.state-change.expired"
+	EventTransactionAuthorized = "payment.transaction.state-change.authorized"
+	EventCustomerTokenCreated  = "customer.token.state-change.created"
+	EventCustomerTokenRevoked  = "customer.token.state-change.revoked"
+)
+
+// Event is something that happened to one resource, published after the change is stored.
+type Event struct {
+	// Type is one of the Event* constants.
+	Type string
+	// Tenant is whose webhooks receive the event: the API key's isolated state by default, or the
+	// partner account when keys are mapped to accounts (see Scope).
+	Tenant string
+	// AccountID is the partner account the resource belongs to (subject_account_id).
+	AccountID string
+	// Subject is the id of the resource; events of one subject are delivered in order.
+	Subject    string
+	OccurredAt time.Time
+	// Payload is the event's payload, marshalled to JSON as is.
+	Payload any
+}
+
+// Publisher receives events. Publish must not block on delivery: the API call that caused the
+// event must not wait for webhooks.
+type Publisher interface {
+	Publish(Event)
+}
+
+// PublisherFunc adapts a function to Publisher.
+type PublisherFunc func(Event)
+
+// Publish calls f(e).
+func (f PublisherFunc) Publish(e Event) { f(e) }
+
+// newEvent builds an event of a resource stored under scope.
+func newEvent(typ, scope, subject string, at time.Time, payload any) Event {
+	tenant, account := SplitScope(scope)
+	return Event{Type: typ, Tenant: tenant, AccountID: account, Subject: subject, OccurredAt: at, Payload: payload}
+}

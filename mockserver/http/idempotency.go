@@ -1,0 +1,137 @@
+package http
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/klarna-mock/klarna-mock/mockserver"
+)
+
+// IdempotencyWindow is how long a Klarna-Idempotency-Key is honoured.
+const IdempotencyWindow = 24 * time.Hour
+
+// flight is an idempotent request being processed; duplicates wait on done.
+type flight struct{ done chan struct{} }
+
+// idempotently runs h at most once per key within the window: a repeat with the same body gets
+// the stored answer, a repeat with another body a 409, and concurrent duplicates wait for the
+// first so exactly one resource is created. Only successes are stored, so a client can correct a
+// rejected request and retry it under the same key.
+func (s *Server) idempotently(w http.ResponseWriter, r *request, key string, h handlerFunc) error {
+	scope := r.tenant + " " + r.Method + " " + r.URL.Path
+	id := scope + "\x00" + key
+	digest := sha256.Sum256(r.body)
+	for {
+		rec, err := s.storedAnswer(scope, key)
+		if err != nil {
+			return err
+		}
+		if rec != nil {
+			return replay(w, rec, digest)
+		}
+		s.inflightMu.Lock()
+		if f, busy := s.inflight[id]; busy {
+			s.inflightMu.Unlock()
+			select {
+			case <-f.done:
+				continue
+			case <-r.Context().Done():
+				return r.Context().Err()
+			}
+		}
+		f := &flight{done: make(chan struct{})}
+		s.inflight[id] = f
+		s.inflightMu.Unlock()
+		err = s.runOnce(w, r, scope, key, digest, h)
+		s.inflightMu.Lock()
+		delete(s.inflight, id)
+		s.inflightMu.Unlock()
+		close(f.done)
+		return err
+	}
+}
+
+// runOnce runs the handler for the first request with a key and stores a successful answer.
+func (s *Server) runOnce(w http.ResponseWriter, r *request, scope, key string, digest [32]byte, h handlerFunc) error {
+	// Another request may have finished between the lookup and taking the flight.
+	rec, err := s.storedAnswer(scope, key)
+	if err != nil {
+		return err
+	}
+	if rec != nil {
+		return replay(w, rec, digest)
+	}
+	cw := &captureWriter{header: http.Header{}, status: http.StatusOK}
+	if err := h(cw, r); err != nil {
+		return err
+	}
+	if cw.status < 300 {
+		stored := &mockserver.IdempotencyRecord{
+			Scope:      scope,
+			Key:        key,
+			BodyDigest: digest,
+			Status:     cw.status,
+			Header:     map[string]string{"Content-Type": cw.header.Get("Content-Type")},
+			Body:       cw.body.Bytes(),
+			ExpiresAt:  s.svc.Clock().Now().Add(IdempotencyWindow).UnixNano(),
+		}
+		if err := s.store.Update(func(tx mockserver.Tx) error { return tx.PutIdempotent(stored) }); err != nil {
+			return err
+		}
+	}
+	for k, v := range cw.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(cw.status)
+	_, _ = w.Write(cw.body.Bytes())
+	return nil
+}
+
+// storedAnswer returns the unexpired answer stored for key, or nil.
+func (s *Server) storedAnswer(scope, key string) (*mockserver.IdempotencyRecord, error) {
+	var rec *mockserver.IdempotencyRecord
+	err := s.store.View(func(tx mockserver.Tx) error {
+		var err error
+		rec, err = tx.Idempotent(scope, key)
+		return err
+	})
+	if errors.Is(err, mockserver.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if rec.ExpiresAt <= s.svc.Clock().Now().UnixNano() {
+		return nil, nil
+	}
+	return rec, nil
+}
+
+// replay writes a stored answer, or a 409 when the body differs from the first request's.
+func replay(w http.ResponseWriter, rec *mockserver.IdempotencyRecord, digest [32]byte) error {
+	if rec.BodyDigest != digest {
+		return mockserver.NewError(http.StatusConflict, mockserver.InputError, mockserver.CodeIdempotencyConflict,
+			"The Klarna-Idempotency-Key was already used with a different request body.",
+			mockserver.FieldError{Parameter: "Klarna-Idempotency-Key", ErrorMessage: "already used with a different request body"})
+	}
+	for k, v := range rec.Header {
+		w.Header().Set(k, v)
+	}
+	w.WriteHeader(rec.Status)
+	_, _ = w.Write(rec.Body)
+	return nil
+}
+
+// captureWriter records a handler's answer so it can be stored before it is sent.
+type captureWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (c *captureWriter) Header() http.Header         { return c.header }
+func (c *captureWriter) WriteHeader(status int)      { c.status = status }
+func (c *captureWriter) Write(b []byte) (int, error) { return c.body.Write(b) }

@@ -1,0 +1,101 @@
+package http
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/klarna-mock/klarna-mock/mockserver"
+)
+
+// sessionToken returns the network session token of a request and the header that carried it:
+// Klarna-Network-Session-Token, else its legacy equivalents.
+func sessionToken(h http.Header) (token, header string) {
+	for _, name := range []string{mockserver.HeaderNetworkSessionToken, mockserver.HeaderPaymentToken, mockserver.HeaderInteroperabilityToken} {
+		if v := h.Get(name); v != "" {
+			return v, name
+		}
+	}
+	return "", ""
+}
+
+func (s *Server) authorize(w http.ResponseWriter, r *request) error {
+	var req mockserver.AuthorizeRequest
+	if err := decodeJSON(r.body, &req); err != nil {
+		return err
+	}
+	token, header := sessionToken(r.Header)
+	resp, err := s.svc.Authorize(mockserver.AuthorizeCall{
+		AccountID:      r.scope,
+		Request:        &req,
+		SessionToken:   token,
+		SessionHeader:  header,
+		CustomerToken:  r.Header.Get(mockserver.HeaderCustomerToken),
+		JourneyBaseURL: s.baseURL(r.Request),
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) readPaymentRequest(w http.ResponseWriter, r *request) error {
+	pr, err := s.svc.PaymentRequest(r.scope, r.vars["payment_request_id"])
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, pr)
+}
+
+func (s *Server) cancelPaymentRequest(w http.ResponseWriter, r *request) error {
+	pr, err := s.svc.Cancel(r.scope, r.vars["payment_request_id"])
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, pr)
+}
+
+func (s *Server) readPaymentTransaction(w http.ResponseWriter, r *request) error {
+	tr, err := s.svc.PaymentTransaction(r.scope, r.vars["payment_transaction_id"])
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, tr)
+}
+
+func (s *Server) presentation(w http.ResponseWriter, r *request) error {
+	q := r.URL.Query()
+	token, header := sessionToken(r.Header)
+	pq := mockserver.PresentationQuery{
+		AccountID:     r.scope,
+		Currency:      q.Get("currency"),
+		Locale:        q.Get("locale"),
+		Intents:       append(q["intents[]"], q["intents"]...),
+		CustomerToken: r.Header.Get(mockserver.HeaderCustomerToken),
+		SessionToken:  token,
+		SessionHeader: header,
+	}
+	if a := q.Get("amount"); a != "" {
+		n, err := strconv.ParseInt(a, 10, 64)
+		if err != nil {
+			return mockserver.Invalid("amount", "not an integer amount in minor units")
+		}
+		pq.Amount = n
+	}
+	p, err := s.svc.Presentation(pq)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, p)
+}
+
+func (s *Server) mintTestToken(w http.ResponseWriter, r *request) error {
+	var in mockserver.TestTokenRequest
+	if err := decodeJSON(r.body, &in); err != nil {
+		return err
+	}
+	t, err := s.svc.MintTestToken(r.scope, in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, t)
+}

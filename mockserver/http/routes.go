@@ -1,0 +1,40 @@
+package http
+
+import "net/http"
+
+// Contract documents, by file name in contracts/.
+const (
+	contractPayments = "klarna-payments.yaml"
+	contractControl  = "mock-control.yaml"
+)
+
+// routes mounts every endpoint of the mock. This is the one place to see the whole surface.
+func (s *Server) routes() error {
+	const account = "/v2/accounts/{partner_account_id}"
+	const control = "/mock/v1"
+	for _, rt := range []route{
+		// Klarna's Payment API (klarna-payments.yaml).
+		{method: http.MethodPost, path: account + "/payment/authorize", contract: contractPayments, idempotent: true, handle: s.authorize},
+		{method: http.MethodGet, path: account + "/payment/requests/{payment_request_id}", contract: contractPayments, handle: s.readPaymentRequest},
+		{method: http.MethodDelete, path: account + "/payment/requests/{payment_request_id}", contract: contractPayments, handle: s.cancelPaymentRequest},
+		{method: http.MethodGet, path: account + "/payment/transactions/{payment_transaction_id}", contract: contractPayments, handle: s.readPaymentTransaction},
+		{method: http.MethodGet, path: account + "/payment/presentation", contract: contractPayments, handle: s.presentation},
+		{method: http.MethodPost, path: account + "/interoperability/test-tokens", contract: contractPayments, idempotent: true, handle: s.mintTestToken},
+
+		// The mock's own control API (mock-control.yaml).
+		{method: http.MethodPost, path: control + "/payment-requests/{payment_request_id}/{action}", contract: contractControl, public: true, handle: s.journeyAction},
+		{method: http.MethodGet, path: control + "/clock", contract: contractControl, public: true, handle: s.readClock},
+		{method: http.MethodPost, path: control + "/clock/advance", contract: contractControl, public: true, handle: s.advanceClock},
+		{method: http.MethodGet, path: control + "/accounts/{partner_account_id}/customer-tokens/{customer_token}", contract: contractControl, handle: s.readCustomerToken},
+		{method: http.MethodPost, path: control + "/accounts/{partner_account_id}/customer-tokens/{customer_token}/revoke", contract: contractControl, handle: s.revokeCustomerToken},
+
+		// The contracts themselves.
+		{method: http.MethodGet, path: "/openapi.yaml", public: true, handle: s.serveContract(contractPayments)},
+		{method: http.MethodGet, path: "/contracts/{file}", public: true, handle: s.serveNamedContract},
+	} {
+		if err := s.add(rt); err != nil {
+			return err
+		}
+	}
+	return nil
+}

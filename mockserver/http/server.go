@@ -1,0 +1,279 @@
+// Package http serves the simulator over HTTP: Klarna's Payment API, the Purchase Journey and the
+// mock's own control API. Every route is checked against its contract in contracts/ before its
+// handler runs; handlers return errors, which one function turns into Klarna-shaped responses.
+package http
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/google/uuid"
+	"github.com/gorilla/mux"
+
+	"github.com/klarna-mock/klarna-mock/contracts"
+	"github.com/klarna-mock/klarna-mock/mockserver"
+	"github.com/klarna-mock/klarna-mock/mockserver/validate"
+)
+
+// MaxBodyBytes is the largest request body accepted; Klarna answers 413 above 1 MB.
+const MaxBodyBytes = 1 << 20
+
+// Deps are what the HTTP server needs.
+type Deps struct {
+	Service *mockserver.Service
+	// Store keeps idempotency records beside the service's state.
+	Store mockserver.Store
+	// Accounts decides which API keys are accepted; nil accepts any test key.
+	Accounts *Accounts
+	Logger   *slog.Logger
+	// PublicURL is the base URL customers reach the mock at, used in payment_request_url; empty
+	// means the scheme and Host of each request.
+	PublicURL string
+}
+
+// Server is the mock's HTTP handler.
+type Server struct {
+	svc       *mockserver.Service
+	store     mockserver.Store
+	accounts  *Accounts
+	log       *slog.Logger
+	publicURL string
+	router    *mux.Router
+	handler   http.Handler
+	// contracts holds one compiled validator per contract document, by file name.
+	contracts map[string]*validate.Validator
+	// inflight holds the idempotent requests being processed, so concurrent duplicates wait for
+	// the first instead of creating a second resource.
+	inflightMu sync.Mutex
+	inflight   map[string]*flight
+}
+
+// NewServer builds the handler, compiling every route's contract checks once.
+func NewServer(d Deps) (*Server, error) {
+	s := &Server{
+		svc:       d.Service,
+		store:     d.Store,
+		accounts:  d.Accounts,
+		log:       d.Logger,
+		publicURL: strings.TrimRight(d.PublicURL, "/"),
+		router:    mux.NewRouter(),
+		contracts: map[string]*validate.Validator{},
+		inflight:  map[string]*flight{},
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.router.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, mockserver.NewError(http.StatusNotFound, mockserver.ResourceError, mockserver.CodeNotFound,
+			fmt.Sprintf("No route %s %s.", r.Method, r.URL.Path)))
+	})
+	s.router.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, mockserver.NewError(http.StatusMethodNotAllowed, mockserver.InputError, mockserver.CodeMethodNotAllowed,
+			fmt.Sprintf("%s is not allowed on %s.", r.Method, r.URL.Path)))
+	})
+	if err := s.routes(); err != nil {
+		return nil, err
+	}
+	s.handler = s.logRequests(s.recoverPanics(s.router))
+	return s, nil
+}
+
+// ServeHTTP serves a request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// request is what a handler gets: the HTTP request with its authenticated scope, path variables
+// and body already read and checked against the contract.
+type request struct {
+	*http.Request
+	tenant string
+	// scope is where the call's objects live (see mockserver.Scope); empty for routes without a
+	// partner account in the path.
+	scope string
+	vars  map[string]string
+	body  []byte
+}
+
+// handlerFunc handles a checked request; it writes a success response or returns an error.
+type handlerFunc func(w http.ResponseWriter, r *request) error
+
+// route is one endpoint: where it is, which contract describes it, and how it is handled.
+type route struct {
+	method, path string
+	contract     string // contract file name in contracts/, e.g. "klarna-payments.yaml"
+	public       bool   // no API key needed (the Purchase Journey, the mock's clock)
+	idempotent   bool   // honours Klarna-Idempotency-Key
+	raw          bool   // not JSON: the handler reads and answers in its own format (HTML forms)
+	handle       handlerFunc
+}
+
+// add compiles a route's contract checks and mounts it.
+func (s *Server) add(rt route) error {
+	var op *validate.Operation
+	if rt.contract != "" {
+		v, ok := s.contracts[rt.contract]
+		if !ok {
+			spec, err := contracts.Files.ReadFile(rt.contract)
+			if err != nil {
+				return fmt.Errorf("contract %s: %w", rt.contract, err)
+			}
+			if v, err = validate.New(spec); err != nil {
+				return fmt.Errorf("contract %s: %w", rt.contract, err)
+			}
+			s.contracts[rt.contract] = v
+		}
+		var err error
+		if op, err = v.Operation(rt.method, rt.path); err != nil {
+			return fmt.Errorf("contract %s: %w", rt.contract, err)
+		}
+	}
+	h := func(w http.ResponseWriter, r *http.Request) {
+		if err := s.serve(w, r, rt, op); err != nil {
+			s.fail(w, r, err)
+		}
+	}
+	s.router.HandleFunc(rt.path, h).Methods(rt.method)
+	return nil
+}
+
+// serve runs the steps every route shares: authenticate, read the body, check the contract,
+// honour idempotency, then call the handler.
+func (s *Server) serve(w http.ResponseWriter, hr *http.Request, rt route, op *validate.Operation) error {
+	r := &request{Request: hr, vars: mux.Vars(hr)}
+	if !rt.public {
+		account := r.vars["partner_account_id"]
+		tenant, err := s.accounts.Resolve(hr.Header.Get("Authorization"), account)
+		if err != nil {
+			return err
+		}
+		r.tenant = tenant
+		if account != "" {
+			r.scope = mockserver.Scope(tenant, account)
+		}
+	}
+	if hr.Body != nil && hr.Method != http.MethodGet && hr.Method != http.MethodDelete {
+		body, err := readBody(w, hr, rt.raw)
+		if err != nil {
+			return err
+		}
+		r.body = body
+	}
+	if op != nil {
+		if v := op.Check(hr, r.vars, r.body); len(v) > 0 {
+			return violationsError(v)
+		}
+	}
+	if rt.idempotent {
+		if key := hr.Header.Get("Klarna-Idempotency-Key"); key != "" {
+			return s.idempotently(w, r, key, rt.handle)
+		}
+	}
+	return rt.handle(w, r)
+}
+
+// readBody reads a request body of at most MaxBodyBytes, insisting on JSON unless the route
+// takes another format.
+func readBody(w http.ResponseWriter, r *http.Request, raw bool) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, mockserver.NewError(http.StatusRequestEntityTooLarge, mockserver.InputError, mockserver.CodePayloadTooLarge,
+			fmt.Sprintf("The request body is larger than %d bytes.", MaxBodyBytes))
+	}
+	if err != nil {
+		return nil, mockserver.Invalid("body", "the request body could not be read: "+err.Error())
+	}
+	if len(body) > 0 && !raw {
+		ct := r.Header.Get("Content-Type")
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return nil, mockserver.NewError(http.StatusUnsupportedMediaType, mockserver.InputError, mockserver.CodeUnsupportedMediaType,
+				fmt.Sprintf("Send the body as application/json, not %q.", ct))
+		}
+	}
+	return body, nil
+}
+
+// violationsError turns contract violations into one Klarna VALIDATION_ERROR naming every field.
+func violationsError(vs []validate.Violation) error {
+	fields := make([]mockserver.FieldError, len(vs))
+	for i, v := range vs {
+		fields[i] = mockserver.FieldError{Parameter: v.Parameter, ErrorMessage: v.Message}
+	}
+	msg := "The request is invalid: " + vs[0].Parameter + ": " + vs[0].Message
+	if len(vs) > 1 {
+		msg += fmt.Sprintf(" (and %d more)", len(vs)-1)
+	}
+	return mockserver.NewError(http.StatusBadRequest, mockserver.InputError, mockserver.CodeValidation, msg, fields...)
+}
+
+// decodeJSON decodes a body the contract already accepted into v. It only fails for JSON the
+// contract cannot describe (such as numbers out of int64 range), reported as a Klarna error.
+func decodeJSON(body []byte, v any) error {
+	if len(body) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return mockserver.Invalid(te.Field, "expected "+te.Type.String()+", got "+te.Value)
+		}
+		return mockserver.Invalid("body", "the body is not valid JSON: "+err.Error())
+	}
+	return nil
+}
+
+// writeJSON writes v as the JSON response body with status.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encoding response: %w", err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	// A failed write means the client is gone; there is nobody left to tell.
+	_, _ = w.Write(b)
+	return nil
+}
+
+// fail writes err as a Klarna error response. It is the one place errors become responses.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	ke := mockserver.AsError(err)
+	if ke.Status >= 500 {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	b, merr := json.Marshal(ke)
+	if merr != nil {
+		b = []byte(`{"error_type":"TECHNICAL_ERROR","error_code":"INTERNAL_ERROR","error_message":"unencodable error"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(ke.Status)
+	_, _ = w.Write(b)
+}
+
+// baseURL is where customers reach this mock: the configured public URL or the request's own.
+func (s *Server) baseURL(r *http.Request) string {
+	if s.publicURL != "" {
+		return s.publicURL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// correlate sets the correlation headers every response carries.
+func correlate(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Klarna-Correlation-Id", uuid.NewString())
+	if id := r.Header.Get("Partner-Correlation-Id"); id != "" {
+		h.Set("Partner-Correlation-Id", id)
+	}
+}

@@ -1,0 +1,157 @@
+package mockserver
+
+import (
+	"fmt"
+	"time"
+)
+
+// Payment Request states (klarna-api-facts §6).
+const (
+	StateSubmitted  = "SUBMITTED"
+	StateInProgress = "IN_PROGRESS"
+	StateCompleted  = "COMPLETED"
+	StateDeclined   = "DECLINED"
+	StateExpired    = "EXPIRED"
+	StateCanceled   = "CANCELED"
+)
+
+// Payment Request state reasons. Klarna documents the first three; CUSTOMER_DECLINED and EXPIRED
+// are the mock's, so a test can tell why a request ended.
+const (
+	ReasonPartnerCanceled      = "PARTNER_CANCELED"
+	ReasonPurchaseFlowAborted  = "PURCHASE_FLOW_ABORTED"
+	ReasonTechnicalError       = "TECHNICAL_ERROR"
+	ReasonCustomerDeclined     = "CUSTOMER_DECLINED"
+	ReasonInteractionExpired   = "EXPIRED"
+	ReasonCustomerBackedOut    = "CUSTOMER_BACKED_OUT"
+	ReasonCustomerEnteredFlow  = "CUSTOMER_ENTERED_FLOW"
+	ReasonCustomerCompletedJrn = "CUSTOMER_COMPLETED"
+)
+
+// Payment Request lifetimes.
+const (
+	DefaultRequestExpiry = 3 * time.Hour
+	MinRequestExpiry     = 15 * time.Minute
+	MaxRequestExpiry     = 48 * time.Hour
+	// NetworkSessionWindow is how long the network session token of a COMPLETED request may be
+	// used for the final authorize.
+	NetworkSessionWindow = 60 * time.Minute
+)
+
+// PaymentRequest is Klarna's step-up resource: the purchase the customer reviews in the Purchase
+// Journey. Stored values are never mutated; transitions return a changed copy.
+type PaymentRequest struct {
+	AccountID               string        `json:"-"`
+	PaymentRequestID        string        `json:"payment_request_id"`
+	PaymentRequestReference string        `json:"payment_request_reference,omitempty"`
+	Amount                  int64         `json:"amount,omitempty"`
+	Currency                string        `json:"currency"`
+	State                   string        `json:"state"`
+	PreviousState           string        `json:"previous_state,omitempty"`
+	StateReason             string        `json:"state_reason,omitempty"`
+	StateContext            *StateContext `json:"state_context,omitempty"`
+	CreatedAt               time.Time     `json:"created_at"`
+	UpdatedAt               time.Time     `json:"updated_at"`
+	ExpiresAt               time.Time     `json:"expires_at"`
+	CompletedAt             *time.Time    `json:"completed_at,omitempty"`
+	CanceledAt              *time.Time    `json:"canceled_at,omitempty"`
+
+	// Request is the initial authorize that stepped up; the journey shows it and the final
+	// authorize is checked against it.
+	Request AuthorizeRequest `json:"-"`
+	// ChargedToken is the customer token a customer-present charge stepped up with.
+	ChargedToken string `json:"-"`
+	// TransactionID is the transaction the final authorize created (none for a token-only
+	// request), and FinalizedAt when: a finalized request can no longer be canceled.
+	TransactionID string     `json:"-"`
+	FinalizedAt   *time.Time `json:"-"`
+}
+
+// StateContext carries what the Partner needs at the request's current state.
+type StateContext struct {
+	CustomerInteraction       *CustomerInteraction `json:"customer_interaction,omitempty"`
+	KlarnaNetworkSessionToken string               `json:"klarna_network_session_token,omitempty"`
+	CustomerToken             *CustomerToken       `json:"customer_token,omitempty"`
+}
+
+// CustomerInteraction tells how to send the customer into the Purchase Journey.
+type CustomerInteraction struct {
+	Method            string `json:"method"`
+	PaymentRequestURL string `json:"payment_request_url,omitempty"`
+	PaymentRequestID  string `json:"payment_request_id,omitempty"`
+	ReturnURL         string `json:"return_url,omitempty"`
+}
+
+// Finalized reports whether a final authorize already created the transaction.
+func (p *PaymentRequest) Finalized() bool { return p.FinalizedAt != nil }
+
+// Terminal reports whether the request can no longer change state.
+func (p *PaymentRequest) Terminal() bool {
+	switch p.State {
+	case StateExpired, StateCanceled, StateDeclined:
+		return true
+	case StateCompleted:
+		return p.Finalized()
+	}
+	return false
+}
+
+// transitions lists the allowed moves of the state machine; COMPLETED -> CANCELED is further
+// limited to requests not yet finalized.
+var transitions = map[string][]string{
+	StateSubmitted:  {StateInProgress, StateExpired, StateCanceled},
+	StateInProgress: {StateSubmitted, StateCompleted, StateDeclined, StateExpired, StateCanceled},
+	StateCompleted:  {StateCanceled},
+}
+
+// CanTransition reports whether the state machine allows moving to state.
+func (p *PaymentRequest) CanTransition(to string) bool {
+	if p.State == StateCompleted && p.Finalized() {
+		return false
+	}
+	for _, s := range transitions[p.State] {
+		if s == to {
+			return true
+		}
+	}
+	return false
+}
+
+// Transition returns a copy of p moved to state at now with the reason, or a 409 Klarna error
+// when the state machine does not allow it. p itself is left unchanged.
+func (p *PaymentRequest) Transition(to, reason string, now time.Time) (*PaymentRequest, error) {
+	if !p.CanTransition(to) {
+		why := ""
+		if p.State == StateCompleted && p.Finalized() {
+			why = " (it was finalized by a final authorize)"
+		}
+		return nil, Conflict(fmt.Sprintf("Payment request %s is %s%s and cannot become %s.", p.PaymentRequestID, p.State, why, to))
+	}
+	c := p.Clone()
+	c.PreviousState = p.State
+	c.State = to
+	c.StateReason = reason
+	c.UpdatedAt = now
+	switch to {
+	case StateCanceled:
+		c.CanceledAt = &now
+	case StateCompleted:
+		c.CompletedAt = &now
+	}
+	return c, nil
+}
+
+// Clone returns a copy that can be changed without touching p. Nested values the mock changes
+// (the state context) are copied; the original request is shared because nothing changes it.
+func (p *PaymentRequest) Clone() *PaymentRequest {
+	c := *p
+	if p.StateContext != nil {
+		sc := *p.StateContext
+		if sc.CustomerInteraction != nil {
+			ci := *sc.CustomerInteraction
+			sc.CustomerInteraction = &ci
+		}
+		c.StateContext = &sc
+	}
+	return &c
+}

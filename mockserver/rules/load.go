@@ -1,0 +1,839 @@
+package rules
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Version is the only rules document version this package reads.
+const Version = 1
+
+// MaxCustomerDelay is the longest customer.after a rule may ask for: the longest interaction
+// expiry a payment request can have.
+const MaxCustomerDelay = 48 * time.Hour
+
+// maxErrors bounds how many problems one Load reports.
+const maxErrors = 20
+
+// The scopes a customer token can have.
+const (
+	// ScopeCustomerPresent lets a token be charged with the customer present (step-up possible).
+	ScopeCustomerPresent = "payment:customer_present"
+	// ScopeCustomerNotPresent lets a token be charged without the customer (subscriptions).
+	ScopeCustomerNotPresent = "payment:customer_not_present"
+)
+
+// Error is one problem in a rules document. Load returns either one *Error or, when a document
+// has several problems, an error that wraps each of them (use errors.As to get the first).
+type Error struct {
+	// File is the name given to Load.
+	File string
+	// Line is the 1-based line of the problem.
+	Line int
+	// Reason says what is wrong.
+	Reason string
+}
+
+// Error formats the problem as "file:line: reason".
+func (e *Error) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Reason) }
+
+// LoadFile reads the file at path and loads it with Load, naming it by path in errors.
+func LoadFile(path string) (*Set, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("rules: %w", err)
+	}
+	return Load(path, data)
+}
+
+// Load parses and compiles a rules document. name is used in errors, which read
+// "name:line: reason". Parsing is strict: unknown keys, values of the wrong type, unknown
+// results, kinds, scopes or customer actions, bad durations, empty ranges, empty or duplicate rule
+// names, rules that can never match and a replace_defaults document without a catch-all rule for
+// every kind are all errors.
+func Load(name string, data []byte) (*Set, error) {
+	p := &parser{file: name}
+	root := p.document(data)
+	var set *Set
+	if root != nil {
+		set = p.set(root)
+	}
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	return set, nil
+}
+
+// parser collects the problems of one document.
+type parser struct {
+	file string
+	errs []error // each an *Error
+}
+
+func (p *parser) errorf(line int, format string, args ...any) {
+	if len(p.errs) < maxErrors {
+		p.errs = append(p.errs, &Error{File: p.file, Line: max(line, 1), Reason: fmt.Sprintf(format, args...)})
+	}
+}
+
+// err returns the problems found, in line order.
+func (p *parser) err() error {
+	slices.SortStableFunc(p.errs, func(a, b error) int {
+		return cmp.Compare(a.(*Error).Line, b.(*Error).Line)
+	})
+	switch len(p.errs) {
+	case 0:
+		return nil
+	case 1:
+		return p.errs[0]
+	}
+	return errors.Join(p.errs...)
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// document parses data into its root node, reporting syntax errors, an empty document and extra
+// documents.
+func (p *parser) document(data []byte) *yaml.Node {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			p.errorf(1, "the document is empty: expected a mapping with version and rules")
+		} else {
+			p.syntaxError(data, err)
+		}
+		return nil
+	}
+	var extra yaml.Node
+	switch err := dec.Decode(&extra); {
+	case err == nil:
+		line := extra.Line
+		if len(extra.Content) > 0 {
+			line = extra.Content[0].Line
+		}
+		p.errorf(line, "a second YAML document starts here: a rules file holds exactly one document")
+		return nil
+	case !errors.Is(err, io.EOF):
+		p.syntaxError(data, err)
+		return nil
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		p.errorf(1, "the document is empty: expected a mapping with version and rules")
+		return nil
+	}
+	root := deref(doc.Content[0])
+	if isNull(root) {
+		p.errorf(1, "the document is empty: expected a mapping with version and rules")
+		return nil
+	}
+	return root
+}
+
+// syntaxError reports a YAML syntax error. yaml.v3 often names the line where the enclosing
+// block starts rather than the offending line, so the line is found again by cutting the document
+// after each line in turn (see firstBadLine); the message is yaml.v3's.
+func (p *parser) syntaxError(data []byte, err error) {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 1
+	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+	}
+	if l := firstBadLine(data, msg); l > 0 {
+		line = l
+	}
+	p.errorf(line, "YAML syntax error: %s", msg)
+}
+
+// firstBadLine returns the smallest n such that the first n lines of data fail to parse with the
+// message msg, or else the smallest n such that they fail at all, or 0 if there is none (or the
+// document is too long to search). Preferring the same message skips lines where a multi-line
+// flow collection or quoted text has merely not been closed yet.
+func firstBadLine(data []byte, msg string) int {
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	if len(lines) > 2000 {
+		return 0
+	}
+	firstFailure, end := 0, 0
+	for n, l := range lines {
+		end += len(l)
+		err := parseAll(data[:end])
+		if err == nil {
+			continue
+		}
+		got := err.Error()
+		if m := yamlLineRE.FindStringSubmatch(got); m != nil {
+			got = m[2]
+		}
+		if got == msg {
+			return n + 1
+		}
+		if firstFailure == 0 {
+			firstFailure = n + 1
+		}
+	}
+	return firstFailure
+}
+
+// parseAll parses every document in data and returns the first error.
+func parseAll(data []byte) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var node yaml.Node
+		if err := dec.Decode(&node); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+// deref follows aliases to the node they name.
+func deref(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 100; i++ {
+		n = n.Alias
+	}
+	return n
+}
+
+// field is one key and its value in a mapping.
+type field struct {
+	key, val *yaml.Node
+}
+
+// fields returns the entries of the mapping n, reporting unknown and repeated keys. where names
+// the mapping in messages.
+func (p *parser) fields(n *yaml.Node, where string, known []string) ([]field, bool) {
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n.Line, "%s must be a mapping of %s, not %s", where, strings.Join(known, ", "), describe(n))
+		return nil, false
+	}
+	out := make([]field, 0, len(n.Content)/2)
+	seen := make(map[string]int, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := deref(n.Content[i]), deref(n.Content[i+1])
+		if k.Kind != yaml.ScalarNode {
+			p.errorf(k.Line, "%s: a key must be a plain word, not %s", where, describe(k))
+			continue
+		}
+		if !contains(known, k.Value) {
+			p.errorf(k.Line, "%s: unknown key %q%s (known keys: %s)", where, k.Value, suggest(k.Value, known), strings.Join(known, ", "))
+			continue
+		}
+		if first, dup := seen[k.Value]; dup {
+			p.errorf(k.Line, "%s: %s is given twice (first at line %d)", where, k.Value, first)
+			continue
+		}
+		seen[k.Value] = k.Line
+		out = append(out, field{key: k, val: v})
+	}
+	return out, true
+}
+
+var (
+	topKeys      = []string{"version", "replace_defaults", "rules"}
+	ruleKeys     = []string{"name", "description", "when", "then"}
+	thenKeys     = []string{"result", "result_reason", "customer"}
+	customerKeys = []string{"action", "after"}
+	rangeKeys    = []string{"min", "max"}
+	whenKeys     = []string{
+		"kind", "amount", "has_amount", "currency", "reference_contains", "email_contains",
+		"line_item_name_contains", "line_item_reference_contains", "scope", "identified_customer",
+		"subscriptions", "ondemand_service",
+	}
+	resultReasonRE = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
+	currencyRE     = regexp.MustCompile(`^[A-Za-z]{3}$`)
+)
+
+// set compiles the root mapping.
+func (p *parser) set(root *yaml.Node) *Set {
+	fs, ok := p.fields(root, "the document", topKeys)
+	if !ok {
+		return nil
+	}
+	s := &Set{name: p.file}
+	var rulesNode *yaml.Node
+	replaceLine, haveVersion := 0, false
+	for _, f := range fs {
+		switch f.key.Value {
+		case "version":
+			haveVersion = true
+			if v, ok := p.integer(f.val, "version"); ok && v != Version {
+				p.errorf(f.val.Line, "version: this mock reads version %d documents, not version %d", Version, v)
+			}
+		case "replace_defaults":
+			s.replace, _ = p.boolean(f.val, "replace_defaults")
+			replaceLine = f.val.Line
+		case "rules":
+			rulesNode = f.val
+		}
+	}
+	if !haveVersion {
+		p.errorf(root.Line, "version is missing: start the document with \"version: %d\"", Version)
+	}
+	if rulesNode == nil {
+		p.errorf(root.Line, "rules is missing: the document needs a list of rules")
+		return nil
+	}
+	if rulesNode.Kind != yaml.SequenceNode {
+		p.errorf(rulesNode.Line, "rules must be a list of rules, not %s", describe(rulesNode))
+		return nil
+	}
+	if len(rulesNode.Content) == 0 {
+		p.errorf(rulesNode.Line, "rules is empty: give at least one rule")
+		return nil
+	}
+	names := make(map[string]int, len(rulesNode.Content))
+	for i, rn := range rulesNode.Content {
+		if r, ok := p.rule(deref(rn), i, names); ok {
+			s.rules = append(s.rules, r)
+		}
+	}
+	if len(p.errs) > 0 {
+		return nil
+	}
+	p.checkReachable(s)
+	if s.replace {
+		if missing := allKinds &^ s.catchAllKinds(); missing != 0 {
+			p.errorf(replaceLine, "replace_defaults: true needs a catch-all rule (one whose when has no condition other than kind) for every kind, "+
+				"and none decides %s; end the file with such a rule, for example: {name: everything else, when: {kind: [%s]}, then: {result: APPROVED}} "+
+				"(a rule without kind does not apply to final authorizes)",
+				kindList(missing), kindList(missing))
+		}
+	}
+	return s
+}
+
+// checkReachable reports rules that earlier catch-all rules of the same document make unreachable.
+func (p *parser) checkReachable(s *Set) {
+	var covered uint8
+	var coveredBy []string
+	for i := range s.rules {
+		r := &s.rules[i]
+		if r.kinds&^covered == 0 {
+			p.errorf(r.line, "rule %q can never match: the catch-all rules above it (%s) already decide every %s call",
+				r.decision.Rule, strings.Join(coveredBy, ", "), kindList(r.kinds))
+			continue
+		}
+		if r.catchAll {
+			covered |= r.kinds
+			coveredBy = append(coveredBy, fmt.Sprintf("%q at line %d", r.decision.Rule, r.line))
+		}
+	}
+}
+
+// rule compiles one rule. names maps the rule names seen so far to their lines.
+func (p *parser) rule(n *yaml.Node, index int, names map[string]int) (rule, bool) {
+	where := fmt.Sprintf("rule #%d", index+1)
+	if name := mappingText(n, "name"); name != "" {
+		where = fmt.Sprintf("rule %q", name) // for messages about the rule's own keys
+	}
+	before := len(p.errs)
+	fs, ok := p.fields(n, where, ruleKeys)
+	if !ok {
+		return rule{}, false
+	}
+	badKeys := len(p.errs) > before
+	where = fmt.Sprintf("rule #%d", index+1)
+	r := rule{file: p.file, line: n.Line, kinds: initialKinds}
+	var when, then *yaml.Node
+	for _, f := range fs {
+		if f.key.Value != "name" {
+			continue
+		}
+		name, ok := p.text(f.val, where+": name")
+		if !ok {
+			break
+		}
+		name = strings.TrimSpace(name)
+		if name == "" {
+			p.errorf(f.val.Line, "%s: name is empty: give every rule a name", where)
+			break
+		}
+		if first, dup := names[name]; dup {
+			p.errorf(f.val.Line, "%s: duplicate rule name %q (first used at line %d)", where, name, first)
+		} else {
+			names[name] = f.val.Line
+		}
+		r.decision.Rule = name
+		where = fmt.Sprintf("rule %q", name)
+	}
+	if r.decision.Rule == "" && len(p.errs) == before {
+		p.errorf(n.Line, "%s: name is missing: give every rule a name", where)
+	}
+	for _, f := range fs {
+		switch f.key.Value {
+		case "description":
+			r.description, _ = p.text(f.val, where+": description")
+		case "when":
+			when = f.val
+		case "then":
+			then = f.val
+		}
+	}
+	if when != nil && !isNull(when) {
+		p.when(when, where, &r)
+	}
+	r.catchAll = len(r.conditions) == 0
+	switch {
+	case then != nil:
+		p.then(then, where, &r)
+	case !badKeys: // else a misspelt then has been reported already
+		p.errorf(n.Line, "%s: then is missing: say what the rule decides, for example then: {result: APPROVED}", where)
+	}
+	r.decision.Source = fmt.Sprintf("%s:%d", p.file, r.line)
+	return r, len(p.errs) == before
+}
+
+// when compiles the conditions of a rule into r.
+func (p *parser) when(n *yaml.Node, where string, r *rule) {
+	fs, ok := p.fields(n, where+": when", whenKeys)
+	if !ok {
+		return
+	}
+	for _, f := range fs {
+		key := f.key.Value
+		what := where + ": when." + key
+		switch key {
+		case "kind":
+			r.kinds = p.kinds(f.val, what)
+		case "amount":
+			r.amounts = p.amounts(f.val, what)
+			if r.amounts != nil {
+				r.conditions = append(r.conditions, key+": "+formatAmounts(r.amounts))
+			}
+		case "currency":
+			for _, v := range p.texts(f.val, what) {
+				if !currencyRE.MatchString(v.s) {
+					p.errorf(v.line, "%s: %q is not a currency code (three letters, such as USD)", what, v.s)
+					continue
+				}
+				r.currencies = append(r.currencies, strings.ToUpper(v.s))
+			}
+			if r.currencies != nil {
+				r.conditions = append(r.conditions, key+": "+strings.Join(r.currencies, ", "))
+			}
+		case "scope":
+			for _, v := range p.texts(f.val, what) {
+				if v.s != ScopeCustomerPresent && v.s != ScopeCustomerNotPresent {
+					p.errorf(v.line, "%s: unknown scope %q (want %s or %s)", what, v.s, ScopeCustomerPresent, ScopeCustomerNotPresent)
+					continue
+				}
+				r.scopes = append(r.scopes, v.s)
+			}
+			if r.scopes != nil {
+				r.conditions = append(r.conditions, key+": "+strings.Join(r.scopes, ", "))
+			}
+		case "reference_contains":
+			r.references = p.needles(f.val, what, key, r)
+		case "email_contains":
+			r.emails = p.needles(f.val, what, key, r)
+		case "line_item_name_contains":
+			r.lineItemNames = p.needles(f.val, what, key, r)
+		case "line_item_reference_contains":
+			r.lineItemRefs = p.needles(f.val, what, key, r)
+		case "has_amount":
+			r.hasAmount = p.tri(f.val, what, key, r)
+		case "identified_customer":
+			r.identified = p.tri(f.val, what, key, r)
+		case "subscriptions":
+			r.subscription = p.tri(f.val, what, key, r)
+		case "ondemand_service":
+			r.ondemand = p.tri(f.val, what, key, r)
+		}
+	}
+}
+
+// then compiles the decision of a rule into r.
+func (p *parser) then(n *yaml.Node, where string, r *rule) {
+	fs, ok := p.fields(n, where+": then", thenKeys)
+	if !ok {
+		return
+	}
+	var customer *yaml.Node
+	for _, f := range fs {
+		what := where + ": then." + f.key.Value
+		switch f.key.Value {
+		case "result":
+			s, ok := p.text(f.val, what)
+			if !ok {
+				continue
+			}
+			if res := Result(s); !res.Valid() {
+				p.errorf(f.val.Line, "%s: unknown result %q (want APPROVED, DECLINED or STEP_UP_REQUIRED)", what, s)
+			} else {
+				r.decision.Result = res
+			}
+		case "result_reason":
+			s, ok := p.text(f.val, what)
+			if !ok {
+				continue
+			}
+			if !resultReasonRE.MatchString(s) || len(s) > 100 {
+				p.errorf(f.val.Line, "%s: %q is not an UPPER_SNAKE_CASE reason such as RISK_REJECTED", what, s)
+			} else {
+				r.decision.ResultReason = s
+			}
+		case "customer":
+			customer = f.val
+		}
+	}
+	if r.decision.Result == "" {
+		if !hasKey(fs, "result") {
+			p.errorf(n.Line, "%s: then.result is missing (want APPROVED, DECLINED or STEP_UP_REQUIRED)", where)
+		}
+		return
+	}
+	if customer != nil {
+		if r.decision.Result != ResultStepUpRequired {
+			p.errorf(customer.Line, "%s: then.customer only applies to STEP_UP_REQUIRED (the simulated customer acts in the Purchase Journey), not to %s",
+				where, r.decision.Result)
+			return
+		}
+		p.customer(customer, where+": then.customer", r)
+	}
+}
+
+// customer compiles then.customer into r.
+func (p *parser) customer(n *yaml.Node, where string, r *rule) {
+	fs, ok := p.fields(n, where, customerKeys)
+	if !ok {
+		return
+	}
+	for _, f := range fs {
+		what := where + "." + f.key.Value
+		s, ok := p.text(f.val, what)
+		if !ok {
+			continue
+		}
+		switch f.key.Value {
+		case "action":
+			a := CustomerAction(s)
+			if a == CustomerWait || !a.Valid() {
+				p.errorf(f.val.Line, "%s: unknown customer action %q (want approve, decline or abandon; leave customer out to wait for a person or an API call)", what, s)
+				continue
+			}
+			r.decision.Customer = a
+		case "after":
+			d, err := time.ParseDuration(s)
+			switch {
+			case err != nil:
+				p.errorf(f.val.Line, "%s: %q is not a duration (write it like 2s, 500ms or 1m30s)", what, s)
+			case d < 0:
+				p.errorf(f.val.Line, "%s: %s is negative", what, s)
+			case d > MaxCustomerDelay:
+				p.errorf(f.val.Line, "%s: %s is longer than %s, the longest a payment request can stay open", what, s, MaxCustomerDelay)
+			default:
+				r.decision.CustomerDelay = d
+			}
+		}
+	}
+	if !hasKey(fs, "action") {
+		p.errorf(n.Line, "%s: action is missing (want approve, decline or abandon)", where)
+	}
+}
+
+// kinds compiles a kind condition: one kind or a list.
+func (p *parser) kinds(n *yaml.Node, what string) uint8 {
+	var mask uint8
+	for _, v := range p.texts(n, what) {
+		bit := kindBit(Kind(v.s))
+		if bit == 0 {
+			p.errorf(v.line, "%s: unknown kind %q (want one of %s)", what, v.s, kindList(allKinds))
+			continue
+		}
+		mask |= bit
+	}
+	if mask == 0 {
+		return initialKinds // an error has been reported; keep the rule well-formed
+	}
+	return mask
+}
+
+// amounts compiles an amount condition: a number, a {min, max} range, or a list of them.
+func (p *parser) amounts(n *yaml.Node, what string) []amountRange {
+	items := []*yaml.Node{n}
+	if n.Kind == yaml.SequenceNode {
+		if len(n.Content) == 0 {
+			p.errorf(n.Line, "%s: the list is empty", what)
+			return nil
+		}
+		items = n.Content
+	}
+	var out []amountRange
+	for _, it := range items {
+		it = deref(it)
+		switch it.Kind {
+		case yaml.ScalarNode:
+			v, ok := p.integer(it, what)
+			if !ok {
+				continue
+			}
+			if v < 0 {
+				p.errorf(it.Line, "%s: %d is negative (amounts are minor units, 11800 = 118.00)", what, v)
+				continue
+			}
+			out = append(out, amountRange{min: v, max: v})
+		case yaml.MappingNode:
+			fs, _ := p.fields(it, what, rangeKeys)
+			a, ok := amountRange{min: 0, max: math.MaxInt64}, true
+			for _, f := range fs {
+				v, good := p.integer(f.val, what+"."+f.key.Value)
+				if !good {
+					ok = false
+					continue
+				}
+				if v < 0 {
+					p.errorf(f.val.Line, "%s.%s: %d is negative (amounts are minor units, 11800 = 118.00)", what, f.key.Value, v)
+					ok = false
+					continue
+				}
+				if f.key.Value == "min" {
+					a.min = v
+				} else {
+					a.max = v
+				}
+			}
+			switch {
+			case len(fs) == 0 && len(it.Content) == 0:
+				p.errorf(it.Line, "%s: give min, max or both", what)
+			case !ok:
+			case a.min > a.max:
+				p.errorf(valueOf(fs, "max").Line, "%s: min %d is greater than max %d", what, a.min, a.max)
+			default:
+				out = append(out, a)
+			}
+		default:
+			p.errorf(it.Line, "%s must be an amount in minor units, a {min, max} range or a list of them, not %s", what, describe(it))
+		}
+	}
+	return out
+}
+
+// needles compiles a substring condition and records it in r.conditions.
+func (p *parser) needles(n *yaml.Node, what, key string, r *rule) []needle {
+	var out []needle
+	var shown []string
+	for _, v := range p.texts(n, what) {
+		if v.s == "" {
+			p.errorf(v.line, "%s: an empty text matches everything; remove the condition instead", what)
+			continue
+		}
+		nd := newNeedle(v.s)
+		out = append(out, nd)
+		shown = append(shown, strconv.Quote(nd.s))
+	}
+	if out != nil {
+		r.conditions = append(r.conditions, key+": "+strings.Join(shown, ", "))
+	}
+	return out
+}
+
+// tri compiles a boolean condition and records it in r.conditions.
+func (p *parser) tri(n *yaml.Node, what, key string, r *rule) tri {
+	b, ok := p.boolean(n, what)
+	if !ok {
+		return triAny
+	}
+	r.conditions = append(r.conditions, key+": "+strconv.FormatBool(b))
+	if b {
+		return triTrue
+	}
+	return triFalse
+}
+
+// textValue is one text of a one-or-list value, with its line.
+type textValue struct {
+	s    string
+	line int
+}
+
+// texts reads a value that is one text or a non-empty list of texts.
+func (p *parser) texts(n *yaml.Node, what string) []textValue {
+	items := []*yaml.Node{n}
+	if n.Kind == yaml.SequenceNode {
+		if len(n.Content) == 0 {
+			p.errorf(n.Line, "%s: the list is empty", what)
+			return nil
+		}
+		items = n.Content
+	}
+	out := make([]textValue, 0, len(items))
+	for _, it := range items {
+		it = deref(it)
+		if s, ok := p.text(it, what); ok {
+			out = append(out, textValue{s: s, line: it.Line})
+		}
+	}
+	return out
+}
+
+// text reads a scalar text; numbers are taken as written.
+func (p *parser) text(n *yaml.Node, what string) (string, bool) {
+	if n.Kind == yaml.ScalarNode {
+		switch n.Tag {
+		case "!!str", "!!int", "!!float":
+			return n.Value, true
+		}
+	}
+	p.errorf(n.Line, "%s must be a text, not %s", what, describe(n))
+	return "", false
+}
+
+func (p *parser) boolean(n *yaml.Node, what string) (bool, bool) {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!bool" {
+		var b bool
+		if err := n.Decode(&b); err == nil {
+			return b, true
+		}
+	}
+	p.errorf(n.Line, "%s must be true or false, not %s", what, describe(n))
+	return false, false
+}
+
+func (p *parser) integer(n *yaml.Node, what string) (int64, bool) {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!int" {
+		var v int64
+		if err := n.Decode(&v); err == nil {
+			return v, true
+		}
+		p.errorf(n.Line, "%s: %s is out of range", what, n.Value)
+		return 0, false
+	}
+	p.errorf(n.Line, "%s must be a whole number, not %s", what, describe(n))
+	return 0, false
+}
+
+// describe names the type of a node for messages.
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		switch n.Tag {
+		case "!!null":
+			return "nothing (null)"
+		case "!!bool":
+			return "the boolean " + n.Value
+		case "!!int", "!!float":
+			return "the number " + n.Value
+		default:
+			return strconv.Quote(n.Value)
+		}
+	}
+	return "an unexpected YAML node"
+}
+
+// mappingText returns the trimmed text value of key in the mapping n, or "".
+func mappingText(n *yaml.Node, key string) string {
+	if n.Kind != yaml.MappingNode {
+		return ""
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k, v := deref(n.Content[i]), deref(n.Content[i+1]); k.Value == key && v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
+			return strings.TrimSpace(v.Value)
+		}
+	}
+	return ""
+}
+
+func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
+
+func hasKey(fs []field, key string) bool { return valueOf(fs, key) != nil }
+
+func valueOf(fs []field, key string) *yaml.Node {
+	for _, f := range fs {
+		if f.key.Value == key {
+			return f.val
+		}
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func kindList(mask uint8) string {
+	ks := maskKinds(mask)
+	parts := make([]string, len(ks))
+	for i, k := range ks {
+		parts[i] = string(k)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func formatAmounts(rs []amountRange) string {
+	parts := make([]string, len(rs))
+	for i, a := range rs {
+		switch {
+		case a.min == a.max:
+			parts[i] = strconv.FormatInt(a.min, 10)
+		case a.max == math.MaxInt64:
+			parts[i] = ">= " + strconv.FormatInt(a.min, 10)
+		default:
+			parts[i] = strconv.FormatInt(a.min, 10) + ".." + strconv.FormatInt(a.max, 10)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// suggest returns ` (did you mean "x"?)` for the known word closest to s, if one is close.
+func suggest(s string, known []string) string {
+	best, bestDist := "", 3
+	for _, k := range known {
+		d := editDistance(s, k)
+		if len(s) >= 3 && (strings.HasPrefix(k, s) || strings.HasPrefix(s, k) || strings.Contains(k, s)) {
+			d = min(d, 2)
+		}
+		if d < bestDist {
+			best, bestDist = k, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,51 @@
+package mockserver
+
+import "errors"
+
+// ErrNotFound is returned by a Tx when the asked-for object does not exist in that account.
+var ErrNotFound = errors.New("not found")
+
+// Store keeps the simulator's state. Write transactions are serialized, which is what makes a
+// final authorize or an idempotent retry create exactly one resource under concurrency; read
+// transactions see a consistent snapshot and never block writers.
+type Store interface {
+	// View runs fn in a read-only transaction.
+	View(fn func(Tx) error) error
+	// Update runs fn in a write transaction, committed when fn returns nil and aborted otherwise.
+	Update(fn func(Tx) error) error
+}
+
+// Tx is one store transaction. Every lookup is scoped to an account: an object of another account
+// is ErrNotFound. PaymentRequest alone also takes an empty accountID, matching any account: the
+// customer's side (the Purchase Journey) reaches a request by its id alone, as a
+// payment_request_url does. Objects passed to Put* must not be changed afterwards, and objects returned must
+// not be changed: copy them first.
+type Tx interface {
+	PaymentRequest(accountID, id string) (*PaymentRequest, error)
+	PutPaymentRequest(*PaymentRequest) error
+
+	PaymentTransaction(accountID, id string) (*PaymentTransaction, error)
+	PutPaymentTransaction(*PaymentTransaction) error
+
+	CustomerToken(accountID, token string) (*CustomerToken, error)
+	PutCustomerToken(*CustomerToken) error
+
+	NetworkSession(accountID, token string) (*NetworkSession, error)
+	PutNetworkSession(*NetworkSession) error
+
+	// Idempotent returns the stored response of an earlier request with the same key.
+	Idempotent(accountKey, key string) (*IdempotencyRecord, error)
+	PutIdempotent(*IdempotencyRecord) error
+}
+
+// IdempotencyRecord is the stored first answer to a request with a Klarna-Idempotency-Key.
+type IdempotencyRecord struct {
+	// Scope isolates keys: the API key and the route, so one key cannot collide across accounts.
+	Scope      string
+	Key        string
+	BodyDigest [32]byte
+	Status     int
+	Header     map[string]string
+	Body       []byte
+	ExpiresAt  int64 // unix nanoseconds on the mock's clock
+}
