@@ -124,7 +124,7 @@ func (s *Service) Presentation(q PresentationQuery) (*Presentation, error) {
 			BadgeImageURL: "https://x.klarnacdn.net/payment-method/assets/badges/generic/klarna.svg",
 			LogoURL:       "https://x.klarnacdn.net/payment-method/assets/logos/generic/klarna.svg",
 		},
-		PaymentButton: PaymentButton{Text: buttonText(q.Intents), Theme: "default"},
+		PaymentButton: PaymentButton{Text: buttonText(q.Intents), Theme: "DARK"},
 	}
 	instruction := InstructionShow
 	if known != "" {

@@ -23,6 +23,11 @@ type AuthorizeRequest struct {
 	RequestCustomerToken      *CustomerTokenRequest      `json:"request_customer_token,omitempty"`
 	StepUpConfig              *StepUpConfig              `json:"step_up_config,omitempty"`
 	SupplementaryPurchaseData *SupplementaryPurchaseData `json:"supplementary_purchase_data,omitempty"`
+	// KlarnaNetworkData is the Partner's Klarna Network data, a serialized JSON string the
+	// Acquiring Partner forwards unaltered; InteroperabilityData is its older name. The mock keeps
+	// it as received so tests can compare it byte for byte with what the Partner sent.
+	KlarnaNetworkData    string `json:"klarna_network_data,omitempty"`
+	InteroperabilityData string `json:"interoperability_data,omitempty"`
 }
 
 // PaymentTransactionRequest asks for a payment transaction of an amount in minor units.

@@ -142,7 +142,9 @@ func (h *harness) do(method, path string, body any, headers ...string) response 
 	if strings.HasPrefix(path, "/mock/") {
 		checker = h.control
 	}
-	if strings.HasPrefix(path, "/v2/") || strings.HasPrefix(path, "/mock/") {
+	// Answers for paths or methods no operation has cannot be checked against an operation.
+	routeless := resp.StatusCode == http.StatusMethodNotAllowed || strings.HasPrefix(out.str("error_message"), "No route")
+	if (strings.HasPrefix(path, "/v2/") || strings.HasPrefix(path, "/mock/")) && !routeless {
 		checker.Check(h.t, req, resp.StatusCode, resp.Header, raw)
 	}
 	return out
@@ -166,7 +168,11 @@ func (h *harness) act(paymentRequestID, action string) response {
 // testToken mints a network session token of an identified, consenting customer.
 func (h *harness) testToken(email string) string {
 	h.t.Helper()
-	r := h.do(http.MethodPost, h.path("/interoperability/test-tokens"), map[string]any{"email": email})
+	body := map[string]any{}
+	if email != "" {
+		body["email"] = email
+	}
+	r := h.do(http.MethodPost, h.path("/interoperability/test-tokens"), body)
 	require.Equal(h.t, http.StatusCreated, r.status, string(r.body))
 	return r.str("klarna_network_session_token")
 }

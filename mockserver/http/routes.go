@@ -14,12 +14,18 @@ func (s *Server) routes() error {
 	const control = "/mock/v1"
 	for _, rt := range []route{
 		// Klarna's Payment API (klarna-payments.yaml).
-		{method: http.MethodPost, path: account + "/payment/authorize", contract: contractPayments, idempotent: true, handle: s.authorize},
-		{method: http.MethodGet, path: account + "/payment/requests/{payment_request_id}", contract: contractPayments, handle: s.readPaymentRequest},
-		{method: http.MethodDelete, path: account + "/payment/requests/{payment_request_id}", contract: contractPayments, handle: s.cancelPaymentRequest},
-		{method: http.MethodGet, path: account + "/payment/transactions/{payment_transaction_id}", contract: contractPayments, handle: s.readPaymentTransaction},
-		{method: http.MethodGet, path: account + "/payment/presentation", contract: contractPayments, handle: s.presentation},
-		{method: http.MethodPost, path: account + "/interoperability/test-tokens", contract: contractPayments, idempotent: true, handle: s.mintTestToken},
+		{method: http.MethodPost, path: account + "/payment/authorize", contract: contractPayments, journaled: true, idempotent: true, handle: s.authorize},
+		{method: http.MethodGet, path: account + "/payment/requests/{payment_request_id}", contract: contractPayments, journaled: true, handle: s.readPaymentRequest},
+		{method: http.MethodDelete, path: account + "/payment/requests/{payment_request_id}", contract: contractPayments, journaled: true, handle: s.cancelPaymentRequest},
+		{method: http.MethodGet, path: account + "/payment/transactions/{payment_transaction_id}", contract: contractPayments, journaled: true, handle: s.readPaymentTransaction},
+		{method: http.MethodGet, path: account + "/payment/presentation", contract: contractPayments, journaled: true, handle: s.presentation},
+		{method: http.MethodPost, path: account + "/interoperability/test-tokens", contract: contractPayments, journaled: true, idempotent: true, handle: s.mintTestToken},
+
+		// The Purchase Journey the customer sees: HTML, so no contract check (documented in
+		// mock-control.yaml). The id is the capability, as with Klarna's payment_request_url;
+		// the path is mockserver.JourneyPath, which payment_request_url is built on.
+		{method: http.MethodGet, path: "/journey/{payment_request_id}", public: true, raw: true, handle: s.journeyPage},
+		{method: http.MethodPost, path: "/journey/{payment_request_id}", public: true, raw: true, handle: s.journeySubmit},
 
 		// The mock's own control API (mock-control.yaml).
 		{method: http.MethodPost, path: control + "/payment-requests/{payment_request_id}/{action}", contract: contractControl, public: true, handle: s.journeyAction},
@@ -27,6 +33,7 @@ func (s *Server) routes() error {
 		{method: http.MethodPost, path: control + "/clock/advance", contract: contractControl, public: true, handle: s.advanceClock},
 		{method: http.MethodGet, path: control + "/accounts/{partner_account_id}/customer-tokens/{customer_token}", contract: contractControl, handle: s.readCustomerToken},
 		{method: http.MethodPost, path: control + "/accounts/{partner_account_id}/customer-tokens/{customer_token}/revoke", contract: contractControl, handle: s.revokeCustomerToken},
+		{method: http.MethodGet, path: control + "/accounts/{partner_account_id}/journal", contract: contractControl, handle: s.readJournal},
 
 		// The contracts themselves.
 		{method: http.MethodGet, path: "/openapi.yaml", public: true, handle: s.serveContract(contractPayments)},

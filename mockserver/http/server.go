@@ -53,6 +53,7 @@ type Server struct {
 	// the first instead of creating a second resource.
 	inflightMu sync.Mutex
 	inflight   map[string]*flight
+	journal    *journal
 }
 
 // NewServer builds the handler, compiling every route's contract checks once.
@@ -66,6 +67,7 @@ func NewServer(d Deps) (*Server, error) {
 		router:    mux.NewRouter(),
 		contracts: map[string]*validate.Validator{},
 		inflight:  map[string]*flight{},
+		journal:   newJournal(),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -110,6 +112,7 @@ type route struct {
 	public       bool   // no API key needed (the Purchase Journey, the mock's clock)
 	idempotent   bool   // honours Klarna-Idempotency-Key
 	raw          bool   // not JSON: the handler reads and answers in its own format (HTML forms)
+	journaled    bool   // Klarna's API: kept in the journal of what each account sent
 	handle       handlerFunc
 }
 
@@ -133,9 +136,20 @@ func (s *Server) add(rt route) error {
 			return fmt.Errorf("contract %s: %w", rt.contract, err)
 		}
 	}
-	h := func(w http.ResponseWriter, r *http.Request) {
-		if err := s.serve(w, r, rt, op); err != nil {
-			s.fail(w, r, err)
+	h := func(w http.ResponseWriter, hr *http.Request) {
+		if !rt.journaled {
+			if _, err := s.serve(w, hr, rt, op); err != nil {
+				s.fail(w, hr, err)
+			}
+			return
+		}
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		r, err := s.serve(sw, hr, rt, op)
+		if err != nil {
+			s.fail(sw, hr, err)
+		}
+		if r.scope != "" {
+			s.journal.record(r.scope, s.svc.Clock().Now(), hr, r.body, sw.status)
 		}
 	}
 	s.router.HandleFunc(rt.path, h).Methods(rt.method)
@@ -143,9 +157,16 @@ func (s *Server) add(rt route) error {
 }
 
 // serve runs the steps every route shares: authenticate, read the body, check the contract,
-// honour idempotency, then call the handler.
-func (s *Server) serve(w http.ResponseWriter, hr *http.Request, rt route, op *validate.Operation) error {
+// honour idempotency, then call the handler. It returns the request as far as it got, for the
+// journal.
+func (s *Server) serve(w http.ResponseWriter, hr *http.Request, rt route, op *validate.Operation) (*request, error) {
 	r := &request{Request: hr, vars: mux.Vars(hr)}
+	err := s.serveRequest(w, r, rt, op)
+	return r, err
+}
+
+func (s *Server) serveRequest(w http.ResponseWriter, r *request, rt route, op *validate.Operation) error {
+	hr := r.Request
 	if !rt.public {
 		account := r.vars["partner_account_id"]
 		tenant, err := s.accounts.Resolve(hr.Header.Get("Authorization"), account)
@@ -273,7 +294,23 @@ func (s *Server) baseURL(r *http.Request) string {
 func correlate(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Klarna-Correlation-Id", uuid.NewString())
-	if id := r.Header.Get("Partner-Correlation-Id"); id != "" {
+	// Only a well-formed id is echoed; a malformed one is reported by the contract check instead.
+	if id := r.Header.Get("Partner-Correlation-Id"); id != "" && validCorrelationID(id) {
 		h.Set("Partner-Correlation-Id", id)
 	}
+}
+
+// validCorrelationID reports whether id is a Partner-Correlation-Id as Klarna defines it:
+// 1 to 255 ASCII letters and digits.
+func validCorrelationID(id string) bool {
+	if len(id) > 255 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
 }

@@ -1,0 +1,451 @@
+// Package validate checks incoming requests against the OpenAPI documents in contracts/ at run
+// time, with kin-openapi.
+//
+// The document is loaded and compiled once (New), each operation's parameters and body schema
+// are looked up once (Validator.Operation), and Operation.Check then only validates: it decodes
+// the body once and walks the operation's schema with kin-openapi's validator, and validates
+// each declared parameter with openapi3filter.ValidateParameter. kin-openapi was measured
+// against pb33f/libopenapi-validator (see bench_test.go) and is the faster of the two; the
+// competitor stays in the tests, which show that both agree.
+package validate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+)
+
+// BodyParameter is the Parameter of a Violation about the body as a whole: missing although
+// required, not JSON, or not an object.
+const BodyParameter = "body"
+
+// ContentTypeParameter is the Parameter of a Violation about the request's media type (missing
+// or not declared by the operation); the HTTP layer may answer it with 415.
+const ContentTypeParameter = "Content-Type"
+
+// Violation is one reason a request does not match its contract.
+type Violation struct {
+	// Parameter names the field the way Klarna does: body fields as a dotted path with
+	// indexes (supplementary_purchase_data.line_items[0].quantity), headers and query
+	// parameters by their name as written in the document (Partner-Correlation-Id, currency).
+	Parameter string
+	// Message says what is wrong, without echoing the value.
+	Message string
+}
+
+// Validator holds one compiled document. It is safe for concurrent use.
+type Validator struct {
+	doc        *openapi3.T
+	schemaOpts []openapi3.SchemaValidationOption
+	paramOpts  *openapi3filter.Options
+	// names interns the property names and enum strings of the document, so that decoding a
+	// body does not allocate a string for each known key.
+	names map[string]any
+}
+
+// Operation holds the compiled checks of one operation. It is safe for concurrent use.
+type Operation struct {
+	v            *Validator
+	route        *routers.Route
+	params       []param
+	body         *openapi3.Schema // nil when the operation declares no JSON body schema
+	hasBody      bool
+	bodyRequired bool
+	mediaTypes   []string
+}
+
+// param is one declared parameter.
+type param struct {
+	*openapi3.Parameter
+	header string // canonical header key, for "in: header"
+	// stringHeader marks a header whose schema is a plain string: its value is the header as
+	// sent, so it is checked against the schema directly rather than through
+	// openapi3filter.ValidateParameter, which costs a few allocations per parameter.
+	stringHeader bool
+}
+
+// New compiles the document; call once at start.
+func New(spec []byte) (*Validator, error) {
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(spec)
+	if err != nil {
+		return nil, fmt.Errorf("validate: load document: %w", err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		return nil, fmt.Errorf("validate: invalid document: %w", err)
+	}
+	schemaOpts := []openapi3.SchemaValidationOption{
+		openapi3.VisitAsRequest(),
+		openapi3.MultiErrors(),
+		openapi3.EnableFormatValidation(),
+		openapi3.WithStringFormatValidators(formatValidators()),
+	}
+	v := &Validator{
+		doc:        doc,
+		schemaOpts: schemaOpts,
+		paramOpts: &openapi3filter.Options{
+			MultiError:              true,
+			SkipSettingDefaults:     true, // never write into the caller's request
+			SchemaValidationOptions: schemaOpts,
+		},
+		names: make(map[string]any),
+	}
+	v.internNames()
+	return v, nil
+}
+
+// formatValidators are the string formats asserted besides kin-openapi's own (date-time,
+// date, byte).
+func formatValidators() map[string]openapi3.StringFormatValidator {
+	email := regexp.MustCompile(openapi3.FormatOfStringForEmail)
+	uuid := regexp.MustCompile(openapi3.FormatOfStringForUUIDOfRFC9562)
+	return map[string]openapi3.StringFormatValidator{
+		"email": openapi3.NewCallbackValidator(func(s string) error {
+			if !email.MatchString(s) {
+				return errors.New("must be an email address")
+			}
+			return nil
+		}),
+		"uuid": openapi3.NewCallbackValidator(func(s string) error {
+			if !uuid.MatchString(s) {
+				return errors.New("must be a UUID")
+			}
+			return nil
+		}),
+		"uri": openapi3.NewCallbackValidator(func(s string) error {
+			if u, err := url.Parse(s); err != nil || u.Scheme == "" || u.Opaque == "" && u.Host == "" && u.Path == "" {
+				return errors.New("must be an absolute URI")
+			}
+			return nil
+		}),
+	}
+}
+
+// internNames collects every property name and enum string of the document's schemas.
+func (v *Validator) internNames() {
+	seen := make(map[*openapi3.Schema]bool)
+	var walk func(*openapi3.SchemaRef)
+	walk = func(ref *openapi3.SchemaRef) {
+		if ref == nil || ref.Value == nil || seen[ref.Value] {
+			return
+		}
+		s := ref.Value
+		seen[s] = true
+		for name, p := range s.Properties {
+			v.names[name] = name
+			walk(p)
+		}
+		for _, e := range s.Enum {
+			if str, ok := e.(string); ok {
+				v.names[str] = str
+			}
+		}
+		walk(s.Items)
+		if s.AdditionalProperties.Schema != nil {
+			walk(s.AdditionalProperties.Schema)
+		}
+		for _, list := range [][]*openapi3.SchemaRef{s.AllOf, s.AnyOf, s.OneOf} {
+			for _, sub := range list {
+				walk(sub)
+			}
+		}
+		walk(s.Not)
+	}
+	if v.doc.Components != nil {
+		for _, s := range v.doc.Components.Schemas {
+			walk(s)
+		}
+	}
+	for _, item := range v.doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			if op.RequestBody != nil && op.RequestBody.Value != nil {
+				for _, mt := range op.RequestBody.Value.Content {
+					walk(mt.Schema)
+				}
+			}
+		}
+	}
+}
+
+// Operation returns the compiled checks of one operation, looked up once at start by method and
+// path template as written in the document, e.g. ("POST",
+// "/v2/accounts/{partner_account_id}/payment/authorize"). Error if absent.
+func (v *Validator) Operation(method, pathTemplate string) (*Operation, error) {
+	item := v.doc.Paths.Value(pathTemplate)
+	if item == nil {
+		return nil, fmt.Errorf("validate: no path %q in the document", pathTemplate)
+	}
+	method = strings.ToUpper(method)
+	op := item.GetOperation(method)
+	if op == nil {
+		return nil, fmt.Errorf("validate: no operation %s %s in the document", method, pathTemplate)
+	}
+	o := &Operation{
+		v:     v,
+		route: &routers.Route{Spec: v.doc, Path: pathTemplate, PathItem: item, Method: method, Operation: op},
+	}
+	// Operation parameters override path item parameters of the same location and name.
+	add := func(p *openapi3.Parameter) {
+		o.params = append(o.params, param{
+			Parameter: p,
+			header:    http.CanonicalHeaderKey(p.Name),
+			stringHeader: p.In == openapi3.ParameterInHeader && p.Content == nil &&
+				p.Schema != nil && p.Schema.Value != nil && p.Schema.Value.Type.Permits(openapi3.TypeString) &&
+				len(p.Schema.Value.Type.Slice()) == 1,
+		})
+	}
+	for _, p := range op.Parameters {
+		if p.Value != nil {
+			add(p.Value)
+		}
+	}
+	for _, p := range item.Parameters {
+		if p.Value != nil && op.Parameters.GetByInAndName(p.Value.In, p.Value.Name) == nil {
+			add(p.Value)
+		}
+	}
+	if rb := op.RequestBody; rb != nil && rb.Value != nil {
+		o.hasBody = true
+		o.bodyRequired = rb.Value.Required
+		for name, mt := range rb.Value.Content {
+			o.mediaTypes = append(o.mediaTypes, name)
+			if mt.Schema != nil && mt.Schema.Value != nil && isJSON(name) {
+				o.body = mt.Schema.Value
+			}
+		}
+	}
+	return o, nil
+}
+
+func isJSON(mediaType string) bool {
+	mediaType = strings.ToLower(mediaType)
+	return mediaType == "application/json" || strings.HasSuffix(mediaType, "+json")
+}
+
+// Check validates the request's headers, query, path parameters and its already-read body (nil
+// if none). It does not read r.Body and does not modify r. It returns nil when the request is
+// valid. It never panics: a failure inside the validator is reported as a violation.
+func (o *Operation) Check(r *http.Request, pathParams map[string]string, body []byte) (vs []Violation) {
+	defer func() {
+		if p := recover(); p != nil {
+			vs = append(vs, Violation{Parameter: BodyParameter, Message: fmt.Sprintf("the request could not be validated: %v", p)})
+		}
+	}()
+	if r == nil || r.URL == nil {
+		return []Violation{{Parameter: BodyParameter, Message: "no request"}}
+	}
+	vs = o.checkParams(r, pathParams, vs)
+	if o.hasBody {
+		vs = o.checkBody(r, body, vs)
+	}
+	return vs
+}
+
+func (o *Operation) checkParams(r *http.Request, pathParams map[string]string, vs []Violation) []Violation {
+	var input *openapi3filter.RequestValidationInput
+	for i := range o.params {
+		p := &o.params[i]
+		if p.In == openapi3.ParameterInHeader {
+			values := r.Header[p.header]
+			if len(values) == 0 {
+				if p.Required {
+					vs = append(vs, Violation{Parameter: p.Name, Message: "is required"})
+				}
+				continue
+			}
+			if p.stringHeader {
+				if values[0] == "" && !p.AllowEmptyValue {
+					vs = append(vs, Violation{Parameter: p.Name, Message: "must not be empty"})
+				} else if err := p.Schema.Value.VisitJSON(values[0], o.v.schemaOpts...); err != nil {
+					vs = appendParamViolations(vs, p.Name, err)
+				}
+				continue
+			}
+		}
+		if input == nil {
+			input = &openapi3filter.RequestValidationInput{
+				Request:    r,
+				PathParams: pathParams,
+				Route:      o.route,
+				Options:    o.v.paramOpts,
+			}
+		}
+		if err := openapi3filter.ValidateParameter(r.Context(), input, p.Parameter); err != nil {
+			vs = appendParamViolations(vs, p.Name, err)
+		}
+	}
+	return vs
+}
+
+func (o *Operation) checkBody(r *http.Request, body []byte, vs []Violation) []Violation {
+	if len(body) == 0 {
+		if o.bodyRequired {
+			vs = append(vs, Violation{Parameter: BodyParameter, Message: "a request body is required"})
+		}
+		return vs
+	}
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return append(vs, Violation{Parameter: ContentTypeParameter, Message: "is required with a body"})
+	}
+	if !mediaTypeDeclared(ct, o.mediaTypes) {
+		return append(vs, Violation{Parameter: ContentTypeParameter, Message: "must be one of " + strings.Join(o.mediaTypes, ", ")})
+	}
+	if o.body == nil || !isJSON(mediaTypeOf(ct)) {
+		return vs
+	}
+	value, err := decodeJSON(body, o.v.names)
+	if err != nil {
+		return append(vs, Violation{Parameter: BodyParameter, Message: "is not valid JSON"})
+	}
+	if err := o.body.VisitJSON(value, o.v.schemaOpts...); err != nil {
+		vs = appendSchemaViolations(vs, err, value)
+	}
+	return vs
+}
+
+// mediaTypeOf returns the media type of a Content-Type value, without parameters.
+func mediaTypeOf(ct string) string {
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	return strings.TrimSpace(ct)
+}
+
+// mediaTypeDeclared reports whether the Content-Type value ct is one of mediaTypes.
+func mediaTypeDeclared(ct string, mediaTypes []string) bool {
+	ct = mediaTypeOf(ct)
+	for _, mt := range mediaTypes {
+		if strings.EqualFold(ct, mt) {
+			return true
+		}
+	}
+	return false
+}
+
+// appendParamViolations turns the error of one parameter into violations named after it.
+func appendParamViolations(vs []Violation, name string, err error) []Violation {
+	var re *openapi3filter.RequestError
+	if errors.As(err, &re) {
+		switch {
+		case errors.Is(re.Err, openapi3filter.ErrInvalidRequired):
+			return append(vs, Violation{Parameter: name, Message: "is required"})
+		case errors.Is(re.Err, openapi3filter.ErrInvalidEmptyValue):
+			return append(vs, Violation{Parameter: name, Message: "must not be empty"})
+		}
+		var pe *openapi3filter.ParseError
+		if errors.As(re.Err, &pe) {
+			return append(vs, Violation{Parameter: name, Message: "cannot be parsed: " + pe.Reason})
+		}
+		err = re.Err
+	}
+	var msgs []string
+	eachSchemaError(err, func(se *openapi3.SchemaError) { msgs = append(msgs, se.Reason) })
+	if len(msgs) == 0 {
+		return append(vs, Violation{Parameter: name, Message: "is invalid"})
+	}
+	for _, m := range msgs {
+		vs = append(vs, Violation{Parameter: name, Message: m})
+	}
+	return vs
+}
+
+// eachSchemaError calls f for every SchemaError in err, flattening MultiErrors.
+func eachSchemaError(err error, f func(*openapi3.SchemaError)) {
+	var me openapi3.MultiError
+	if errors.As(err, &me) {
+		for _, e := range me {
+			eachSchemaError(e, f)
+		}
+		return
+	}
+	var se *openapi3.SchemaError
+	if errors.As(err, &se) {
+		f(se)
+	}
+}
+
+// appendSchemaViolations turns the errors of a body schema into violations named by their
+// dotted path in the body.
+func appendSchemaViolations(vs []Violation, err error, root any) []Violation {
+	n := len(vs)
+	eachSchemaError(err, func(se *openapi3.SchemaError) {
+		path := jsonPath(root, se.JSONPointer())
+		msg := se.Reason
+		switch se.SchemaField {
+		case "required":
+			msg = "is required"
+		case "properties":
+			// An unknown property: kin-openapi reports it on its object, with the name in the
+			// reason (`property "x" is unsupported`).
+			if name, ok := unsupportedProperty(se.Reason); ok {
+				path = joinPath(path, name)
+				msg = "is not allowed"
+			}
+		}
+		if path == "" {
+			path = BodyParameter
+		}
+		vs = append(vs, Violation{Parameter: path, Message: msg})
+	})
+	if len(vs) == n {
+		vs = append(vs, Violation{Parameter: BodyParameter, Message: "is invalid"})
+	}
+	return vs
+}
+
+func unsupportedProperty(reason string) (string, bool) {
+	const prefix, suffix = "property ", " is unsupported"
+	if !strings.HasPrefix(reason, prefix) || !strings.HasSuffix(reason, suffix) {
+		return "", false
+	}
+	name, err := strconv.Unquote(reason[len(prefix) : len(reason)-len(suffix)])
+	return name, err == nil
+}
+
+// jsonPath renders a JSON pointer, as segments, the Klarna way: a dotted path with indexes, e.g.
+// supplementary_purchase_data.line_items[0].quantity. Whether a segment is an array index is
+// decided by walking root (the decoded body) along the pointer.
+func jsonPath(root any, segs []string) string {
+	var b strings.Builder
+	cur := root
+	for _, s := range segs {
+		if a, ok := cur.([]any); ok {
+			b.WriteByte('[')
+			b.WriteString(s)
+			b.WriteByte(']')
+			cur = nil
+			if i, err := strconv.Atoi(s); err == nil && i >= 0 && i < len(a) {
+				cur = a[i]
+			}
+			continue
+		}
+		if m, ok := cur.(map[string]any); ok {
+			cur = m[s]
+		} else {
+			cur = nil
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(s)
+	}
+	return b.String()
+}
+
+// joinPath appends a property name to a dotted path.
+func joinPath(parent, name string) string {
+	if parent == "" {
+		return name
+	}
+	return parent + "." + name
+}
