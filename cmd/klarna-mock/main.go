@@ -72,8 +72,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	publicURL := fs.String("public-url", getenv("KLARNA_MOCK_PUBLIC_URL"), "base URL customers reach the mock at, for payment_request_url; default: the request's host (env KLARNA_MOCK_PUBLIC_URL)")
 	maxObjects := fs.Int("max-objects", 0, "objects kept per kind before the oldest are dropped (default 20000)")
 	memLimit := fs.Int64("memory-limit-mib", 32, "soft memory limit for the Go runtime in MiB; 0 leaves the runtime's default")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
 	logger, err := newLogger(stderr, *logFormat, *logLevel)
 	if err != nil {
@@ -118,21 +124,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	err = errors.Join(srv.Shutdown(shutdown), mock.Close(shutdown))
 	logger.Info("klarna-mock stopped")
 	return err
-}
-
-// parseFlags parses args, taking -h as a request for help rather than an error, and refuses
-// positional arguments.
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
-	}
-	return nil
 }
 
 func fixturesName(file string) string {

@@ -1,14 +1,16 @@
 // Package memdb keeps the simulator's state in memory with hashicorp/go-memdb.
 //
-// Every table holds the same record shape: an id, an insertion sequence number and the immutable
-// domain object. The sequence lets the store keep a bounded number of objects per table, dropping
-// the oldest first, so a mock that has served millions of requests in a load test stays small;
-// the bound is far above what any single test touches.
+// Every table holds the same record shape: an id and the immutable domain object. The store keeps
+// a bounded number of objects per table, dropping the oldest first, so a mock that has served
+// millions of requests in a load test stays small; the bound is far above what any single test
+// touches. Insertion order is kept in a plain queue beside go-memdb rather than in a second
+// index: sequential keys make go-memdb copy one ever-wider radix node on every insert.
 package memdb
 
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/hashicorp/go-memdb"
 
@@ -39,7 +41,8 @@ var tables = []string{
 // DefaultMaxPerTable is how many objects each table keeps before the oldest are dropped.
 const DefaultMaxPerTable = 20000
 
-// record is the one shape stored in every table. Obj is never mutated after insertion.
+// record is the one shape stored in every table. Seq orders records by creation (a replaced
+// record keeps its Seq); Obj is never mutated after insertion.
 type record struct {
 	ID  string
 	Seq uint64
@@ -50,9 +53,11 @@ type record struct {
 type Store struct {
 	db  *memdb.MemDB
 	max int
-	// seq and counts change only inside write transactions, which go-memdb serializes.
-	seq    uint64
-	counts map[string]int
+	// mu serializes write transactions (as go-memdb does anyway) so that order, the insertion
+	// order of each table, changes together with the data.
+	mu    sync.Mutex
+	seq   uint64
+	order map[string]*queue
 }
 
 // New returns an empty store that keeps at most maxPerTable objects per table (0 means
@@ -66,8 +71,7 @@ func New(maxPerTable int) (*Store, error) {
 		schema.Tables[name] = &memdb.TableSchema{
 			Name: name,
 			Indexes: map[string]*memdb.IndexSchema{
-				"id":  {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
-				"seq": {Name: "seq", Unique: true, Indexer: &memdb.UintFieldIndex{Field: "Seq"}},
+				"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
 			},
 		}
 	}
@@ -75,7 +79,11 @@ func New(maxPerTable int) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("memdb schema: %w", err)
 	}
-	return &Store{db: db, max: maxPerTable, counts: make(map[string]int, len(tables))}, nil
+	order := make(map[string]*queue, len(tables))
+	for _, name := range tables {
+		order[name] = &queue{}
+	}
+	return &Store{db: db, max: maxPerTable, order: order}, nil
 }
 
 // View runs fn in a read-only transaction.
@@ -85,16 +93,26 @@ func (s *Store) View(fn func(mockserver.Tx) error) error {
 	return fn(&tx{s: s, txn: txn})
 }
 
-// Update runs fn in a write transaction, committed only when fn returns nil.
+// Update runs fn in a write transaction, committed only when fn returns nil. The objects it
+// added are queued for eviction, and the oldest dropped, in the same transaction.
 func (s *Store) Update(fn func(mockserver.Tx) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	txn := s.db.Txn(true)
 	t := &tx{s: s, txn: txn, write: true}
 	if err := fn(t); err != nil {
 		txn.Abort()
-		if t.savedCounts != nil {
-			s.counts = t.savedCounts
-		}
 		return err
+	}
+	for _, a := range t.added {
+		q := s.order[a.table]
+		q.push(a.id)
+		for q.len() > s.max {
+			if _, err := txn.DeleteAll(a.table, "id", q.pop()); err != nil {
+				txn.Abort()
+				return fmt.Errorf("memdb: evicting from %s: %w", a.table, err)
+			}
+		}
 	}
 	txn.Commit()
 	return nil
@@ -105,10 +123,11 @@ type tx struct {
 	s     *Store
 	txn   *memdb.Txn
 	write bool
-	// savedCounts holds the table sizes from before this transaction's first insert, restored if
-	// it aborts.
-	savedCounts map[string]int
+	// added lists the objects this transaction inserted (not replaced), in order.
+	added []added
 }
+
+type added struct{ table, id string }
 
 // get returns the object stored under id in table, or mockserver.ErrNotFound.
 func (t *tx) get(table, id string) (any, error) {
@@ -123,7 +142,7 @@ func (t *tx) get(table, id string) (any, error) {
 }
 
 // put stores obj under id, replacing an earlier version (which keeps its place in the eviction
-// order), and drops the table's oldest object when the table is full.
+// order).
 func (t *tx) put(table, id string, obj any) error {
 	if !t.write {
 		return errors.New("memdb: write in a read transaction")
@@ -135,27 +154,11 @@ func (t *tx) put(table, id string, obj any) error {
 	if existing != nil {
 		return t.txn.Insert(table, &record{ID: id, Seq: existing.(*record).Seq, Obj: obj})
 	}
-	if t.savedCounts == nil {
-		t.savedCounts = make(map[string]int, len(t.s.counts))
-		for k, v := range t.s.counts {
-			t.savedCounts[k] = v
-		}
-	}
 	t.s.seq++
 	if err := t.txn.Insert(table, &record{ID: id, Seq: t.s.seq, Obj: obj}); err != nil {
 		return err
 	}
-	t.s.counts[table]++
-	if t.s.counts[table] > t.s.max {
-		oldest, err := t.txn.First(table, "seq")
-		if err != nil {
-			return err
-		}
-		if err := t.txn.Delete(table, oldest); err != nil {
-			return err
-		}
-		t.s.counts[table]--
-	}
+	t.added = append(t.added, added{table, id})
 	return nil
 }
 
@@ -236,4 +239,27 @@ func (t *tx) Idempotent(scope, key string) (*mockserver.IdempotencyRecord, error
 
 func (t *tx) PutIdempotent(r *mockserver.IdempotencyRecord) error {
 	return t.put(tableIdempotency, idempotencyID(r.Scope, r.Key), r)
+}
+
+// queue is a FIFO of ids in insertion order.
+type queue struct {
+	ids  []string
+	head int
+}
+
+func (q *queue) push(id string) { q.ids = append(q.ids, id) }
+
+func (q *queue) len() int { return len(q.ids) - q.head }
+
+// pop removes and returns the oldest id, compacting the backing array once half of it is spent
+// so memory stays proportional to the live ids.
+func (q *queue) pop() string {
+	id := q.ids[q.head]
+	q.ids[q.head] = ""
+	q.head++
+	if q.head > len(q.ids)/2 {
+		q.ids = append(q.ids[:0:0], q.ids[q.head:]...)
+		q.head = 0
+	}
+	return id
 }
