@@ -14,15 +14,15 @@ func TestTransitions(t *testing.T) {
 	t.Parallel()
 	all := []string{StateSubmitted, StateInProgress, StateCompleted, StateDeclined, StateExpired, StateCanceled}
 	allowed := map[[2]string]bool{
-		{StateSubmitted, StateInProgress}:  true,
-		{StateSubmitted, StateExpired}:     true,
-		{StateSubmitted, StateCanceled}:    true,
-		{StateInProgress, StateSubmitted}:  true,
-		{StateInProgress, StateCompleted}:  true,
-		{StateInProgress, StateDeclined}:   true,
-		{StateInProgress, StateExpired}:    true,
-		{StateInProgress, StateCanceled}:   true,
-		{StateCompleted, StateCanceled}:    true,
+		{StateSubmitted, StateInProgress}: true,
+		{StateSubmitted, StateExpired}:    true,
+		{StateSubmitted, StateCanceled}:   true,
+		{StateInProgress, StateSubmitted}: true,
+		{StateInProgress, StateCompleted}: true,
+		{StateInProgress, StateDeclined}:  true,
+		{StateInProgress, StateExpired}:   true,
+		{StateInProgress, StateCanceled}:  true,
+		{StateCompleted, StateCanceled}:   true,
 	}
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	for _, from := range all {
