@@ -75,15 +75,21 @@ func (s *Service) Act(accountID, paymentRequestID string, action JourneyAction) 
 		}
 		switch action {
 		case JourneyApprove:
-			if err := step(StateCompleted, "", EventRequestCompleted); err != nil {
+			next, err := pr.Transition(StateCompleted, "", now)
+			if err != nil {
 				return err
 			}
-			if err := s.complete(tx, pr, now, &events); err != nil {
+			pr = next
+			// The completed event carries the network session token and the customer token,
+			// so it is built once complete has issued them, and announced before the token.
+			token, err := s.complete(tx, pr, now)
+			if err != nil {
 				return err
 			}
-			// The completed event carries the token and the network session token, so it is
-			// rebuilt from the completed request.
-			events[len(events)-1] = requestEvent(EventRequestCompleted, pr, now)
+			events = append(events, requestEvent(EventRequestCompleted, pr, now))
+			if token != nil {
+				events = append(events, tokenEvent(EventCustomerTokenCreated, token, now))
+			}
 		case JourneyDecline:
 			if err := step(StateDeclined, ReasonCustomerDeclined, EventRequestDeclined); err != nil {
 				return err
@@ -108,8 +114,9 @@ func (s *Service) Act(accountID, paymentRequestID string, action JourneyAction) 
 }
 
 // complete issues what a COMPLETED request hands over: the network session token for the final
-// authorize and, when one was requested, the customer token. It changes pr, a fresh copy.
-func (s *Service) complete(tx Tx, pr *PaymentRequest, now time.Time, events *[]Event) error {
+// authorize and, when one was requested, the customer token, which it returns. It changes pr, a
+// fresh copy.
+func (s *Service) complete(tx Tx, pr *PaymentRequest, now time.Time) (*CustomerToken, error) {
 	ns := &NetworkSession{
 		Token:            PrefixNetworkSession + uuid.NewString(),
 		AccountID:        pr.AccountID,
@@ -119,18 +126,19 @@ func (s *Service) complete(tx Tx, pr *PaymentRequest, now time.Time, events *[]E
 		ExpiresAt:        now.Add(NetworkSessionWindow),
 	}
 	if err := tx.PutNetworkSession(ns); err != nil {
-		return err
+		return nil, err
 	}
 	pr.StateContext.KlarnaNetworkSessionToken = ns.Token
-	if rct := pr.Request.RequestCustomerToken; rct != nil {
-		ct := newCustomerToken(pr.AccountID, rct, ns.Email, now)
-		if err := tx.PutCustomerToken(ct); err != nil {
-			return err
-		}
-		pr.StateContext.CustomerToken = ct
-		*events = append(*events, tokenEvent(EventCustomerTokenCreated, ct, now))
+	rct := pr.Request.RequestCustomerToken
+	if rct == nil {
+		return nil, nil
 	}
-	return nil
+	ct := newCustomerToken(pr.AccountID, rct, ns.Email, now)
+	if err := tx.PutCustomerToken(ct); err != nil {
+		return nil, err
+	}
+	pr.StateContext.CustomerToken = ct
+	return ct, nil
 }
 
 // Cancel cancels a Payment Request for the Partner (DELETE): allowed while SUBMITTED or

@@ -70,6 +70,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fixturesFile := fs.String("fixtures", getenv("KLARNA_MOCK_FIXTURES"), "outcome rules file, tried before the defaults unless it sets replace_defaults (env KLARNA_MOCK_FIXTURES)")
 	accountsFile := fs.String("accounts", getenv("KLARNA_MOCK_ACCOUNTS"), "file mapping API keys to partner accounts; default: any klarna_test_api_ key, isolated per key (env KLARNA_MOCK_ACCOUNTS)")
 	publicURL := fs.String("public-url", getenv("KLARNA_MOCK_PUBLIC_URL"), "base URL customers reach the mock at, for payment_request_url; default: the request's host (env KLARNA_MOCK_PUBLIC_URL)")
+	webhookURL := fs.String("webhook-url", getenv("KLARNA_MOCK_WEBHOOK_URL"), "a webhook receiving every event from the start, so a suite need not register one (env KLARNA_MOCK_WEBHOOK_URL)")
+	webhookSecret := fs.String("webhook-secret", getenv("KLARNA_MOCK_WEBHOOK_SECRET"), "the HMAC secret that webhook's deliveries are signed with, key id krn:partner:global:notification:signing-key:static (env KLARNA_MOCK_WEBHOOK_SECRET)")
 	maxObjects := fs.Int("max-objects", 0, "objects kept per kind before the oldest are dropped (default 20000)")
 	memLimit := fs.Int64("memory-limit-mib", 32, "soft memory limit for the Go runtime in MiB; 0 leaves the runtime's default")
 	if err := fs.Parse(args); err != nil {
@@ -88,7 +90,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if *memLimit > 0 {
 		debug.SetMemoryLimit(*memLimit << 20)
 	}
-	cfg := app.Config{PublicURL: *publicURL, MaxObjectsPerTable: *maxObjects, Logger: logger}
+	if *webhookURL != "" && *webhookSecret == "" {
+		return fmt.Errorf("%w: --webhook-url needs --webhook-secret", errUsage)
+	}
+	cfg := app.Config{PublicURL: *publicURL, MaxObjectsPerTable: *maxObjects, Logger: logger, WebhookURL: *webhookURL, WebhookSecret: *webhookSecret}
 	if cfg.Rules, err = fixtures.Load(*fixturesFile); err != nil {
 		return err
 	}
@@ -121,9 +126,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err = errors.Join(srv.Shutdown(shutdown), mock.Close(shutdown))
-	logger.Info("klarna-mock stopped")
-	return err
+	err = srv.Shutdown(shutdown)
+	undelivered, cerr := mock.Close(shutdown)
+	logger.Info("klarna-mock stopped", "undelivered_webhooks", len(undelivered))
+	return errors.Join(err, cerr)
 }
 
 func fixturesName(file string) string {

@@ -1,15 +1,28 @@
 // Package contracttest checks recorded HTTP responses against the OpenAPI documents in
-// contracts/, for tests. It uses pb33f/libopenapi-validator, the other library than the one the
-// mock validates requests with at run time (kin-openapi, in mockserver/validate), so every
-// contract is checked by two independent implementations.
+// contracts/, for the tests of other packages.
+//
+// It uses pb33f/libopenapi-validator, the other library than the run-time request validator
+// (mockserver/validate uses kin-openapi), so that every contract is enforced by two independent
+// implementations.
+//
+// Typical use, in a test of the HTTP layer:
+//
+//	c := contracttest.New(t, "klarna-payments.yaml")
+//	client := c.Client(t, nil) // checks every response it receives
+//	resp, err := client.Post(srv.URL+"/v2/accounts/"+account+"/payment/authorize", "application/json", body)
+//
+// or, with a recorded response:
+//
+//	c.Check(t, req, rec.Code, rec.Header(), rec.Body.Bytes())
 package contracttest
 
 import (
 	"bytes"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
-	"strconv"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -17,147 +30,179 @@ import (
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
 	"github.com/pb33f/libopenapi-validator/config"
-	"github.com/pb33f/libopenapi-validator/paths"
-	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
+	liberrors "github.com/pb33f/libopenapi-validator/errors"
+	"github.com/pb33f/libopenapi/datamodel"
 
 	"github.com/klarna-mock/klarna-mock/contracts"
 )
 
-// compiled is one document built once per test binary: building the model of a large document
-// takes tens of milliseconds, far more than checking a response.
-type compiled struct {
-	model     *v3.Document
-	validator validator.Validator
-	// mu serializes checks: the validator keeps caches whose concurrency guarantees are not
-	// documented, and tests run in parallel.
-	mu sync.Mutex
-}
-
-var (
-	cacheMu sync.Mutex
-	cache   = map[string]func() (*compiled, error){}
-)
-
-// load returns the compiled document, building it on first use.
-func load(name string) (*compiled, error) {
-	cacheMu.Lock()
-	get, ok := cache[name]
-	if !ok {
-		get = sync.OnceValues(func() (*compiled, error) { return build(name) })
-		cache[name] = get
-	}
-	cacheMu.Unlock()
-	return get()
-}
-
-func build(name string) (*compiled, error) {
-	spec, err := contracts.Files.ReadFile(name)
-	if err != nil {
-		return nil, err
-	}
-	doc, err := libopenapi.NewDocument(spec)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	model, err := doc.BuildV3Model()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	v := validator.NewValidatorFromV3Model(&model.Model, config.WithFormatAssertions(), config.WithContentAssertions())
-	return &compiled{model: &model.Model, validator: v}, nil
-}
-
-// Checker validates responses against one document.
+// Checker checks responses against one document. It is safe for concurrent use.
 type Checker struct {
-	name string
-	doc  *compiled
+	document  string
+	validator validator.Validator
 }
 
-// New loads the named document from contracts.Files (e.g. "klarna-payments.yaml").
+// compiled holds one Checker per document, built on first use: building the document model is
+// the expensive part, and many tests share it.
+var compiled sync.Map // document name -> *entry
+
+type entry struct {
+	once    sync.Once
+	checker *Checker
+	err     error
+}
+
+// New loads the named document from contracts.Files (e.g. "klarna-payments.yaml") once.
+// It fails tb at once when the document is missing or invalid.
 func New(tb testing.TB, document string) *Checker {
 	tb.Helper()
-	doc, err := load(document)
-	if err != nil {
-		tb.Fatalf("contracttest: %v", err)
+	e, _ := compiled.LoadOrStore(document, &entry{})
+	en := e.(*entry)
+	en.once.Do(func() { en.checker, en.err = load(document) })
+	if en.err != nil {
+		tb.Fatalf("contracttest: %v", en.err)
 	}
-	return &Checker{name: document, doc: doc}
+	return en.checker
 }
 
-// Check fails tb if the response (status, header, body) does not match what the document says
-// req's operation answers with that status. An unknown route or an undocumented status is a
-// failure too.
+func load(document string) (*Checker, error) {
+	spec, err := contracts.Files.ReadFile(document)
+	if err != nil {
+		return nil, fmt.Errorf("document %q: %w", document, err)
+	}
+	doc, err := libopenapi.NewDocumentWithConfiguration(spec, &datamodel.DocumentConfiguration{
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("document %q: %w", document, err)
+	}
+	v, errs := validator.NewValidator(doc, config.WithFormatAssertions())
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("document %q: %v", document, errs)
+	}
+	return &Checker{document: document, validator: v}, nil
+}
+
+// Check fails tb if resp (with its body bytes) does not match the document's response for req's
+// operation and status. Unknown route or undocumented status is a failure too. It reports with
+// tb.Errorf, so it may be called from any goroutine.
 func (c *Checker) Check(tb testing.TB, req *http.Request, status int, header http.Header, body []byte) {
 	tb.Helper()
-	if err := c.Validate(req, status, header, body); err != nil {
-		tb.Errorf("contracttest: %s %s -> %d does not match %s: %v\nbody: %s", req.Method, req.URL.Path, status, c.name, err, body)
-	}
-}
-
-// Validate is Check returning the mismatch instead of failing a test.
-func (c *Checker) Validate(req *http.Request, status int, header http.Header, body []byte) error {
-	c.doc.mu.Lock()
-	defer c.doc.mu.Unlock()
-	item, errs, _ := paths.FindPath(req, c.doc.model, nil)
-	if item == nil || len(errs) > 0 {
-		return fmt.Errorf("no operation for %s %s: %v", req.Method, req.URL.Path, joinErrors(errs))
-	}
-	op := item.GetOperations().GetOrZero(strings.ToLower(req.Method))
-	if op == nil {
-		return fmt.Errorf("no %s operation on this path", req.Method)
-	}
-	if op.Responses == nil || (op.Responses.Codes.GetOrZero(strconv.Itoa(status)) == nil && op.Responses.Default == nil) {
-		return fmt.Errorf("status %d is not documented", status)
-	}
-	resp := &http.Response{
-		StatusCode: status,
-		Header:     header,
-		Body:       io.NopCloser(bytes.NewReader(body)),
-		Request:    req,
-	}
-	if ok, errs := c.doc.validator.ValidateHttpResponse(req, resp); !ok {
-		return fmt.Errorf("%s", joinErrors(errs))
-	}
-	return nil
-}
-
-func joinErrors[E interface{ Error() string }](errs []E) string {
-	var b strings.Builder
-	for i, e := range errs {
-		if i > 0 {
-			b.WriteString("; ")
+	if problems := c.Problems(req, status, header, body); len(problems) > 0 {
+		method, path := "?", "?"
+		if req != nil && req.URL != nil {
+			method, path = req.Method, req.URL.Path
 		}
-		b.WriteString(e.Error())
+		tb.Errorf("contracttest: %s %s -> %d does not match %s:\n  %s\nbody: %s",
+			method, path, status, c.document, strings.Join(problems, "\n  "), truncate(body, 2000))
 	}
-	return b.String()
+}
+
+// Problems returns why the response does not match the document, or nil when it does.
+func (c *Checker) Problems(req *http.Request, status int, header http.Header, body []byte) []string {
+	if req == nil || req.URL == nil {
+		return []string{"no request"}
+	}
+	if header == nil {
+		header = http.Header{}
+	}
+	// The validator only reads the request's method and URL: give it a copy without a body.
+	r := req.Clone(req.Context())
+	r.Body = http.NoBody
+	resp := &http.Response{
+		StatusCode:    status,
+		Status:        fmt.Sprintf("%d %s", status, http.StatusText(status)),
+		Header:        header.Clone(),
+		Body:          io.NopCloser(bytes.NewReader(body)),
+		ContentLength: int64(len(body)),
+		Request:       r,
+	}
+	ok, errs := c.validator.ValidateHttpResponse(r, resp)
+	if ok && len(errs) == 0 {
+		return nil
+	}
+	return describe(errs)
+}
+
+func describe(errs []*liberrors.ValidationError) []string {
+	var out []string
+	for _, e := range errs {
+		if e == nil {
+			continue
+		}
+		line := e.Message
+		if e.Reason != "" {
+			line += ": " + e.Reason
+		}
+		out = append(out, line)
+		for _, s := range e.SchemaValidationErrors {
+			where := s.FieldPath
+			if where == "" {
+				where = "$"
+			}
+			out = append(out, fmt.Sprintf("  %s: %s", where, s.Reason))
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, "the response does not match (no details)")
+	}
+	return out
+}
+
+func truncate(b []byte, n int) string {
+	if len(b) <= n {
+		return string(b)
+	}
+	return string(b[:n]) + "..."
 }
 
 // Client returns an HTTP client whose transport checks every response it receives against the
-// document, failing tb on a mismatch. base nil means http.DefaultTransport.
+// document. base is the transport to use (nil means http.DefaultTransport).
 func (c *Checker) Client(tb testing.TB, base http.RoundTripper) *http.Client {
+	return &http.Client{Transport: c.RoundTripper(tb, base)}
+}
+
+// RoundTripper wraps base (nil means http.DefaultTransport) so that every response is checked
+// against the document. The response body is read fully and handed on unchanged.
+func (c *Checker) RoundTripper(tb testing.TB, base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	return &http.Client{Transport: &checkingTransport{tb: tb, c: c, base: base}}
+	return &roundTripper{c: c, tb: tb, base: base}
 }
 
-type checkingTransport struct {
-	tb   testing.TB
+type roundTripper struct {
 	c    *Checker
+	tb   testing.TB
 	base http.RoundTripper
 }
 
-// RoundTrip sends the request, checks the response and hands it on with its body intact.
-func (t *checkingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+func (t *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.base.RoundTrip(req)
 	if err != nil {
-		return nil, err
+		return resp, err
 	}
 	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("contracttest: read response body: %w", err)
 	}
-	t.c.Check(t.tb, req, resp.StatusCode, resp.Header, body)
 	resp.Body = io.NopCloser(bytes.NewReader(body))
+	t.c.Check(t.tb, req, resp.StatusCode, resp.Header, body)
 	return resp, nil
+}
+
+// Handler wraps h so that every response it writes is checked against the document before it
+// is passed on to the client. Responses are buffered (no streaming).
+func (c *Checker) Handler(tb testing.TB, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		c.Check(tb, r, rec.Code, rec.Header(), rec.Body.Bytes())
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+	})
 }

@@ -15,6 +15,7 @@ import (
 	mockhttp "github.com/klarna-mock/klarna-mock/mockserver/http"
 	"github.com/klarna-mock/klarna-mock/mockserver/memdb"
 	"github.com/klarna-mock/klarna-mock/mockserver/rules"
+	"github.com/klarna-mock/klarna-mock/mockserver/webhook"
 )
 
 // Config chooses how the mock behaves. The zero value is the documented default: real clock,
@@ -30,13 +31,21 @@ type Config struct {
 	PublicURL string
 	// MaxObjectsPerTable bounds the store; 0 means memdb.DefaultMaxPerTable.
 	MaxObjectsPerTable int
-	Logger             *slog.Logger
+	// WebhookURL and WebhookSecret configure a webhook at start that receives every event, so a
+	// CI suite need not register one first; WebhookEventTypes filters it (default "*").
+	WebhookURL        string
+	WebhookSecret     string
+	WebhookEventTypes []string
+	// WebhookClient sends webhooks; nil means the notifier's default client.
+	WebhookClient *http.Client
+	Logger        *slog.Logger
 }
 
 // Mock is an assembled mock.
 type Mock struct {
 	Handler  http.Handler
 	Service  *mockserver.Service
+	Notifier *webhook.Notifier
 	Clock    *clock.Clock
 	ownClock bool
 }
@@ -62,7 +71,18 @@ func New(cfg Config) (*Mock, error) {
 	if err != nil {
 		return nil, err
 	}
-	m.Service = mockserver.NewService(mockserver.Config{Store: store, Rules: set, Clock: m.Clock, Logger: logger})
+	m.Notifier, err = webhook.New(store.Notifications(), webhook.Config{
+		Clock:            m.Clock,
+		Client:           cfg.WebhookClient,
+		Logger:           logger,
+		StaticURL:        cfg.WebhookURL,
+		StaticSecret:     cfg.WebhookSecret,
+		StaticEventTypes: cfg.WebhookEventTypes,
+	})
+	if err != nil {
+		return nil, err
+	}
+	m.Service = mockserver.NewService(mockserver.Config{Store: store, Rules: set, Clock: m.Clock, Publisher: m.Notifier, Logger: logger})
 	srv, err := mockhttp.NewServer(mockhttp.Deps{
 		Service:   m.Service,
 		Store:     store,
@@ -73,14 +93,20 @@ func New(cfg Config) (*Mock, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := srv.EnableNotifications(m.Notifier); err != nil {
+		return nil, err
+	}
 	m.Handler = srv
 	return m, nil
 }
 
-// Close stops what the mock runs in the background. ctx bounds how long it waits.
-func (m *Mock) Close(ctx context.Context) error {
+// Close stops what the mock runs in the background: it finishes the webhook attempts in flight,
+// bounded by ctx. Deliveries still waiting (queued or for a retry) are not made; the notifier
+// logs each of them, and Close returns them so a caller can report them too.
+func (m *Mock) Close(ctx context.Context) ([]*webhook.Delivery, error) {
+	undelivered, err := m.Notifier.Close(ctx)
 	if m.ownClock {
 		m.Clock.Close()
 	}
-	return ctx.Err()
+	return undelivered, err
 }

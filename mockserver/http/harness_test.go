@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -44,7 +45,10 @@ func newHarness(t *testing.T, cfg app.Config) *harness {
 	m, err := app.New(cfg)
 	require.NoError(t, err)
 	srv := httptest.NewServer(m.Handler)
-	t.Cleanup(srv.Close)
+	t.Cleanup(func() {
+		srv.Close()
+		_, _ = m.Close(context.Background())
+	})
 	return &harness{
 		t:        t,
 		srv:      srv,

@@ -21,11 +21,11 @@ import (
 // the buttons and is sent back to the merchant. CI must run it (.ci/run installs Debian's
 // chromium); elsewhere it is skipped when no Chromium is installed.
 
-// browserTimeout bounds each browser test, so a stuck browser can never hang the suite.
-const browserTimeout = 60 * time.Second
+// journeyBrowserTimeout bounds each browser test, so a stuck browser can never hang the suite.
+const journeyBrowserTimeout = 60 * time.Second
 
-// chromiumPath finds the Chromium to drive, or "" when there is none.
-func chromiumPath() string {
+// journeyChromium finds the Chromium to drive, or "" when there is none.
+func journeyChromium() string {
 	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
 		return "/usr/bin/chromium"
 	}
@@ -37,29 +37,29 @@ func chromiumPath() string {
 	return ""
 }
 
-// syncBuffer collects the browser's output, written from chromedp's goroutines.
-type syncBuffer struct {
+// browserOutput collects the browser's output, written from chromedp's goroutines.
+type browserOutput struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *browserOutput) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *browserOutput) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
 
 // startBrowser starts one headless Chromium for a test and its subtests; each subtest opens its
-// own tab with newTab. The browser's output is logged when the test fails.
+// own tab with browserTab. The browser's output is logged when the test fails.
 func startBrowser(t *testing.T) context.Context {
 	t.Helper()
-	path := chromiumPath()
+	path := journeyChromium()
 	if path == "" {
 		if os.Getenv("CI") != "" {
 			t.Fatal("Chromium is not installed, but CI must run the Purchase Journey browser test: install Debian's chromium (.ci/run does)")
@@ -67,9 +67,9 @@ func startBrowser(t *testing.T) context.Context {
 		t.Skip("Chromium is not installed: apt-get install chromium to run the Purchase Journey browser test")
 	}
 	// The whole browser lives at most this long, whatever its tabs do.
-	ctx, cancel := context.WithTimeout(context.Background(), 2*browserTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*journeyBrowserTimeout)
 	t.Cleanup(cancel)
-	output := &syncBuffer{}
+	output := &browserOutput{}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
 		chromedp.Headless,
@@ -97,28 +97,28 @@ func startBrowser(t *testing.T) context.Context {
 	return browserCtx
 }
 
-// newTab opens a tab of the browser for one test, closed when the test ends or browserTimeout
+// browserTab opens a tab of the browser for one test, closed when the test ends or journeyBrowserTimeout
 // passes.
-func newTab(t *testing.T, browserCtx context.Context) context.Context {
+func browserTab(t *testing.T, browserCtx context.Context) context.Context {
 	t.Helper()
 	tabCtx, cancel := chromedp.NewContext(browserCtx)
 	t.Cleanup(cancel)
-	ctx, timeoutCancel := context.WithTimeout(tabCtx, browserTimeout)
+	ctx, timeoutCancel := context.WithTimeout(tabCtx, journeyBrowserTimeout)
 	t.Cleanup(timeoutCancel)
 	return ctx
 }
 
-// merchantSite stands for the merchant's shop: its return page records the query Klarna sends
+// journeyMerchant stands for the merchant's shop: its return page records the query Klarna sends
 // the customer back with.
-type merchantSite struct {
+type journeyMerchant struct {
 	url string
 	mu  sync.Mutex
 	got []url.Values
 }
 
-func newMerchantSite(t *testing.T) *merchantSite {
+func newJourneyMerchant(t *testing.T) *journeyMerchant {
 	t.Helper()
-	m := &merchantSite{}
+	m := &journeyMerchant{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/return" {
 			http.NotFound(w, r)
@@ -136,21 +136,21 @@ func newMerchantSite(t *testing.T) *merchantSite {
 }
 
 // returnURL is the merchant's return_url with every Klarna placeholder.
-func (m *merchantSite) returnURL() string {
+func (m *journeyMerchant) returnURL() string {
 	return m.url + "/return?id={klarna.payment_request.id}&state={klarna.payment_request.state}" +
 		"&nst={klarna.payment_request.klarna_network_session_token}&ref={klarna.payment_request.payment_request_reference}"
 }
 
 // returns is what the return page was called with, in order.
-func (m *merchantSite) returns() []url.Values {
+func (m *journeyMerchant) returns() []url.Values {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return append([]url.Values(nil), m.got...)
 }
 
-// screenshot saves the page to the file named by KLARNA_MOCK_JOURNEY_SCREENSHOT, if set, to look
-// at the page during development.
-func screenshot(t *testing.T, ctx context.Context) {
+// journeyScreenshot saves the page to the file named by KLARNA_MOCK_JOURNEY_SCREENSHOT, if set,
+// to look at the page during development.
+func journeyScreenshot(t *testing.T, ctx context.Context) {
 	t.Helper()
 	path := os.Getenv("KLARNA_MOCK_JOURNEY_SCREENSHOT")
 	if path == "" {
@@ -168,9 +168,9 @@ func TestJourneyInBrowser(t *testing.T) {
 	t.Run("consent and approve return to the merchant", func(t *testing.T) {
 		t.Parallel()
 		j := newJourneyMock(t)
-		merchant := newMerchantSite(t)
-		id := j.stepUp(tokenWithPurchase("pr-browser", "HANDOVER", merchant.returnURL()))["payment_request_id"].(string)
-		ctx := newTab(t, browser)
+		merchant := newJourneyMerchant(t)
+		id := j.stepUp(journeyTokenPurchase("pr-browser", "HANDOVER", merchant.returnURL()))["payment_request_id"].(string)
+		ctx := browserTab(t, browser)
 
 		require.NoError(t, chromedp.Do(ctx,
 			chromedp.Navigate(j.url+"/journey/"+id),
@@ -185,7 +185,7 @@ func TestJourneyInBrowser(t *testing.T) {
 		consent, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("consent-text")))
 		require.NoError(t, err)
 		require.Contains(t, consent, "without you being present")
-		screenshot(t, ctx)
+		journeyScreenshot(t, ctx)
 
 		// Without consent the browser refuses to submit the approval.
 		require.NoError(t, chromedp.Do(ctx,
@@ -224,9 +224,9 @@ func TestJourneyInBrowser(t *testing.T) {
 	t.Run("decline returns to the merchant", func(t *testing.T) {
 		t.Parallel()
 		j := newJourneyMock(t)
-		merchant := newMerchantSite(t)
-		id := j.stepUp(tokenWithPurchase("pr-browser-decline", "HANDOVER", merchant.returnURL()))["payment_request_id"].(string)
-		ctx := newTab(t, browser)
+		merchant := newJourneyMerchant(t)
+		id := j.stepUp(journeyTokenPurchase("pr-browser-refused", "HANDOVER", merchant.returnURL()))["payment_request_id"].(string)
+		ctx := browserTab(t, browser)
 
 		require.NoError(t, chromedp.Do(ctx,
 			chromedp.Navigate(j.url+"/journey/"+id),
@@ -249,11 +249,11 @@ func TestJourneyInBrowser(t *testing.T) {
 	t.Run("SDK mode is opened by payment_request_id", func(t *testing.T) {
 		t.Parallel()
 		j := newJourneyMock(t)
-		pr := j.stepUp(tokenWithPurchase("pr-browser-sdk", "SDK", ""))
+		pr := j.stepUp(journeyTokenPurchase("pr-browser-sdk", "SDK", ""))
 		ci := pr["state_context"].(map[string]any)["customer_interaction"].(map[string]any)
 		require.NotContains(t, ci, "payment_request_url")
 		id := ci["payment_request_id"].(string)
-		ctx := newTab(t, browser)
+		ctx := browserTab(t, browser)
 
 		require.NoError(t, chromedp.Do(ctx,
 			chromedp.Navigate(j.url+"/journey/"+id),

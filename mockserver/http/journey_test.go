@@ -130,13 +130,15 @@ func (j *journeyMock) submit(id string, form url.Values) journeyResult {
 	return j.do(req)
 }
 
-func consentForm(action string) url.Values { return url.Values{"action": {action}, "consent": {"yes"}} }
+func journeyConsentForm(action string) url.Values {
+	return url.Values{"action": {action}, "consent": {"yes"}}
+}
 
-func actionForm(action string) url.Values { return url.Values{"action": {action}} }
+func journeyForm(action string) url.Values { return url.Values{"action": {action}} }
 
-// tokenWithPurchase is a token creation with a purchase: it always steps up, for the customer's
+// journeyTokenPurchase is a token creation with a purchase: it always steps up, for the customer's
 // consent.
-func tokenWithPurchase(reference, method, returnURL string) map[string]any {
+func journeyTokenPurchase(reference, method, returnURL string) map[string]any {
 	cic := map[string]any{"method": method}
 	if returnURL != "" {
 		cic["return_url"] = returnURL
@@ -159,14 +161,14 @@ func tokenWithPurchase(reference, method, returnURL string) map[string]any {
 	}
 }
 
-// oneTimeJourney is a one-time payment without a network session token: it steps up by default.
-func oneTimeJourney(returnURL string) map[string]any {
-	b := tokenWithPurchase("pr-one-time", "HANDOVER", returnURL)
+// journeyOneTime is a one-time payment without a network session token: it steps up by default.
+func journeyOneTime(returnURL string) map[string]any {
+	b := journeyTokenPurchase("pr-one-time", "HANDOVER", returnURL)
 	delete(b, "request_customer_token")
 	return b
 }
 
-func requireHTML(t *testing.T, r journeyResult, status int) {
+func requireJourneyHTML(t *testing.T, r journeyResult, status int) {
 	t.Helper()
 	require.Equal(t, status, r.status, r.body)
 	require.Equal(t, "text/html; charset=utf-8", r.header.Get("Content-Type"))
@@ -175,7 +177,7 @@ func requireHTML(t *testing.T, r journeyResult, status int) {
 
 var journeyButtons = []string{`id="approve"`, `id="decline"`, `id="back-out"`, `id="abandon"`}
 
-func requireButtons(t *testing.T, body string, want bool) {
+func requireJourneyButtons(t *testing.T, body string, want bool) {
 	t.Helper()
 	for _, b := range journeyButtons {
 		if want {
@@ -186,8 +188,8 @@ func requireButtons(t *testing.T, body string, want bool) {
 	}
 }
 
-// requireRedirect asserts a 303 and returns the Location's query.
-func requireRedirect(t *testing.T, r journeyResult) url.Values {
+// requireJourneyRedirect asserts a 303 and returns the Location's query.
+func requireJourneyRedirect(t *testing.T, r journeyResult) url.Values {
 	t.Helper()
 	require.Equal(t, http.StatusSeeOther, r.status, r.body)
 	loc, err := url.Parse(r.header.Get("Location"))
@@ -201,14 +203,14 @@ func requireRedirect(t *testing.T, r journeyResult) url.Values {
 func TestJourneyPageShowsThePurchaseAndOpensTheJourney(t *testing.T) {
 	t.Parallel()
 	j := newJourneyMock(t)
-	pr := j.stepUp(tokenWithPurchase("pr-42", "HANDOVER", journeyReturnURL))
+	pr := j.stepUp(journeyTokenPurchase("pr-42", "HANDOVER", journeyReturnURL))
 	id := pr["payment_request_id"].(string)
 	ci := pr["state_context"].(map[string]any)["customer_interaction"].(map[string]any)
 	require.Equal(t, j.url+"/journey/"+id, ci["payment_request_url"], "the page is the payment_request_url")
 	require.Equal(t, "SUBMITTED", j.state(id))
 
 	r := j.open(id)
-	requireHTML(t, r, http.StatusOK)
+	requireJourneyHTML(t, r, http.StatusOK)
 	for _, want := range []string{
 		"pr-42", "purchase-42", "118.00 USD",
 		"Running shoes", "100.00 USD", "Socks", "18.00 USD",
@@ -218,26 +220,26 @@ func TestJourneyPageShowsThePurchaseAndOpensTheJourney(t *testing.T) {
 	} {
 		require.Contains(t, r.body, want)
 	}
-	requireButtons(t, r.body, true)
+	requireJourneyButtons(t, r.body, true)
 	require.Equal(t, "IN_PROGRESS", j.state(id), "opening the page opens the journey")
 	require.Equal(t, "no-store", r.header.Get("Cache-Control"))
 
 	again := j.open(id)
-	requireHTML(t, again, http.StatusOK)
+	requireJourneyHTML(t, again, http.StatusOK)
 	require.Contains(t, again.body, `data-state="IN_PROGRESS"`, "an open journey is shown as it is")
-	requireButtons(t, again.body, true)
+	requireJourneyButtons(t, again.body, true)
 }
 
 func TestJourneyOneTimePaymentAsksNoConsent(t *testing.T) {
 	t.Parallel()
 	j := newJourneyMock(t)
-	id := j.stepUp(oneTimeJourney(journeyReturnURL))["payment_request_id"].(string)
+	id := j.stepUp(journeyOneTime(journeyReturnURL))["payment_request_id"].(string)
 	r := j.open(id)
-	requireHTML(t, r, http.StatusOK)
+	requireJourneyHTML(t, r, http.StatusOK)
 	require.NotContains(t, r.body, `id="consent"`)
-	requireButtons(t, r.body, true)
+	requireJourneyButtons(t, r.body, true)
 
-	q := requireRedirect(t, j.submit(id, actionForm("approve")))
+	q := requireJourneyRedirect(t, j.submit(id, journeyForm("approve")))
 	require.Equal(t, "COMPLETED", q.Get("state"))
 	require.Equal(t, "COMPLETED", j.state(id))
 }
@@ -245,15 +247,15 @@ func TestJourneyOneTimePaymentAsksNoConsent(t *testing.T) {
 func TestJourneyApproveWithoutConsentChangesNothing(t *testing.T) {
 	t.Parallel()
 	j := newJourneyMock(t)
-	id := j.stepUp(tokenWithPurchase("pr-42", "HANDOVER", journeyReturnURL))["payment_request_id"].(string)
+	id := j.stepUp(journeyTokenPurchase("pr-42", "HANDOVER", journeyReturnURL))["payment_request_id"].(string)
 	j.open(id)
 
-	for _, form := range []url.Values{actionForm("approve"), {"action": {"approve"}, "consent": {"no"}}} {
+	for _, form := range []url.Values{journeyForm("approve"), {"action": {"approve"}, "consent": {"no"}}} {
 		r := j.submit(id, form)
-		requireHTML(t, r, http.StatusBadRequest)
+		requireJourneyHTML(t, r, http.StatusBadRequest)
 		require.Contains(t, r.body, `id="error"`)
 		require.Contains(t, r.body, "Tick the consent box")
-		requireButtons(t, r.body, true)
+		requireJourneyButtons(t, r.body, true)
 		require.Equal(t, "IN_PROGRESS", j.state(id))
 	}
 	sc, _ := j.request(id)["state_context"].(map[string]any)
@@ -264,11 +266,11 @@ func TestJourneyApproveRedirectsToTheFilledReturnURL(t *testing.T) {
 	t.Parallel()
 	j := newJourneyMock(t)
 	const reference = "Order #42 & co/ünï"
-	id := j.stepUp(tokenWithPurchase(reference, "HANDOVER", journeyReturnURL))["payment_request_id"].(string)
+	id := j.stepUp(journeyTokenPurchase(reference, "HANDOVER", journeyReturnURL))["payment_request_id"].(string)
 	j.open(id)
 
-	r := j.submit(id, consentForm("approve"))
-	q := requireRedirect(t, r)
+	r := j.submit(id, journeyConsentForm("approve"))
+	q := requireJourneyRedirect(t, r)
 	got := j.request(id)
 	require.Equal(t, "COMPLETED", got["state"])
 	sc := got["state_context"].(map[string]any)
@@ -286,26 +288,26 @@ func TestJourneyApproveRedirectsToTheFilledReturnURL(t *testing.T) {
 	require.Contains(t, loc, "ref=Order%20%2342%20%26%20co%2F")
 
 	again := j.open(id)
-	requireHTML(t, again, http.StatusOK)
+	requireJourneyHTML(t, again, http.StatusOK)
 	require.Contains(t, again.body, `data-state="COMPLETED"`)
-	requireButtons(t, again.body, false)
+	requireJourneyButtons(t, again.body, false)
 }
 
 func TestJourneyApproveOpensASubmittedRequest(t *testing.T) {
 	t.Parallel()
 	j := newJourneyMock(t)
-	id := j.stepUp(tokenWithPurchase("pr-42", "HANDOVER", journeyReturnURL))["payment_request_id"].(string)
-	q := requireRedirect(t, j.submit(id, consentForm("approve")))
+	id := j.stepUp(journeyTokenPurchase("pr-42", "HANDOVER", journeyReturnURL))["payment_request_id"].(string)
+	q := requireJourneyRedirect(t, j.submit(id, journeyConsentForm("approve")))
 	require.Equal(t, "COMPLETED", q.Get("state"))
 }
 
 func TestJourneyDeclineRedirects(t *testing.T) {
 	t.Parallel()
 	j := newJourneyMock(t)
-	id := j.stepUp(tokenWithPurchase("pr-42", "HANDOVER", journeyReturnURL))["payment_request_id"].(string)
+	id := j.stepUp(journeyTokenPurchase("pr-42", "HANDOVER", journeyReturnURL))["payment_request_id"].(string)
 	j.open(id)
 
-	q := requireRedirect(t, j.submit(id, actionForm("decline")))
+	q := requireJourneyRedirect(t, j.submit(id, journeyForm("decline")))
 	require.Equal(t, id, q.Get("id"))
 	require.Equal(t, "DECLINED", q.Get("state"))
 	require.Empty(t, q.Get("nst"), "a declined request has no network session token")
@@ -316,15 +318,15 @@ func TestJourneyDeclineRedirects(t *testing.T) {
 func TestJourneyBackOutReturnsToTheMerchant(t *testing.T) {
 	t.Parallel()
 	j := newJourneyMock(t)
-	id := j.stepUp(tokenWithPurchase("pr-42", "HANDOVER", journeyReturnURL))["payment_request_id"].(string)
+	id := j.stepUp(journeyTokenPurchase("pr-42", "HANDOVER", journeyReturnURL))["payment_request_id"].(string)
 	j.open(id)
 
-	q := requireRedirect(t, j.submit(id, actionForm("back-out")))
+	q := requireJourneyRedirect(t, j.submit(id, journeyForm("back-out")))
 	require.Equal(t, "SUBMITTED", q.Get("state"))
 	require.Equal(t, "SUBMITTED", j.state(id))
 
 	reopened := j.open(id)
-	requireHTML(t, reopened, http.StatusOK)
+	requireJourneyHTML(t, reopened, http.StatusOK)
 	require.Contains(t, reopened.body, `data-state="IN_PROGRESS"`, "the merchant can send the customer back in")
 	require.Equal(t, "IN_PROGRESS", j.state(id))
 }
@@ -332,14 +334,14 @@ func TestJourneyBackOutReturnsToTheMerchant(t *testing.T) {
 func TestJourneyAbandonLeavesTheRequestOpen(t *testing.T) {
 	t.Parallel()
 	j := newJourneyMock(t)
-	id := j.stepUp(tokenWithPurchase("pr-42", "HANDOVER", journeyReturnURL))["payment_request_id"].(string)
+	id := j.stepUp(journeyTokenPurchase("pr-42", "HANDOVER", journeyReturnURL))["payment_request_id"].(string)
 	j.open(id)
 
-	r := j.submit(id, actionForm("abandon"))
-	requireHTML(t, r, http.StatusOK)
+	r := j.submit(id, journeyForm("abandon"))
+	requireJourneyHTML(t, r, http.StatusOK)
 	require.Contains(t, r.body, "You left the journey")
 	require.Contains(t, r.body, "stays IN_PROGRESS until it expires")
-	requireButtons(t, r.body, false)
+	requireJourneyButtons(t, r.body, false)
 	require.Equal(t, "IN_PROGRESS", j.state(id))
 }
 
@@ -351,14 +353,14 @@ func TestJourneyWithoutReturnURLShowsTheResult(t *testing.T) {
 		{"decline", "DECLINED", "Purchase declined"},
 		{"back-out", "SUBMITTED", "You went back to the merchant"},
 	} {
-		id := j.stepUp(tokenWithPurchase("pr-42", "HANDOVER", ""))["payment_request_id"].(string)
+		id := j.stepUp(journeyTokenPurchase("pr-42", "HANDOVER", ""))["payment_request_id"].(string)
 		j.open(id)
-		r := j.submit(id, consentForm(tc.action))
-		requireHTML(t, r, http.StatusOK)
+		r := j.submit(id, journeyConsentForm(tc.action))
+		requireJourneyHTML(t, r, http.StatusOK)
 		require.Contains(t, r.body, tc.heading)
 		require.Contains(t, r.body, `data-state="`+tc.state+`"`)
 		require.Contains(t, r.body, "close this window")
-		requireButtons(t, r.body, false)
+		requireJourneyButtons(t, r.body, false)
 		require.Equal(t, tc.state, j.state(id))
 	}
 }
@@ -368,7 +370,7 @@ func TestJourneySDKModeIsOpenedByID(t *testing.T) {
 	j := newJourneyMock(t)
 	// An SDK request with a return_url still ends on the page: the SDK, not a redirect, takes the
 	// customer back.
-	pr := j.stepUp(tokenWithPurchase("pr-sdk", "SDK", journeyReturnURL))
+	pr := j.stepUp(journeyTokenPurchase("pr-sdk", "SDK", journeyReturnURL))
 	id := pr["payment_request_id"].(string)
 	ci := pr["state_context"].(map[string]any)["customer_interaction"].(map[string]any)
 	require.Equal(t, "SDK", ci["method"])
@@ -376,13 +378,13 @@ func TestJourneySDKModeIsOpenedByID(t *testing.T) {
 	require.NotContains(t, ci, "payment_request_url")
 
 	r := j.open(ci["payment_request_id"].(string))
-	requireHTML(t, r, http.StatusOK)
+	requireJourneyHTML(t, r, http.StatusOK)
 	require.Contains(t, r.body, "pr-sdk")
 	require.Contains(t, r.body, `data-state="IN_PROGRESS"`)
 	require.Equal(t, "IN_PROGRESS", j.state(id))
 
-	done := j.submit(id, consentForm("approve"))
-	requireHTML(t, done, http.StatusOK)
+	done := j.submit(id, journeyConsentForm("approve"))
+	requireJourneyHTML(t, done, http.StatusOK)
 	require.Empty(t, done.header.Get("Location"))
 	require.Contains(t, done.body, "close this window")
 	require.Contains(t, done.body, `data-state="COMPLETED"`)
@@ -392,19 +394,19 @@ func TestJourneySDKModeIsOpenedByID(t *testing.T) {
 func TestJourneyTerminalRequestShowsNoButtons(t *testing.T) {
 	t.Parallel()
 	j := newJourneyMock(t)
-	id := j.stepUp(tokenWithPurchase("pr-42", "HANDOVER", journeyReturnURL))["payment_request_id"].(string)
+	id := j.stepUp(journeyTokenPurchase("pr-42", "HANDOVER", journeyReturnURL))["payment_request_id"].(string)
 	j.open(id)
-	requireRedirect(t, j.submit(id, actionForm("decline")))
+	requireJourneyRedirect(t, j.submit(id, journeyForm("decline")))
 
 	r := j.open(id)
-	requireHTML(t, r, http.StatusOK)
+	requireJourneyHTML(t, r, http.StatusOK)
 	require.Contains(t, r.body, `data-state="DECLINED"`)
 	require.Contains(t, r.body, "Purchase declined")
-	requireButtons(t, r.body, false)
+	requireJourneyButtons(t, r.body, false)
 	require.NotContains(t, r.body, "<form")
 
-	again := j.submit(id, consentForm("approve"))
-	requireHTML(t, again, http.StatusConflict)
+	again := j.submit(id, journeyConsentForm("approve"))
+	requireJourneyHTML(t, again, http.StatusConflict)
 	require.Contains(t, again.body, `id="error"`)
 	require.Equal(t, "DECLINED", j.state(id))
 }
@@ -412,13 +414,13 @@ func TestJourneyTerminalRequestShowsNoButtons(t *testing.T) {
 func TestJourneyCanceledRequest(t *testing.T) {
 	t.Parallel()
 	j := newJourneyMock(t)
-	id := j.stepUp(tokenWithPurchase("pr-42", "HANDOVER", journeyReturnURL))["payment_request_id"].(string)
+	id := j.stepUp(journeyTokenPurchase("pr-42", "HANDOVER", journeyReturnURL))["payment_request_id"].(string)
 	j.api(http.MethodDelete, "/payment/requests/"+id, nil)
 
 	r := j.open(id)
-	requireHTML(t, r, http.StatusOK)
+	requireJourneyHTML(t, r, http.StatusOK)
 	require.Contains(t, r.body, `data-state="CANCELED"`)
-	requireButtons(t, r.body, false)
+	requireJourneyButtons(t, r.body, false)
 	require.Equal(t, "CANCELED", j.state(id), "opening an ended request changes nothing")
 }
 
@@ -427,13 +429,13 @@ func TestJourneyUnknownRequestIsAnHTMLNotFound(t *testing.T) {
 	j := newJourneyMock(t)
 	for _, id := range []string{"krn:payment:eu1:request:" + uuid.NewString(), "nonsense"} {
 		r := j.open(id)
-		requireHTML(t, r, http.StatusNotFound)
+		requireJourneyHTML(t, r, http.StatusNotFound)
 		require.Contains(t, r.body, "Payment request not found")
 		require.Contains(t, r.body, id)
 		require.NotContains(t, r.body, "<form")
 
-		post := j.submit(id, consentForm("approve"))
-		requireHTML(t, post, http.StatusNotFound)
+		post := j.submit(id, journeyConsentForm("approve"))
+		requireJourneyHTML(t, post, http.StatusNotFound)
 		require.Contains(t, post.body, "Payment request not found")
 	}
 }
@@ -441,13 +443,13 @@ func TestJourneyUnknownRequestIsAnHTMLNotFound(t *testing.T) {
 func TestJourneyRejectsAnUnknownAction(t *testing.T) {
 	t.Parallel()
 	j := newJourneyMock(t)
-	id := j.stepUp(tokenWithPurchase("pr-42", "HANDOVER", journeyReturnURL))["payment_request_id"].(string)
+	id := j.stepUp(journeyTokenPurchase("pr-42", "HANDOVER", journeyReturnURL))["payment_request_id"].(string)
 	j.open(id)
-	for _, form := range []url.Values{actionForm("open"), actionForm("pay-twice"), {}} {
+	for _, form := range []url.Values{journeyForm("open"), journeyForm("pay-twice"), {}} {
 		r := j.submit(id, form)
-		requireHTML(t, r, http.StatusBadRequest)
+		requireJourneyHTML(t, r, http.StatusBadRequest)
 		require.Contains(t, r.body, "unknown choice")
-		requireButtons(t, r.body, true)
+		requireJourneyButtons(t, r.body, true)
 	}
 	require.Equal(t, "IN_PROGRESS", j.state(id))
 }
@@ -455,23 +457,23 @@ func TestJourneyRejectsAnUnknownAction(t *testing.T) {
 func TestJourneyExpiredRequestRefusesApproval(t *testing.T) {
 	t.Parallel()
 	j := newJourneyMock(t)
-	id := j.stepUp(tokenWithPurchase("pr-42", "HANDOVER", journeyReturnURL))["payment_request_id"].(string)
+	id := j.stepUp(journeyTokenPurchase("pr-42", "HANDOVER", journeyReturnURL))["payment_request_id"].(string)
 	j.open(id)
 	j.clock.Advance(3*time.Hour + time.Second)
 	require.Equal(t, "EXPIRED", j.state(id))
 
 	r := j.open(id)
-	requireHTML(t, r, http.StatusOK)
+	requireJourneyHTML(t, r, http.StatusOK)
 	require.Contains(t, r.body, `data-state="EXPIRED"`)
 	require.Contains(t, r.body, "This purchase has expired")
-	requireButtons(t, r.body, false)
+	requireJourneyButtons(t, r.body, false)
 
 	// The customer still had the page open and approves: the request expired meanwhile.
-	late := j.submit(id, consentForm("approve"))
-	requireHTML(t, late, http.StatusConflict)
+	late := j.submit(id, journeyConsentForm("approve"))
+	requireJourneyHTML(t, late, http.StatusConflict)
 	require.Contains(t, late.body, `id="error"`)
 	require.Contains(t, late.body, "EXPIRED")
 	require.Contains(t, late.body, `data-state="EXPIRED"`)
-	requireButtons(t, late.body, false)
+	requireJourneyButtons(t, late.body, false)
 	require.Equal(t, "EXPIRED", j.state(id))
 }

@@ -6,6 +6,7 @@ import "net/http"
 const (
 	contractPayments = "klarna-payments.yaml"
 	contractControl  = "mock-control.yaml"
+	contractNotify   = "klarna-notifications.yaml"
 )
 
 // routes mounts every endpoint of the mock. This is the one place to see the whole surface.
@@ -44,4 +45,25 @@ func (s *Server) routes() error {
 		}
 	}
 	return nil
+}
+
+// notificationRoutes are Klarna's Notifications API (klarna-notifications.yaml), mounted by
+// EnableNotifications when the mock sends webhooks. The two delivery routes are mock-only.
+func (s *Server) notificationRoutes(api notifications) []route {
+	const base = "/v2/notification"
+	return []route{
+		{method: http.MethodPost, path: base + "/signing-keys", contract: contractNotify, idempotent: true, handle: api.createSigningKey},
+		{method: http.MethodGet, path: base + "/signing-keys", contract: contractNotify, handle: api.listSigningKeys},
+		{method: http.MethodGet, path: base + "/signing-keys/{signing_key_id}", contract: contractNotify, handle: api.readSigningKey},
+		{method: http.MethodDelete, path: base + "/signing-keys/{signing_key_id}", contract: contractNotify, handle: api.deleteSigningKey},
+		{method: http.MethodPost, path: base + "/webhooks", contract: contractNotify, idempotent: true, handle: api.createWebhook},
+		{method: http.MethodGet, path: base + "/webhooks", contract: contractNotify, handle: api.listWebhooks},
+		{method: http.MethodGet, path: base + "/webhooks/{webhook_id}", contract: contractNotify, handle: api.readWebhook},
+		{method: http.MethodPatch, path: base + "/webhooks/{webhook_id}", contract: contractNotify, idempotent: true, handle: api.updateWebhook},
+		{method: http.MethodDelete, path: base + "/webhooks/{webhook_id}", contract: contractNotify, handle: api.deleteWebhook},
+		{method: http.MethodPost, path: base + "/webhooks/{webhook_id}/simulate", contract: contractNotify, idempotent: true, handle: api.simulateWebhook},
+		// Mock-only: what the mock delivered.
+		{method: http.MethodGet, path: base + "/webhooks/{webhook_id}/deliveries", contract: contractNotify, handle: api.listDeliveries},
+		{method: http.MethodGet, path: base + "/deliveries/{delivery_id}", contract: contractNotify, handle: api.readDelivery},
+	}
 }

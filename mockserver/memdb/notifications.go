@@ -53,8 +53,8 @@ func (n notificationTx) list(table, accountID string) ([]*record, error) {
 	return recs, nil
 }
 
-// remove deletes the record stored under id, keeping the table counts right (and restorable if
-// the transaction aborts, as put does).
+// remove deletes the record stored under id. Its id stays in the eviction queue until its turn
+// comes, when evicting it again is a no-op.
 func (n notificationTx) remove(table, id string) error {
 	t := n.t
 	if !t.write {
@@ -67,17 +67,7 @@ func (n notificationTx) remove(table, id string) error {
 	if existing == nil {
 		return mockserver.ErrNotFound
 	}
-	if t.savedCounts == nil {
-		t.savedCounts = make(map[string]int, len(t.s.counts))
-		for k, v := range t.s.counts {
-			t.savedCounts[k] = v
-		}
-	}
-	if err := t.txn.Delete(table, existing); err != nil {
-		return err
-	}
-	t.s.counts[table]--
-	return nil
+	return t.txn.Delete(table, existing)
 }
 
 func (n notificationTx) SigningKey(accountID, id string) (*webhook.SigningKey, error) {

@@ -349,7 +349,7 @@ func appendParamViolations(vs []Violation, name string, err error) []Violation {
 		err = re.Err
 	}
 	var msgs []string
-	eachSchemaError(err, func(se *openapi3.SchemaError) { msgs = append(msgs, se.Reason) })
+	eachSchemaError(err, func(se *openapi3.SchemaError) { msgs = append(msgs, schemaMessage(se)) })
 	if len(msgs) == 0 {
 		return append(vs, Violation{Parameter: name, Message: "is invalid"})
 	}
@@ -380,7 +380,7 @@ func appendSchemaViolations(vs []Violation, err error, root any) []Violation {
 	n := len(vs)
 	eachSchemaError(err, func(se *openapi3.SchemaError) {
 		path := jsonPath(root, se.JSONPointer())
-		msg := se.Reason
+		msg := schemaMessage(se)
 		switch se.SchemaField {
 		case "required":
 			msg = "is required"
@@ -401,6 +401,34 @@ func appendSchemaViolations(vs []Violation, err error, root any) []Violation {
 		vs = append(vs, Violation{Parameter: BodyParameter, Message: "is invalid"})
 	}
 	return vs
+}
+
+// schemaMessage is the reason of a schema error, with numbers and formats said plainly.
+func schemaMessage(se *openapi3.SchemaError) string {
+	s := se.Schema
+	if s == nil {
+		return se.Reason
+	}
+	num := func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+	switch se.SchemaField {
+	case "minimum":
+		if s.Min != nil {
+			if s.ExclusiveMin.IsTrue() {
+				return "must be greater than " + num(*s.Min)
+			}
+			return "must be at least " + num(*s.Min)
+		}
+	case "maximum":
+		if s.Max != nil {
+			if s.ExclusiveMax.IsTrue() {
+				return "must be less than " + num(*s.Max)
+			}
+			return "must be at most " + num(*s.Max)
+		}
+	case "format":
+		return "must be a valid " + s.Format
+	}
+	return se.Reason
 }
 
 func unsupportedProperty(reason string) (string, bool) {

@@ -1,0 +1,54 @@
+// Package webhook turns the simulator's events into Klarna webhooks: signing keys, webhook
+// registrations per account, and signed delivery with Klarna's retry schedule on the mock's clock.
+//
+// # Accounts
+//
+// Every signing key, webhook and delivery belongs to one account: the accountID argument of the
+// methods, which the HTTP layer derives from the API key (the tenant of mockserver.Scope). An
+// event goes to the webhooks of its Event.Tenant (its Event.AccountID when Tenant is empty);
+// metadata.subject_account_id and recipient_account_id carry Event.AccountID, the partner account.
+// Objects of another account are reported as not found.
+//
+// # Signing
+//
+// A signing key's secret is 32 random bytes written as 64 lowercase hex characters. The HMAC key is
+// the secret string exactly as the API returned it (its ASCII bytes, not the decoded 32 bytes), so
+// a receiver passes the string it stored straight to its HMAC; the static key configured for CI
+// (Config.StaticSecret) is used the same way. Every delivery carries the headers
+// Klarna-Signing-Key-Id and Klarna-Signature, the lowercase hex HMAC-SHA256 of the exact raw body.
+// Sign and Verify are the one implementation the mock, the reference acquirer and tests share.
+// The secret is returned once, by CreateSigningKey; reads and lists never show it again.
+// An account holds at most MaxSigningKeys keys; one more is refused with 403 FORBIDDEN (the status
+// Klarna uses for its other per-resource limits). A key that a webhook of the account still uses
+// cannot be deleted (409 RESOURCE_IN_USE): delete or re-point the webhook first.
+//
+// # Delivery
+//
+// Publish never blocks and does no network I/O: it appends the event to an in-memory inbox. One
+// dispatcher goroutine turns events, in publication order, into deliveries (one per matching
+// ENABLED webhook of the event's account, plus the static webhook if configured), stores them as
+// PENDING and queues them. A bounded pool of workers (Config.Workers) makes the HTTP attempts.
+//
+// A delivery succeeds on 200, 201, 202 or 204; any other status (other 2xx and 3xx included,
+// redirects are never followed), a transport error or the per-attempt timeout is a failure. After
+// the n-th failure the next attempt is due RetryDelays()[n-1] after it: +10 s, +2 min, +15 min,
+// +3 h, +6 h, +12 h; the seventh failure marks the delivery FAILED. Every wait is a timer on the
+// mock's clock, so advancing the clock walks the schedule; the attempt timeout also runs on the
+// clock (advancing past it cancels a hanging attempt) and, as a safety net, in real time.
+// Retries carry the byte-identical body (same event_id), signed with the webhook's current key and
+// sent to its current url, so fixing a webhook with UpdateWebhook lets the next retry succeed.
+//
+// Ordering is strict FIFO per (account, webhook, subject): a later event about the same resource
+// is not attempted until the earlier delivery is DELIVERED or FAILED. A failing earlier event
+// therefore holds back the later ones for up to its whole schedule (about 21 hours of clock time);
+// deliveries of other subjects or other webhooks are not held back and run in parallel.
+// Deleting a webhook ends its pending deliveries promptly as FAILED; disabling it only stops new
+// events from being queued for it.
+//
+// # Shutdown
+//
+// Close stops accepting events, starts no new attempt, cancels retry timers, waits for in-flight
+// attempts (until its context ends, then cancels them) and returns every delivery that was not
+// delivered: queued, waiting for a retry, or interrupted. It also logs each one at warn level.
+// Those deliveries stay PENDING in the store. Events published after Close are logged, not queued.
+package webhook

@@ -1,0 +1,571 @@
+package webhook
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/klarna-mock/klarna-mock/mockserver"
+	"github.com/klarna-mock/klarna-mock/mockserver/clock"
+)
+
+// Defaults of Config.
+const (
+	DefaultWorkers        = 8
+	DefaultAttemptTimeout = 10 * time.Second
+	DefaultMaxPending     = 100000
+	DefaultDeliveryLimit  = 20
+	MaxDeliveryLimit      = 1000
+)
+
+// Config configures a Notifier. Only the clock is needed; everything else has a default.
+type Config struct {
+	// Clock runs every wait: retries and attempt timeouts. Nil means a real clock owned (and
+	// closed) by the Notifier.
+	Clock *clock.Clock
+	// Client sends the webhooks; nil means a client that opens a fresh connection per attempt
+	// (no keep-alive). Redirects are never followed, whatever the client's CheckRedirect says.
+	Client *http.Client
+	// Logger receives delivery failures and the shutdown report; nil means slog.Default().
+	Logger *slog.Logger
+
+	// StaticURL, if set, is a webhook configured at start (for CI) that receives the events of
+	// every account, signed with StaticSecret (used verbatim as the HMAC key) under the key id
+	// StaticSigningKeyID. Its deliveries are recorded under StaticWebhookID.
+	StaticURL    string
+	StaticSecret string
+	// StaticEventTypes selects the static webhook's events; empty means "*".
+	StaticEventTypes []string
+
+	// Workers is how many attempts run at once (default 8).
+	Workers int
+	// AttemptTimeout bounds one attempt (default 10 s).
+	AttemptTimeout time.Duration
+	// MaxPending bounds the deliveries queued or waiting for a retry (default 100000); a
+	// delivery beyond it is recorded as FAILED at once and logged.
+	MaxPending int
+	// Live is the envelope's metadata.live.
+	Live bool
+	// ProductInstanceID gives metadata.product_instance_id for a partner account (the event's
+	// AccountID); nil leaves it empty.
+	ProductInstanceID func(partnerAccountID string) string
+}
+
+// Notifier keeps signing keys and webhooks and delivers events to them. It implements
+// mockserver.Publisher. Create it with New and stop it with Close.
+type Notifier struct {
+	store    Store
+	clock    *clock.Clock
+	ownClock bool
+	client   *http.Client
+	log      *slog.Logger
+	cfg      Config
+	static   *target // nil without a static webhook
+
+	// runCtx is the parent of every attempt; Close cancels it when its own context ends.
+	runCtx context.Context
+	abort  context.CancelCauseFunc
+
+	wg sync.WaitGroup // dispatcher, workers and Simulate calls in progress
+
+	// inboxMu guards only the inbox, so Publish never waits for the delivery machinery.
+	inboxMu     sync.Mutex
+	inbox       []mockserver.Event
+	inboxClosed bool
+	inboxSignal chan struct{}
+
+	mu      sync.Mutex
+	cond    *sync.Cond // signalled when ready grows or closing is set
+	closing bool
+	queues  map[queueKey]*queue
+	ready   []*queue
+	pending int    // deliveries in queues
+	seq     uint64 // creation order of queued deliveries
+}
+
+// New validates cfg and starts a Notifier on store: its dispatcher and workers run until Close.
+func New(store Store, cfg Config) (*Notifier, error) {
+	if store == nil {
+		return nil, errors.New("webhook: nil store")
+	}
+	n := &Notifier{
+		store:       store,
+		clock:       cfg.Clock,
+		log:         cfg.Logger,
+		inboxSignal: make(chan struct{}, 1),
+		queues:      make(map[queueKey]*queue),
+	}
+	n.cond = sync.NewCond(&n.mu)
+	if cfg.Workers <= 0 {
+		cfg.Workers = DefaultWorkers
+	}
+	if cfg.AttemptTimeout <= 0 {
+		cfg.AttemptTimeout = DefaultAttemptTimeout
+	}
+	if cfg.MaxPending <= 0 {
+		cfg.MaxPending = DefaultMaxPending
+	}
+	if len(cfg.StaticEventTypes) == 0 {
+		cfg.StaticEventTypes = []string{"*"}
+	}
+	if cfg.StaticURL != "" {
+		if msg := checkURL(cfg.StaticURL); msg != "" {
+			return nil, fmt.Errorf("webhook: static webhook url %q %s", cfg.StaticURL, msg)
+		}
+		if cfg.StaticSecret == "" {
+			return nil, errors.New("webhook: a static webhook url needs a static secret")
+		}
+		for _, p := range cfg.StaticEventTypes {
+			if !validPattern(p) {
+				return nil, fmt.Errorf("webhook: static webhook event type %q is not a known event type or wildcard", p)
+			}
+		}
+		n.static = &target{url: cfg.StaticURL, keyID: StaticSigningKeyID, secret: []byte(cfg.StaticSecret)}
+	}
+	n.cfg = cfg
+	if n.log == nil {
+		n.log = slog.Default()
+	}
+	if n.clock == nil {
+		n.clock, n.ownClock = clock.NewReal(), true
+	}
+	client := http.Client{Transport: newTransport()}
+	if cfg.Client != nil {
+		client = *cfg.Client
+	}
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	n.client = &client
+	n.runCtx, n.abort = context.WithCancelCause(context.Background())
+
+	n.wg.Add(1 + cfg.Workers)
+	go n.dispatchLoop()
+	for range cfg.Workers {
+		go n.worker()
+	}
+	return n, nil
+}
+
+// newTransport returns the transport of the default client: a fresh connection per attempt. A
+// pooled keep-alive connection can be stale when the receiver restarted (tests start and stop
+// receivers all the time, and ports get reused); Go does not replay a POST on a stale connection,
+// so the attempt would fail for nothing and wait for a retry.
+func newTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DisableKeepAlives = true
+	return t
+}
+
+// Static reports whether a static webhook is configured.
+func (n *Notifier) Static() bool { return n.static != nil }
+
+// ---- signing keys
+
+// CreateSigningKey creates a signing key for the account. The answer is the only one that carries
+// the secret (SigningKey.SigningKey). An account holding MaxSigningKeys keys gets 403 FORBIDDEN.
+func (n *Notifier) CreateSigningKey(accountID string) (*SigningKey, error) {
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return nil, fmt.Errorf("webhook: signing key secret: %w", err)
+	}
+	key := &SigningKey{
+		AccountID:    accountID,
+		SigningKeyID: SigningKeyIDPrefix + uuid.NewString(),
+		CreatedAt:    n.clock.Now(),
+		Secret:       hex.EncodeToString(raw[:]),
+	}
+	err := n.store.Update(func(tx Tx) error {
+		keys, err := tx.SigningKeys(accountID)
+		if err != nil {
+			return err
+		}
+		if len(keys) >= MaxSigningKeys {
+			return mockserver.NewError(http.StatusForbidden, mockserver.ResourceError, mockserver.CodeForbidden,
+				fmt.Sprintf("An account can hold at most %d signing keys; delete one first.", MaxSigningKeys))
+		}
+		return tx.PutSigningKey(key)
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := key.public()
+	out.SigningKey = key.Secret
+	return out, nil
+}
+
+// ReadSigningKey returns the key without its secret, or 404.
+func (n *Notifier) ReadSigningKey(accountID, id string) (*SigningKey, error) {
+	var key *SigningKey
+	err := n.store.View(func(tx Tx) error {
+		k, err := tx.SigningKey(accountID, id)
+		key = k
+		return err
+	})
+	if err != nil {
+		return nil, notFound(err, "Signing key", id)
+	}
+	return key.public(), nil
+}
+
+// ListSigningKeys returns the account's keys, oldest first, without their secrets.
+func (n *Notifier) ListSigningKeys(accountID string) ([]*SigningKey, error) {
+	var keys []*SigningKey
+	err := n.store.View(func(tx Tx) error {
+		ks, err := tx.SigningKeys(accountID)
+		keys = ks
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*SigningKey, len(keys))
+	for i, k := range keys {
+		out[i] = k.public()
+	}
+	return out, nil
+}
+
+// DeleteSigningKey deletes the key: 404 if the account has no such key, 409 RESOURCE_IN_USE if a
+// webhook of the account still uses it.
+func (n *Notifier) DeleteSigningKey(accountID, id string) error {
+	err := n.store.Update(func(tx Tx) error {
+		if _, err := tx.SigningKey(accountID, id); err != nil {
+			return err
+		}
+		hooks, err := tx.Webhooks(accountID)
+		if err != nil {
+			return err
+		}
+		for _, w := range hooks {
+			if w.SigningKeyID == id {
+				return mockserver.NewError(http.StatusConflict, mockserver.ResourceError, CodeResourceInUse,
+					fmt.Sprintf("Signing key %q is used by webhook %q; delete the webhook or give it another key first.", id, w.WebhookID))
+			}
+		}
+		return tx.DeleteSigningKey(accountID, id)
+	})
+	return notFound(err, "Signing key", id)
+}
+
+// ---- webhooks
+
+// CreateWebhook registers a webhook. Bad input is a 400 VALIDATION_ERROR naming every offending
+// field (url, event_types, event_types[i], event_version, signing_key_id, status).
+func (n *Notifier) CreateWebhook(accountID string, in WebhookInput) (*Webhook, error) {
+	now := n.clock.Now()
+	w := &Webhook{
+		AccountID:    accountID,
+		WebhookID:    WebhookIDPrefix + uuid.NewString(),
+		URL:          in.URL,
+		EventTypes:   append([]string(nil), in.EventTypes...),
+		EventVersion: in.EventVersion,
+		SigningKeyID: in.SigningKeyID,
+		Status:       in.Status,
+		CreatedAt:    now,
+		UpdatedAt:    now,
+	}
+	if w.EventVersion == "" {
+		w.EventVersion = EventVersion
+	}
+	if w.Status == "" {
+		w.Status = StatusEnabled
+	}
+	var fields []mockserver.FieldError
+	fields = append(fields, checkURLField(w.URL)...)
+	fields = append(fields, checkEventTypes(in.EventTypes)...)
+	fields = append(fields, checkVersion(w.EventVersion)...)
+	fields = append(fields, checkStatus(w.Status)...)
+	if w.SigningKeyID == "" {
+		fields = append(fields, mockserver.FieldError{Parameter: "signing_key_id", ErrorMessage: "is required"})
+	}
+	err := n.store.Update(func(tx Tx) error {
+		if w.SigningKeyID != "" {
+			fields = append(fields, checkKey(tx, accountID, w.SigningKeyID)...)
+		}
+		if len(fields) > 0 {
+			return invalid(fields)
+		}
+		return tx.PutWebhook(w)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return w.clone(), nil
+}
+
+// ReadWebhook returns the webhook, or 404. The static webhook is configuration, not an account's
+// resource: it is not readable here.
+func (n *Notifier) ReadWebhook(accountID, id string) (*Webhook, error) {
+	var w *Webhook
+	err := n.store.View(func(tx Tx) error {
+		x, err := tx.Webhook(accountID, id)
+		w = x
+		return err
+	})
+	if err != nil {
+		return nil, notFound(err, "Webhook", id)
+	}
+	return w.clone(), nil
+}
+
+// ListWebhooks returns the account's webhooks, oldest first.
+func (n *Notifier) ListWebhooks(accountID string) ([]*Webhook, error) {
+	var hooks []*Webhook
+	err := n.store.View(func(tx Tx) error {
+		hs, err := tx.Webhooks(accountID)
+		hooks = hs
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Webhook, len(hooks))
+	for i, w := range hooks {
+		out[i] = w.clone()
+	}
+	return out, nil
+}
+
+// UpdateWebhook changes the fields sent in p (PATCH semantics) and returns the webhook: 404 for an
+// unknown id, 400 as for CreateWebhook. Pending deliveries keep their schedule and use the new
+// url and signing key from their next attempt on.
+func (n *Notifier) UpdateWebhook(accountID, id string, p WebhookPatch) (*Webhook, error) {
+	var out *Webhook
+	err := n.store.Update(func(tx Tx) error {
+		old, err := tx.Webhook(accountID, id)
+		if err != nil {
+			return err
+		}
+		w := old.clone()
+		var fields []mockserver.FieldError
+		if p.URL != nil {
+			w.URL = *p.URL
+			fields = append(fields, checkURLField(w.URL)...)
+		}
+		if p.EventTypes != nil {
+			w.EventTypes = append([]string(nil), p.EventTypes...)
+			fields = append(fields, checkEventTypes(p.EventTypes)...)
+		}
+		if p.EventVersion != nil {
+			w.EventVersion = *p.EventVersion
+			fields = append(fields, checkVersion(w.EventVersion)...)
+		}
+		if p.Status != nil {
+			w.Status = *p.Status
+			fields = append(fields, checkStatus(w.Status)...)
+		}
+		if p.SigningKeyID != nil {
+			w.SigningKeyID = *p.SigningKeyID
+			if w.SigningKeyID == "" {
+				fields = append(fields, mockserver.FieldError{Parameter: "signing_key_id", ErrorMessage: "must not be empty"})
+			} else {
+				fields = append(fields, checkKey(tx, accountID, w.SigningKeyID)...)
+			}
+		}
+		if len(fields) > 0 {
+			return invalid(fields)
+		}
+		w.UpdatedAt = n.clock.Now()
+		out = w
+		return tx.PutWebhook(w)
+	})
+	if err != nil {
+		return nil, notFound(err, "Webhook", id)
+	}
+	return out.clone(), nil
+}
+
+// DeleteWebhook deletes the webhook, or returns 404. Its pending deliveries end promptly as FAILED
+// (after an attempt in flight finishes); its deliveries stay readable with Delivery.
+func (n *Notifier) DeleteWebhook(accountID, id string) error {
+	err := n.store.Update(func(tx Tx) error { return tx.DeleteWebhook(accountID, id) })
+	if err != nil {
+		return notFound(err, "Webhook", id)
+	}
+	n.expedite(accountID, id)
+	return nil
+}
+
+// Simulate sends a sample event of eventType (with made-up resource ids) to the webhook now,
+// whatever its status and event types, and returns the new delivery. eventVersion must be "v2"
+// or empty.
+func (n *Notifier) Simulate(accountID, webhookID, eventType, eventVersion string) (*Delivery, error) {
+	var fields []mockserver.FieldError
+	switch {
+	case eventType == "":
+		fields = append(fields, mockserver.FieldError{Parameter: "event_type", ErrorMessage: "is required"})
+	case !knownEventType(eventType):
+		fields = append(fields, mockserver.FieldError{Parameter: "event_type", ErrorMessage: "is not a known event type; one of " + strings.Join(eventTypes[:], ", ")})
+	}
+	if eventVersion != "" {
+		fields = append(fields, checkVersion(eventVersion)...)
+	}
+	if _, err := n.ReadWebhook(accountID, webhookID); err != nil {
+		return nil, err
+	}
+	if len(fields) > 0 {
+		return nil, invalid(fields)
+	}
+	n.mu.Lock()
+	if n.closing {
+		n.mu.Unlock()
+		return nil, errClosedAPI()
+	}
+	n.wg.Add(1)
+	n.mu.Unlock()
+	defer n.wg.Done()
+
+	e := sampleEvent(accountID, eventType, n.clock.Now())
+	ds, err := n.deliver(e, []string{webhookID})
+	if err != nil {
+		return nil, err
+	}
+	return ds[0].clone(), nil
+}
+
+// ---- deliveries
+
+// Deliveries lists the deliveries of one webhook of the account, newest first, at most limit
+// (<= 0 means DefaultDeliveryLimit, capped at MaxDeliveryLimit). StaticWebhookID lists the
+// account's deliveries to the static webhook. Mock-only: Klarna has no such endpoint.
+func (n *Notifier) Deliveries(accountID, webhookID string, limit int) ([]*Delivery, error) {
+	if limit <= 0 {
+		limit = DefaultDeliveryLimit
+	}
+	limit = min(limit, MaxDeliveryLimit)
+	var ds []*Delivery
+	err := n.store.View(func(tx Tx) error {
+		if webhookID != StaticWebhookID || n.static == nil {
+			if _, err := tx.Webhook(accountID, webhookID); err != nil {
+				return err
+			}
+		}
+		var err error
+		ds, err = tx.Deliveries(accountID, webhookID, limit)
+		return err
+	})
+	if err != nil {
+		return nil, notFound(err, "Webhook", webhookID)
+	}
+	out := make([]*Delivery, len(ds))
+	for i, d := range ds {
+		out[i] = d.clone()
+	}
+	return out, nil
+}
+
+// Delivery returns one delivery of the account, or 404. Mock-only.
+func (n *Notifier) Delivery(accountID, id string) (*Delivery, error) {
+	var d *Delivery
+	err := n.store.View(func(tx Tx) error {
+		x, err := tx.Delivery(accountID, id)
+		d = x
+		return err
+	})
+	if err != nil {
+		return nil, notFound(err, "Delivery", id)
+	}
+	return d.clone(), nil
+}
+
+// ---- validation helpers
+
+func checkURL(raw string) string {
+	if raw == "" {
+		return "is required"
+	}
+	if len(raw) > 2048 {
+		return "must be at most 2048 characters"
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "is not a valid URL"
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return "must be an absolute http or https URL"
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return "must name a host"
+	}
+	return ""
+}
+
+func checkURLField(raw string) []mockserver.FieldError {
+	if msg := checkURL(raw); msg != "" {
+		return []mockserver.FieldError{{Parameter: "url", ErrorMessage: msg}}
+	}
+	return nil
+}
+
+func checkEventTypes(types []string) []mockserver.FieldError {
+	if len(types) == 0 {
+		return []mockserver.FieldError{{Parameter: "event_types", ErrorMessage: "must list at least one event type"}}
+	}
+	var fields []mockserver.FieldError
+	seen := make(map[string]bool, len(types))
+	for i, t := range types {
+		param := fmt.Sprintf("event_types[%d]", i)
+		switch {
+		case !validPattern(t):
+			fields = append(fields, mockserver.FieldError{Parameter: param,
+				ErrorMessage: fmt.Sprintf("%q is not a known event type or wildcard (*, payment.*, payment.request.*, payment.request.state-change.*, ...)", t)})
+		case seen[t]:
+			fields = append(fields, mockserver.FieldError{Parameter: param, ErrorMessage: fmt.Sprintf("%q is listed twice", t)})
+		}
+		seen[t] = true
+	}
+	return fields
+}
+
+func checkVersion(v string) []mockserver.FieldError {
+	if v != EventVersion {
+		return []mockserver.FieldError{{Parameter: "event_version", ErrorMessage: "must be \"v2\", the only version the mock sends"}}
+	}
+	return nil
+}
+
+func checkStatus(s string) []mockserver.FieldError {
+	if s != StatusEnabled && s != StatusDisabled {
+		return []mockserver.FieldError{{Parameter: "status", ErrorMessage: "must be ENABLED or DISABLED"}}
+	}
+	return nil
+}
+
+func checkKey(tx Tx, accountID, id string) []mockserver.FieldError {
+	if _, err := tx.SigningKey(accountID, id); err != nil {
+		return []mockserver.FieldError{{Parameter: "signing_key_id", ErrorMessage: "does not name a signing key of this account"}}
+	}
+	return nil
+}
+
+// invalid returns a 400 VALIDATION_ERROR listing every field.
+func invalid(fields []mockserver.FieldError) *mockserver.Error {
+	e := mockserver.Invalid(fields[0].Parameter, fields[0].ErrorMessage)
+	if len(fields) > 1 {
+		e.ErrorMessage += fmt.Sprintf(" (and %d more)", len(fields)-1)
+		e.Errors = fields
+	}
+	return e
+}
+
+// notFound turns mockserver.ErrNotFound into a 404 Klarna error; other errors pass through.
+func notFound(err error, what, id string) error {
+	if errors.Is(err, mockserver.ErrNotFound) {
+		return mockserver.NotFound(what, id)
+	}
+	return err
+}
+
+func errClosedAPI() *mockserver.Error {
+	return mockserver.NewError(http.StatusServiceUnavailable, mockserver.TechnicalError, mockserver.CodeInternal,
+		"The mock is shutting down and sends no more webhooks.")
+}

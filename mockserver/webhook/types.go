@@ -1,0 +1,191 @@
+package webhook
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Id prefixes (klarna-api-facts §12). Delivery ids are the mock's own.
+const (
+	SigningKeyIDPrefix = "krn:partner:global:notification:signing-key:"
+	WebhookIDPrefix    = "krn:partner:global:notification:webhook:"
+	DeliveryIDPrefix   = "krn:partner:global:notification:delivery:"
+)
+
+// Ids of the static webhook configured at start (Config.StaticURL) and of its signing key.
+const (
+	StaticSigningKeyID = SigningKeyIDPrefix + "static"
+	StaticWebhookID    = WebhookIDPrefix + "static"
+)
+
+// Delivery headers.
+const (
+	HeaderSigningKeyID = "Klarna-Signing-Key-Id"
+	HeaderSignature    = "Klarna-Signature"
+)
+
+// Webhook statuses.
+const (
+	StatusEnabled  = "ENABLED"
+	StatusDisabled = "DISABLED"
+)
+
+// EventVersion is the only envelope version the mock sends.
+const EventVersion = "v2"
+
+// Delivery states.
+const (
+	DeliveryPending   = "PENDING"
+	DeliveryDelivered = "DELIVERED"
+	DeliveryFailed    = "FAILED"
+)
+
+// MaxSigningKeys is how many signing keys one account may hold.
+const MaxSigningKeys = 50
+
+// CodeResourceInUse is the error_code of deleting a signing key a webhook still uses (409). It is
+// the mock's own code: Klarna does not document this case.
+const CodeResourceInUse = "RESOURCE_IN_USE"
+
+// SigningKey is a secret that webhooks of an account are signed with. Stored values are never
+// mutated.
+type SigningKey struct {
+	AccountID    string `json:"-"`
+	SigningKeyID string `json:"signing_key_id"`
+	// SigningKey is the secret, 64 lowercase hex characters used verbatim as the HMAC key. It is
+	// set only in the answer to CreateSigningKey and never shown again.
+	SigningKey string    `json:"signing_key,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	// Secret is the stored secret, never serialized.
+	Secret string `json:"-"`
+}
+
+// public returns the key as reads show it: without the secret.
+func (k *SigningKey) public() *SigningKey {
+	return &SigningKey{SigningKeyID: k.SigningKeyID, CreatedAt: k.CreatedAt}
+}
+
+// Webhook is a registration: events of the listed types of the account are posted to URL, signed
+// with the signing key. Stored values are never mutated.
+type Webhook struct {
+	AccountID    string    `json:"-"`
+	WebhookID    string    `json:"webhook_id"`
+	URL          string    `json:"url"`
+	EventTypes   []string  `json:"event_types"`
+	EventVersion string    `json:"event_version"`
+	SigningKeyID string    `json:"signing_key_id"`
+	Status       string    `json:"status"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+func (w *Webhook) clone() *Webhook {
+	c := *w
+	c.EventTypes = append([]string(nil), w.EventTypes...)
+	return &c
+}
+
+// WebhookInput is the body of a webhook creation. URL, EventTypes and SigningKeyID are required;
+// EventVersion defaults to "v2" (the only one accepted) and Status to ENABLED.
+type WebhookInput struct {
+	URL          string   `json:"url"`
+	EventTypes   []string `json:"event_types"`
+	EventVersion string   `json:"event_version,omitempty"`
+	SigningKeyID string   `json:"signing_key_id"`
+	Status       string   `json:"status,omitempty"`
+}
+
+// WebhookPatch is the body of a webhook update: only the fields sent (non-nil) change. A JSON
+// null counts as not sent.
+type WebhookPatch struct {
+	URL          *string  `json:"url,omitempty"`
+	EventTypes   []string `json:"event_types,omitempty"`
+	EventVersion *string  `json:"event_version,omitempty"`
+	SigningKeyID *string  `json:"signing_key_id,omitempty"`
+	Status       *string  `json:"status,omitempty"`
+}
+
+// EventMetadata is the metadata block of the v2 envelope (klarna-api-facts §8).
+type EventMetadata struct {
+	EventType          string    `json:"event_type"`
+	EventID            string    `json:"event_id"`
+	EventVersion       string    `json:"event_version"`
+	OccurredAt         time.Time `json:"occurred_at"`
+	SubjectAccountID   string    `json:"subject_account_id"`
+	RecipientAccountID string    `json:"recipient_account_id"`
+	ProductInstanceID  string    `json:"product_instance_id"`
+	WebhookID          string    `json:"webhook_id"`
+	Live               bool      `json:"live"`
+}
+
+// Envelope is the body of every webhook the mock posts. Receivers may decode into it and then
+// decode Payload according to Metadata.EventType.
+type Envelope struct {
+	Metadata EventMetadata   `json:"metadata"`
+	Payload  json.RawMessage `json:"payload"`
+}
+
+// Attempt is one HTTP attempt of a delivery.
+type Attempt struct {
+	// Attempt numbers attempts from 1.
+	Attempt   int       `json:"attempt"`
+	StartedAt time.Time `json:"started_at"` // on the mock's clock
+	URL       string    `json:"url"`
+	// StatusCode is the receiver's answer, absent when none came (transport error, timeout).
+	StatusCode int `json:"status_code,omitempty"`
+	// LatencyMS is the real time the attempt took, in milliseconds.
+	LatencyMS int64 `json:"latency_ms"`
+	// Error says why the attempt failed; absent on success.
+	Error string `json:"error,omitempty"`
+}
+
+// Delivery is one event on its way to one webhook. Stored values are never mutated.
+type Delivery struct {
+	AccountID  string        `json:"-"`
+	DeliveryID string        `json:"delivery_id"`
+	WebhookID  string        `json:"webhook_id"`
+	State      string        `json:"state"`
+	Event      EventMetadata `json:"event"`
+	// Subject is the resource the event is about; deliveries of one subject to one webhook are
+	// made in order.
+	Subject  string    `json:"subject"`
+	Attempts []Attempt `json:"attempts"`
+	// NextAttemptAt is when the next attempt is due: the creation time for a new delivery (it
+	// is attempted as soon as the deliveries queued before it for the same subject are done),
+	// the retry time after a failure, null once DELIVERED or FAILED.
+	NextAttemptAt *time.Time `json:"next_attempt_at"`
+	// FailureReason says why a FAILED delivery ended.
+	FailureReason string    `json:"failure_reason,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+	// Body is the exact envelope posted on every attempt.
+	Body []byte `json:"-"`
+}
+
+func (d *Delivery) clone() *Delivery {
+	c := *d
+	c.Attempts = make([]Attempt, len(d.Attempts), len(d.Attempts)+1)
+	copy(c.Attempts, d.Attempts)
+	if d.NextAttemptAt != nil {
+		t := *d.NextAttemptAt
+		c.NextAttemptAt = &t
+	}
+	return &c
+}
+
+// retryDelays is the wait after the n-th failure before attempt n+1 (klarna-api-facts §8).
+var retryDelays = [...]time.Duration{
+	10 * time.Second,
+	2 * time.Minute,
+	15 * time.Minute,
+	3 * time.Hour,
+	6 * time.Hour,
+	12 * time.Hour,
+}
+
+// RetryDelays returns the waits between attempts: element n-1 is the wait after the n-th failed
+// attempt. A delivery gets 1 + len(RetryDelays()) attempts.
+func RetryDelays() []time.Duration { return append([]time.Duration(nil), retryDelays[:]...) }
+
+// MaxAttempts is how many attempts a delivery gets before it is FAILED.
+const MaxAttempts = 1 + len(retryDelays)

@@ -1,0 +1,189 @@
+package acquirer
+
+import (
+	"context"
+	"errors"
+
+	"github.com/klarna-mock/klarna-mock/reference-impl/klarna"
+)
+
+// EventOutcome is what became of a Klarna webhook.
+type EventOutcome string
+
+// The outcomes of a Klarna webhook (schema WebhookAck).
+const (
+	// OutcomeProcessed: the event moved a session or charge on.
+	OutcomeProcessed EventOutcome = "PROCESSED"
+	// OutcomeDuplicate: the event was processed before; Klarna delivers at least once.
+	OutcomeDuplicate EventOutcome = "DUPLICATE"
+	// OutcomeIgnored: nothing to do.
+	OutcomeIgnored EventOutcome = "IGNORED"
+)
+
+// HandleKlarnaEvent processes a verified Klarna webhook. An error means the event could not be
+// processed now (Klarna unreachable for the final authorize) and Klarna should deliver it again;
+// the event is recorded as processed only once processing succeeded, so a redelivery does the
+// work then.
+func (s *Service) HandleKlarnaEvent(ctx context.Context, e *klarna.Event) (EventOutcome, error) {
+	id := e.Metadata.EventID
+	var seen bool
+	if err := s.store.View(func(tx Tx) error {
+		var err error
+		seen, err = tx.KlarnaEventSeen(id)
+		return err
+	}); err != nil {
+		return "", err
+	}
+	if seen {
+		s.log.Info("klarna event already processed", "event_id", id, "event_type", e.Metadata.EventType)
+		return OutcomeDuplicate, nil
+	}
+	var end Status
+	switch e.Metadata.EventType {
+	case klarna.EventRequestCompleted:
+	case klarna.EventRequestDeclined:
+		end = StatusDeclined
+	case klarna.EventRequestExpired:
+		end = StatusExpired
+	case klarna.EventRequestCanceled:
+		end = StatusCanceled
+	default:
+		return s.ignore(id, "event type of no interest", e)
+	}
+	pr, err := e.PaymentRequest()
+	if err != nil {
+		return "", Invalid(FieldError{Parameter: "payload", Message: err.Error()})
+	}
+	p, err := s.paymentOf(pr)
+	if errors.Is(err, ErrNotFound) {
+		return s.ignore(id, "unknown payment request", e)
+	}
+	if err != nil {
+		return "", err
+	}
+	if p.Status.Final() {
+		return s.ignore(id, "payment already "+string(p.Status), e)
+	}
+	if end != "" {
+		reason := orDefault(pr.StateReason, "PAYMENT_REQUEST_"+string(end))
+		return s.outcome(s.apply(p.ID, id, func(cur *Payment) (*Payment, *klarna.CustomerToken) {
+			if cur.Status.Final() {
+				return nil, nil
+			}
+			next := cur.ended(end, reason, s.now())
+			next.withPaymentRequest(pr)
+			return next, nil
+		}))
+	}
+	return s.finalize(ctx, id, p, pr)
+}
+
+// finalize makes the final authorize of a payment whose Payment Request the customer completed,
+// within the 60 minutes its network session token is valid, and records the outcome.
+func (s *Service) finalize(ctx context.Context, eventID string, p *Payment, pr *klarna.PaymentRequest) (EventOutcome, error) {
+	fail := func(reason string) (EventOutcome, error) {
+		s.log.Warn("payment could not be finalized", "payment_id", p.ID, "payment_request_id", pr.PaymentRequestID, "reason", reason)
+		return s.outcome(s.apply(p.ID, eventID, func(cur *Payment) (*Payment, *klarna.CustomerToken) {
+			if cur.Status.Final() {
+				return nil, nil
+			}
+			next := cur.ended(StatusFailed, reason, s.now())
+			next.withPaymentRequest(pr)
+			return next, nil
+		}))
+	}
+	var token string
+	if pr.StateContext != nil {
+		token = pr.StateContext.KlarnaNetworkSessionToken
+	}
+	if token == "" {
+		return fail("NO_NETWORK_SESSION_TOKEN")
+	}
+	completedAt := s.now()
+	if pr.CompletedAt != nil {
+		completedAt = *pr.CompletedAt
+	}
+	windowEnd := completedAt.Add(klarna.NetworkSessionWindow)
+	if !s.now().Before(windowEnd) {
+		return fail("NETWORK_SESSION_TOKEN_EXPIRED")
+	}
+	params := klarna.AuthorizeParams{
+		AccountID:      p.Authorize.AccountID,
+		IdempotencyKey: "finalize-" + p.ID,
+		CorrelationID:  RequestID(ctx),
+		// The final authorize needs only the completed Payment Request's token, and the same
+		// currency and amount: no step_up_config, no request_customer_token.
+		NetworkSessionToken: token,
+		Request:             klarna.AuthorizeRequest{Currency: p.Currency},
+	}
+	if p.Amount > 0 {
+		params.Request.RequestPaymentTransaction = &klarna.PaymentTransactionRequest{
+			Amount: p.Amount, PaymentTransactionReference: p.Reference, Capture: p.Capture,
+		}
+	}
+	// The call outlives Klarna's wait for the webhook's answer, so a slow success is still
+	// recorded, but not the token's window, after which retrying is pointless.
+	fctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), windowEnd)
+	defer cancel()
+	resp, err := s.klarna.Authorize(fctx, params)
+	if err != nil {
+		if permanent(err) {
+			s.log.Warn("final authorize refused", "payment_id", p.ID, "err", err)
+			return fail("FINAL_AUTHORIZE_REFUSED")
+		}
+		return "", klarnaFailure(err)
+	}
+	result, reason := resp.Result()
+	s.log.Info("final authorize", "payment_id", p.ID, "kind", p.Kind, "partner_id", p.PartnerID, "result", result, "reason", reason)
+	return s.outcome(s.apply(p.ID, eventID, func(cur *Payment) (*Payment, *klarna.CustomerToken) {
+		if cur.Status.Final() {
+			return nil, nil
+		}
+		return cur.withFinalResult(resp, pr, s.now())
+	}))
+}
+
+// paymentOf finds the payment of a Payment Request: by its reference, which is the payment's
+// id (see stepUpConfig) and is there even if the webhook overtook the authorize answer, else by
+// the Payment Request id.
+func (s *Service) paymentOf(pr *klarna.PaymentRequest) (*Payment, error) {
+	var p *Payment
+	err := s.store.View(func(tx Tx) error {
+		if ref := pr.PaymentRequestReference; ref != "" {
+			found, err := tx.Payment(ref)
+			if err == nil && (found.PaymentRequestID == "" || found.PaymentRequestID == pr.PaymentRequestID) {
+				p = found
+				return nil
+			}
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return err
+			}
+		}
+		var err error
+		p, err = tx.PaymentByPaymentRequest(pr.PaymentRequestID)
+		return err
+	})
+	return p, err
+}
+
+// ignore records an event as processed without acting on it.
+func (s *Service) ignore(eventID, why string, e *klarna.Event) (EventOutcome, error) {
+	s.log.Info("klarna event ignored", "event_id", eventID, "event_type", e.Metadata.EventType, "why", why)
+	err := s.store.Update(func(tx Tx) error { return tx.PutKlarnaEvent(eventID, s.now()) })
+	if err != nil {
+		return "", err
+	}
+	return OutcomeIgnored, nil
+}
+
+// outcome turns the result of apply into an event outcome: a change that lost a race to another
+// delivery of the same news is a duplicate in effect.
+func (s *Service) outcome(_ *Payment, changed bool, err error) (EventOutcome, error) {
+	switch {
+	case err != nil:
+		return "", err
+	case changed:
+		return OutcomeProcessed, nil
+	}
+	return OutcomeDuplicate, nil
+}

@@ -1,0 +1,152 @@
+package klarna
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+)
+
+// AuthorizeParams is one Payment Authorize call: the body and the headers that go with it.
+type AuthorizeParams struct {
+	// AccountID is the partner account; empty means the client's default.
+	AccountID string
+	// IdempotencyKey identifies the logical operation. Pass the same key when the operation is
+	// driven again (after a crash, or a retry by the caller), so Klarna answers it once; empty
+	// means a fresh key, still reused by this call's own retries.
+	IdempotencyKey string
+	// CorrelationID is sent as Partner-Correlation-Id (letters and digits only).
+	CorrelationID string
+	// NetworkSessionToken is sent as Klarna-Network-Session-Token: the Partner's token on an
+	// initial authorize, or the completed Payment Request's token on the final authorize.
+	NetworkSessionToken string
+	// CustomerToken is sent as Klarna-Customer-Token to charge a stored token.
+	CustomerToken string
+	// NetworkData is the Partner's Klarna Network data, sent unaltered (see HeaderNetworkData).
+	NetworkData string
+	Request     AuthorizeRequest
+}
+
+// Authorize calls the Payment Authorize API. DECLINED and STEP_UP_REQUIRED are results, not
+// errors.
+func (c *Client) Authorize(ctx context.Context, p AuthorizeParams) (*AuthorizeResponse, error) {
+	h := http.Header{}
+	setIf(h, HeaderNetworkSessionToken, p.NetworkSessionToken)
+	setIf(h, HeaderCustomerToken, p.CustomerToken)
+	setIf(h, HeaderNetworkData, p.NetworkData)
+	out := &AuthorizeResponse{}
+	err := c.do(ctx, call{
+		method:         http.MethodPost,
+		path:           c.accountPath(p.AccountID, "/payment/authorize"),
+		header:         h,
+		body:           p.Request,
+		idempotencyKey: p.IdempotencyKey,
+		correlationID:  p.CorrelationID,
+		out:            out,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// PaymentRequest reads a Payment Request.
+func (c *Client) PaymentRequest(ctx context.Context, accountID, paymentRequestID string) (*PaymentRequest, error) {
+	out := &PaymentRequest{}
+	err := c.do(ctx, call{
+		method: http.MethodGet,
+		path:   c.accountPath(accountID, "/payment/requests/"+url.PathEscape(paymentRequestID)),
+		out:    out,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// PresentationParams asks how to present Klarna for one checkout.
+type PresentationParams struct {
+	AccountID     string
+	CorrelationID string
+	Currency      string
+	Locale        string
+	// Amount in minor units; 0 leaves it out.
+	Amount  int64
+	Intents []string
+	// NetworkSessionToken, NetworkData and CustomerToken let Klarna personalise the answer for
+	// a customer it knows.
+	NetworkSessionToken string
+	NetworkData         string
+	CustomerToken       string
+}
+
+// Presentation fetches the Payment Presentation.
+func (c *Client) Presentation(ctx context.Context, p PresentationParams) (*Presentation, error) {
+	q := url.Values{}
+	q.Set("currency", p.Currency)
+	if p.Locale != "" {
+		q.Set("locale", p.Locale)
+	}
+	if p.Amount > 0 {
+		q.Set("amount", strconv.FormatInt(p.Amount, 10))
+	}
+	for _, intent := range p.Intents {
+		q.Add("intents[]", intent)
+	}
+	h := http.Header{}
+	setIf(h, HeaderNetworkSessionToken, p.NetworkSessionToken)
+	setIf(h, HeaderNetworkData, p.NetworkData)
+	setIf(h, HeaderCustomerToken, p.CustomerToken)
+	out := &Presentation{}
+	err := c.do(ctx, call{
+		method:        http.MethodGet,
+		path:          c.accountPath(p.AccountID, "/payment/presentation"),
+		query:         q,
+		header:        h,
+		correlationID: p.CorrelationID,
+		out:           out,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// CreateSigningKey creates a webhook signing key; its secret is in the answer and never shown
+// again.
+func (c *Client) CreateSigningKey(ctx context.Context, idempotencyKey string) (*SigningKey, error) {
+	out := &SigningKey{}
+	err := c.do(ctx, call{
+		method:         http.MethodPost,
+		path:           "/v2/notification/signing-keys",
+		body:           struct{}{},
+		idempotencyKey: idempotencyKey,
+		out:            out,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// CreateWebhook registers a webhook.
+func (c *Client) CreateWebhook(ctx context.Context, idempotencyKey string, in WebhookInput) (*Webhook, error) {
+	out := &Webhook{}
+	err := c.do(ctx, call{
+		method:         http.MethodPost,
+		path:           "/v2/notification/webhooks",
+		body:           in,
+		idempotencyKey: idempotencyKey,
+		out:            out,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func setIf(h http.Header, name, value string) {
+	if value != "" {
+		h.Set(name, value)
+	}
+}
