@@ -1,6 +1,8 @@
 package http_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -381,4 +383,34 @@ func TestPresentation(t *testing.T) {
 
 	bad := h.do(http.MethodGet, h.path("/payment/presentation?currency=USD"), nil, "Klarna-Customer-Token", "krn:customer-token:eu1:nope")
 	requireError(t, bad, http.StatusBadRequest, "VALIDATION_ERROR", "Klarna-Customer-Token")
+}
+
+// TestJournalKeepsWhatWasSent checks the journal holds the authorize exactly as sent, network
+// data included, and never the API key.
+func TestJournalKeepsWhatWasSent(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, app.Config{})
+	body := oneTime(1000)
+	data := `{"content_type":"application/vnd.klarna.interoperability-data.v2+json","content":{"x":1}}`
+	body["klarna_network_data"] = data
+	r := h.authorize(body, "Klarna-Idempotency-Key", "journal-1")
+	require.Equal(t, http.StatusOK, r.status, string(r.body))
+	other := *h
+	other.key = newKey()
+	other.authorize(oneTime(1000))
+
+	j := h.do(http.MethodGet, "/mock/v1/accounts/"+h.account+"/journal?path_contains=/payment/authorize", nil)
+	require.Equal(t, http.StatusOK, j.status, string(j.body))
+	entries := j.get("entries").([]any)
+	require.Len(t, entries, 1, "another key's requests are not in this key's journal")
+	e := entries[0].(map[string]any)
+	require.Equal(t, "journal-1", e["headers"].(map[string]any)["Klarna-Idempotency-Key"])
+	require.NotContains(t, e["headers"], "Authorization")
+	require.Equal(t, float64(200), e["status"])
+	var sent map[string]any
+	require.NoError(t, json.Unmarshal([]byte(e["body"].(string)), &sent))
+	require.Equal(t, data, sent["klarna_network_data"])
+
+	since := int(e["seq"].(float64))
+	require.Empty(t, h.do(http.MethodGet, fmt.Sprintf("/mock/v1/accounts/%s/journal?since=%d", h.account, since), nil).get("entries"))
 }

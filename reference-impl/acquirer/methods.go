@@ -29,7 +29,6 @@ func (s *Service) PaymentMethods(ctx context.Context, partner Partner, req Payme
 		Amount:              req.Amount,
 		Intents:             req.Intents,
 		NetworkSessionToken: req.Network.SessionToken,
-		NetworkData:         req.Network.Data,
 	}
 	if req.CustomerToken != "" {
 		// The Partner knows the AP's token; Klarna knows its own.

@@ -34,12 +34,6 @@ const (
 	HeaderPartnerCorrelation  = "Partner-Correlation-Id"
 	HeaderIntegrationMetadata = "Klarna-Integration-Metadata"
 	HeaderCorrelationID       = "Klarna-Correlation-Id"
-
-	// HeaderNetworkData carries the Partner's Klarna Network data (interoperability data)
-	// unaltered. Klarna does not publish where the Payment Authorize API takes it, and its
-	// request body accepts no such field, so it travels in this header; it is the one line to
-	// change once Klarna names the place.
-	HeaderNetworkData = "Klarna-Interoperability-Data"
 )
 
 // Defaults of RetryPolicy.

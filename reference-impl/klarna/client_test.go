@@ -124,11 +124,11 @@ func TestAuthorizeRetriesWithTheSameIdempotencyKey(t *testing.T) {
 		require.Equal(t, "application/json", r.header.Get("Content-Type"))
 		require.Equal(t, "krn:payment:eu1:klarna-network-session-token:1", r.header.Get("Klarna-Network-Session-Token"))
 		require.Equal(t, "krn:customer-token:eu1:1", r.header.Get("Klarna-Customer-Token"))
-		require.Equal(t, authorizeParams().NetworkData, r.header.Get(klarna.HeaderNetworkData))
 		require.JSONEq(t, `{"integrator":{"name":"unit-test"},"originators":[]}`, r.header.Get("Klarna-Integration-Metadata"))
 	}
 	require.Regexp(t, `^[A-Za-z0-9]+$`, first.header.Get("Partner-Correlation-Id"))
-	require.JSONEq(t, `{"currency":"EUR","request_payment_transaction":{"amount":1000,"payment_transaction_reference":"order-1"}}`, first.body)
+	// The Partner's network data travels unaltered in the body, as one JSON string.
+	require.JSONEq(t, `{"currency":"EUR","request_payment_transaction":{"amount":1000,"payment_transaction_reference":"order-1"},"klarna_network_data":"{\"content_type\":\"application/vnd.klarna.interoperability-data.v2+json\",\"content\":{}}"}`, first.body)
 }
 
 func TestAuthorizeUsesTheCallersIdempotencyKey(t *testing.T) {

@@ -22,7 +22,8 @@ type AuthorizeParams struct {
 	NetworkSessionToken string
 	// CustomerToken is sent as Klarna-Customer-Token to charge a stored token.
 	CustomerToken string
-	// NetworkData is the Partner's Klarna Network data, sent unaltered (see HeaderNetworkData).
+	// NetworkData is the Partner's Klarna Network data, sent unaltered in the body's
+	// klarna_network_data.
 	NetworkData string
 	Request     AuthorizeRequest
 }
@@ -33,13 +34,16 @@ func (c *Client) Authorize(ctx context.Context, p AuthorizeParams) (*AuthorizeRe
 	h := http.Header{}
 	setIf(h, HeaderNetworkSessionToken, p.NetworkSessionToken)
 	setIf(h, HeaderCustomerToken, p.CustomerToken)
-	setIf(h, HeaderNetworkData, p.NetworkData)
+	body := p.Request
+	if p.NetworkData != "" {
+		body.KlarnaNetworkData = p.NetworkData
+	}
 	out := &AuthorizeResponse{}
 	err := c.do(ctx, call{
 		method:         http.MethodPost,
 		path:           c.accountPath(p.AccountID, "/payment/authorize"),
 		header:         h,
-		body:           p.Request,
+		body:           body,
 		idempotencyKey: p.IdempotencyKey,
 		correlationID:  p.CorrelationID,
 		out:            out,
@@ -73,10 +77,10 @@ type PresentationParams struct {
 	// Amount in minor units; 0 leaves it out.
 	Amount  int64
 	Intents []string
-	// NetworkSessionToken, NetworkData and CustomerToken let Klarna personalise the answer for
-	// a customer it knows.
+	// NetworkSessionToken and CustomerToken let Klarna personalise the answer for a customer it
+	// knows. The presentation is a GET and Klarna publishes no place for Klarna Network data on
+	// it, so that data travels with the authorize only.
 	NetworkSessionToken string
-	NetworkData         string
 	CustomerToken       string
 }
 
@@ -95,7 +99,6 @@ func (c *Client) Presentation(ctx context.Context, p PresentationParams) (*Prese
 	}
 	h := http.Header{}
 	setIf(h, HeaderNetworkSessionToken, p.NetworkSessionToken)
-	setIf(h, HeaderNetworkData, p.NetworkData)
 	setIf(h, HeaderCustomerToken, p.CustomerToken)
 	out := &Presentation{}
 	err := c.do(ctx, call{

@@ -55,6 +55,9 @@ type AuthorizeRequest struct {
 	RequestCustomerToken      *CustomerTokenRequest      `json:"request_customer_token,omitempty"`
 	StepUpConfig              *StepUpConfig              `json:"step_up_config,omitempty"`
 	SupplementaryPurchaseData *SupplementaryPurchaseData `json:"supplementary_purchase_data,omitempty"`
+	// KlarnaNetworkData is the Partner's Klarna Network data, a serialized JSON string sent
+	// exactly as the Partner gave it.
+	KlarnaNetworkData string `json:"klarna_network_data,omitempty"`
 }
 
 // PaymentTransactionRequest asks for a payment transaction of Amount minor units.
