@@ -35,6 +35,7 @@ type harness struct {
 	account  string
 	payments *contracttest.Checker
 	control  *contracttest.Checker
+	notify   *contracttest.Checker
 }
 
 func newHarness(t *testing.T, cfg app.Config) *harness {
@@ -58,6 +59,7 @@ func newHarness(t *testing.T, cfg app.Config) *harness {
 		account:  "krn:partner:global:account:test:TEST0001",
 		payments: contracttest.New(t, "klarna-payments.yaml"),
 		control:  contracttest.New(t, "mock-control.yaml"),
+		notify:   contracttest.New(t, "klarna-notifications.yaml"),
 	}
 }
 
@@ -143,8 +145,11 @@ func (h *harness) do(method, path string, body any, headers ...string) response 
 	}
 	require.NotEmpty(h.t, resp.Header.Get("Klarna-Correlation-Id"), "every response carries Klarna-Correlation-Id")
 	checker := h.payments
-	if strings.HasPrefix(path, "/mock/") {
+	switch {
+	case strings.HasPrefix(path, "/mock/"):
 		checker = h.control
+	case strings.HasPrefix(path, "/v2/notification/"):
+		checker = h.notify
 	}
 	// Answers for paths or methods no operation has cannot be checked against an operation.
 	routeless := resp.StatusCode == http.StatusMethodNotAllowed || strings.HasPrefix(out.str("error_message"), "No route")

@@ -105,11 +105,21 @@ func TestWrongSecretIsDetected(t *testing.T) {
 	t.Cleanup(target.Close)
 	h := newHarness(t, app.Config{WebhookURL: target.URL, WebhookSecret: "s3cret"})
 	h.authorize(oneTime(1000))
-	require.Eventually(t, func() bool {
-		rc.mu.Lock()
-		defer rc.mu.Unlock()
-		return rc.bad == 1
-	}, 10*time.Second, 5*time.Millisecond)
+	// Advance only once the mock has recorded the failed attempt, so the retry is due 10 s
+	// after it on the clock.
+	attempts := func() int {
+		r := h.do(http.MethodGet, "/v2/notification/webhooks/"+webhook.StaticWebhookID+"/deliveries", nil)
+		ds, _ := r.get("deliveries").([]any)
+		if len(ds) == 0 {
+			return 0
+		}
+		a, _ := ds[0].(map[string]any)["attempts"].([]any)
+		return len(a)
+	}
+	require.Eventually(t, func() bool { return attempts() == 1 }, 10*time.Second, 5*time.Millisecond)
+	rc.mu.Lock()
+	require.Equal(t, 1, rc.bad)
+	rc.mu.Unlock()
 	h.clock.Advance(10 * time.Second)
 	require.Eventually(t, func() bool {
 		rc.mu.Lock()
