@@ -80,6 +80,9 @@ func NewServer(d Deps) (*Server, error) {
 		s.fail(w, r, mockserver.NewError(http.StatusMethodNotAllowed, mockserver.InputError, mockserver.CodeMethodNotAllowed,
 			fmt.Sprintf("%s is not allowed on %s.", r.Method, r.URL.Path)))
 	})
+	if err := s.compileContracts(contractPayments, contractControl, contractNotify); err != nil {
+		return nil, err
+	}
 	if err := s.routes(); err != nil {
 		return nil, err
 	}
@@ -116,20 +119,37 @@ type route struct {
 	handle       handlerFunc
 }
 
-// add compiles a route's contract checks and mounts it.
+// compileContracts compiles the contract documents at once, in parallel: loading a document is
+// most of the mock's start-up time, and the mock must answer within milliseconds of starting.
+func (s *Server) compileContracts(names ...string) error {
+	validators := make([]*validate.Validator, len(names))
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Go(func() {
+			spec, err := contracts.Files.ReadFile(name)
+			if err == nil {
+				validators[i], err = validate.New(spec)
+			}
+			if err != nil {
+				errs[i] = fmt.Errorf("contract %s: %w", name, err)
+			}
+		})
+	}
+	wg.Wait()
+	for i, name := range names {
+		s.contracts[name] = validators[i]
+	}
+	return errors.Join(errs...)
+}
+
+// add mounts a route with its contract checks, looked up once here.
 func (s *Server) add(rt route) error {
 	var op *validate.Operation
 	if rt.contract != "" {
 		v, ok := s.contracts[rt.contract]
 		if !ok {
-			spec, err := contracts.Files.ReadFile(rt.contract)
-			if err != nil {
-				return fmt.Errorf("contract %s: %w", rt.contract, err)
-			}
-			if v, err = validate.New(spec); err != nil {
-				return fmt.Errorf("contract %s: %w", rt.contract, err)
-			}
-			s.contracts[rt.contract] = v
+			return fmt.Errorf("contract %s was not compiled at start", rt.contract)
 		}
 		var err error
 		if op, err = v.Operation(rt.method, rt.path); err != nil {

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -71,6 +72,9 @@ type Notifier struct {
 	log      *slog.Logger
 	cfg      Config
 	static   *target // nil without a static webhook
+	// webhooks counts the registered webhooks of all accounts, so that Publish can skip the
+	// dispatcher entirely while there is nowhere to deliver: the common case under load.
+	webhooks atomic.Int64
 
 	// runCtx is the parent of every attempt; Close cancels it when its own context ends.
 	runCtx context.Context
@@ -299,6 +303,7 @@ func (n *Notifier) CreateWebhook(accountID string, in WebhookInput) (*Webhook, e
 	if err != nil {
 		return nil, err
 	}
+	n.webhooks.Add(1)
 	return w.clone(), nil
 }
 
@@ -391,6 +396,7 @@ func (n *Notifier) DeleteWebhook(accountID, id string) error {
 	if err != nil {
 		return notFound(err, "Webhook", id)
 	}
+	n.webhooks.Add(-1)
 	n.expedite(accountID, id)
 	return nil
 }
