@@ -201,30 +201,12 @@ func (s *Service) simulateCustomer(accountID, paymentRequestID string, action ru
 
 // PaymentRequest returns a Payment Request of the account.
 func (s *Service) PaymentRequest(accountID, id string) (*PaymentRequest, error) {
-	var pr *PaymentRequest
-	err := s.store.View(func(tx Tx) error {
-		var err error
-		pr, err = tx.PaymentRequest(accountID, id)
-		return err
-	})
-	if errors.Is(err, ErrNotFound) {
-		return nil, NotFound("Payment request", id)
-	}
-	return pr, err
+	return lookup(s, "Payment request", id, func(tx Tx) (*PaymentRequest, error) { return tx.PaymentRequest(accountID, id) })
 }
 
 // PaymentTransaction returns a payment transaction of the account.
 func (s *Service) PaymentTransaction(accountID, id string) (*PaymentTransaction, error) {
-	var tr *PaymentTransaction
-	err := s.store.View(func(tx Tx) error {
-		var err error
-		tr, err = tx.PaymentTransaction(accountID, id)
-		return err
-	})
-	if errors.Is(err, ErrNotFound) {
-		return nil, NotFound("Payment transaction", id)
-	}
-	return tr, err
+	return lookup(s, "Payment transaction", id, func(tx Tx) (*PaymentTransaction, error) { return tx.PaymentTransaction(accountID, id) })
 }
 
 // TestTokenRequest asks the mock for a network session token standing for a customer already
@@ -289,14 +271,19 @@ func (s *Service) RevokeCustomerToken(accountID, token string) (*CustomerToken, 
 
 // CustomerToken returns a customer token of the account, active or revoked.
 func (s *Service) CustomerToken(accountID, token string) (*CustomerToken, error) {
-	var ct *CustomerToken
+	return lookup(s, "Customer token", token, func(tx Tx) (*CustomerToken, error) { return tx.CustomerToken(accountID, token) })
+}
+
+// lookup reads one object in a read transaction; a missing one is a 404 naming what and id.
+func lookup[T any](s *Service, what, id string, get func(Tx) (T, error)) (T, error) {
+	var v T
 	err := s.store.View(func(tx Tx) error {
 		var err error
-		ct, err = tx.CustomerToken(accountID, token)
+		v, err = get(tx)
 		return err
 	})
 	if errors.Is(err, ErrNotFound) {
-		return nil, NotFound("Customer token", token)
+		return v, NotFound(what, id)
 	}
-	return ct, err
+	return v, err
 }
