@@ -69,7 +69,7 @@ kill "$PID"; wait "$PID" 2>/dev/null || true
 # Time to first answer: launch the mock and poll until /mock/v1/clock answers.
 "$work/firstreq" "$work/klarna-mock" --addr 127.0.0.1:0
 
-start "$work/klarna-mock" --addr 127.0.0.1:0
+start "$work/klarna-mock" --addr 127.0.0.1:0 ${MOCK_ARGS:-}
 key=klarna_test_api_bench
 account=krn:partner:global:account:test:BENCH001
 nst=$(curl -s -X POST -H "Authorization: Basic $key" -H 'Content-Type: application/json' -d '{"email":"bench@example.com"}' \

@@ -72,7 +72,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	publicURL := fs.String("public-url", getenv("KLARNA_MOCK_PUBLIC_URL"), "base URL customers reach the mock at, for payment_request_url; default: the request's host (env KLARNA_MOCK_PUBLIC_URL)")
 	webhookURL := fs.String("webhook-url", getenv("KLARNA_MOCK_WEBHOOK_URL"), "a webhook receiving every event from the start, so a suite need not register one (env KLARNA_MOCK_WEBHOOK_URL)")
 	webhookSecret := fs.String("webhook-secret", getenv("KLARNA_MOCK_WEBHOOK_SECRET"), "the HMAC secret that webhook's deliveries are signed with, key id krn:partner:global:notification:signing-key:static (env KLARNA_MOCK_WEBHOOK_SECRET)")
-	maxObjects := fs.Int("max-objects", 0, "objects kept per kind before the oldest are dropped (default 20000)")
+	maxObjects := fs.Int("max-objects", 0, "objects kept per kind before the oldest are dropped (default 5000)")
 	memLimit := fs.Int64("memory-limit-mib", 32, "soft memory limit for the Go runtime in MiB; 0 leaves the runtime's default")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -21,7 +21,7 @@ const benchBody = `{"currency":"USD","request_payment_transaction":{"amount":118
 // storage, encoding); "service" is the domain and storage alone, so the difference is what HTTP
 // and validation add. Run: go test -run '^$' -bench Authorize -benchmem ./mockserver/http/
 func BenchmarkAuthorize(b *testing.B) {
-	m, err := app.New(app.Config{Clock: clock.NewManual(testStart), MaxObjectsPerTable: 20000})
+	m, err := app.New(app.Config{Clock: clock.NewManual(testStart)})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -39,7 +39,7 @@ var tables = []string{
 }
 
 // DefaultMaxPerTable is how many objects each table keeps before the oldest are dropped.
-const DefaultMaxPerTable = 20000
+const DefaultMaxPerTable = 5000
 
 // record is the one shape stored in every table. Seq orders records by creation (a replaced
 // record keeps its Seq); Obj is never mutated after insertion.
