@@ -422,11 +422,9 @@ func (n *Notifier) attempt(tgt target, d *Delivery, resolveErr error) Attempt {
 	started := time.Now()
 	timeout := n.cfg.AttemptTimeout
 	errTimeout := fmt.Errorf("no answer within %s", timeout)
-	ctx, cancel := context.WithCancelCause(n.runCtx)
-	defer cancel(nil)
-	onClock := n.clock.AfterFunc(timeout, func() { cancel(errTimeout) })
-	defer onClock.Stop()
-	ctx, cancelTimeout := context.WithTimeoutCause(ctx, timeout, errTimeout)
+	// The timeout runs in real time only: an attempt is real network I/O, and moving the mock's
+	// clock (to expire a request, say) must not cut off a delivery that is under way.
+	ctx, cancelTimeout := context.WithTimeoutCause(n.runCtx, timeout, errTimeout)
 	defer cancelTimeout()
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tgt.url, bytes.NewReader(d.Body))

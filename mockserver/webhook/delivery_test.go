@@ -660,7 +660,9 @@ func TestDeleteWebhookDuringAttempt(t *testing.T) {
 	require.Equal(t, start, f.clock.Now())
 }
 
-func TestAttemptTimeoutRunsOnTheClock(t *testing.T) {
+// TestClockDoesNotCutOffAnAttempt moves the clock far past the attempt timeout while the
+// receiver is still answering: the attempt is real I/O and completes.
+func TestClockDoesNotCutOffAnAttempt(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
 	release := make(chan struct{})
@@ -668,16 +670,16 @@ func TestAttemptTimeoutRunsOnTheClock(t *testing.T) {
 		<-release
 		return http.StatusOK
 	})
-	t.Cleanup(func() { close(release) })
 	w, _ := f.hook(acctA, r.URL(), "*")
 	f.n.Publish(event(acctA, mockserver.EventRequestSubmitted, "s", 1))
 	require.Eventually(t, func() bool { return r.count() == 1 }, waitFor, tick)
-	f.clock.Advance(webhook.DefaultAttemptTimeout)
-	ds := f.waitDeliveries(acctA, w.WebhookID, func(ds []*webhook.Delivery) bool { return len(ds) == 1 && len(ds[0].Attempts) == 1 })
-	a := ds[0].Attempts[0]
-	require.Contains(t, a.Error, "no answer within 10s")
-	require.Zero(t, a.StatusCode)
-	require.Equal(t, start.Add(webhook.DefaultAttemptTimeout+10*time.Second), *ds[0].NextAttemptAt)
+	f.clock.Advance(time.Hour)
+	close(release)
+	ds := f.waitDeliveries(acctA, w.WebhookID, func(ds []*webhook.Delivery) bool {
+		return len(ds) == 1 && ds[0].State == webhook.DeliveryDelivered
+	})
+	require.Len(t, ds[0].Attempts, 1)
+	require.Equal(t, http.StatusOK, ds[0].Attempts[0].StatusCode)
 }
 
 func TestAttemptTimeoutInRealTime(t *testing.T) {

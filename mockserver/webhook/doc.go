@@ -33,8 +33,8 @@
 // redirects are never followed), a transport error or the per-attempt timeout is a failure. After
 // the n-th failure the next attempt is due RetryDelays()[n-1] after it: +10 s, +2 min, +15 min,
 // +3 h, +6 h, +12 h; the seventh failure marks the delivery FAILED. Every wait is a timer on the
-// mock's clock, so advancing the clock walks the schedule; the attempt timeout also runs on the
-// clock (advancing past it cancels a hanging attempt) and, as a safety net, in real time.
+// mock's clock, so advancing the clock walks the schedule. The attempt timeout runs in real time
+// only: an attempt is real network I/O, and moving the clock must not cut one off.
 // Retries carry the byte-identical body (same event_id), signed with the webhook's current key and
 // sent to its current url, so fixing a webhook with UpdateWebhook lets the next retry succeed.
 //

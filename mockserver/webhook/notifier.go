@@ -31,7 +31,7 @@ const (
 
 // Config configures a Notifier. Only the clock is needed; everything else has a default.
 type Config struct {
-	// Clock runs every wait: retries and attempt timeouts. Nil means a real clock owned (and
+	// Clock runs the retry schedule (attempt timeouts run in real time). Nil means a real clock owned (and
 	// closed) by the Notifier.
 	Clock *clock.Clock
 	// Client sends the webhooks; nil means a client that opens a fresh connection per attempt
