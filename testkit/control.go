@@ -1,0 +1,290 @@
+package testkit
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/klarna-mock/klarna-mock/mockserver"
+	mockhttp "github.com/klarna-mock/klarna-mock/mockserver/http"
+)
+
+// DefaultUserAgent is the User-Agent of a Control's requests. It shows in the journal, so a
+// test can tell its own calls to Klarna's API from those of the code under test.
+const DefaultUserAgent = "klarna-mock-testkit"
+
+// PaymentRequest is a Payment Request as the mock answers it.
+type PaymentRequest = mockserver.PaymentRequest
+
+// JournalEntry is one request an account sent to Klarna's API, as the mock received it.
+type JournalEntry = mockhttp.JournalEntry
+
+// Control acts on a klarna-mock through its HTTP API: as the customer in the Purchase Journey, on
+// the clock, and on the journal of what an account sent. It works against any klarna-mock, in
+// process (Mock embeds one) or started elsewhere (testkit.Control{URL: "http://127.0.0.1:8480"}).
+// It is safe for concurrent use.
+type Control struct {
+	// URL is the mock's base URL, without a trailing slash.
+	URL string
+	// HTTP sends the requests; nil means a client with a 10-second timeout.
+	HTTP *http.Client
+	// UserAgent marks the requests; empty means DefaultUserAgent.
+	UserAgent string
+}
+
+var defaultClient = &http.Client{Timeout: 10 * time.Second}
+
+// StatusError is a mock's error answer.
+type StatusError struct {
+	Method, Path string
+	Status       int
+	Body         string
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("klarna-mock: %s %s answered %d: %s", e.Method, e.Path, e.Status, e.Body)
+}
+
+// Do sends a request to the mock: body (if not nil) as JSON, apiKey (if not empty) as
+// "Authorization: Basic <apiKey>", and decodes a 2xx answer into out (if not nil). Any other
+// status is a *StatusError. POSTs carry a fresh Klarna-Idempotency-Key.
+func (c *Control) Do(method, path, apiKey string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, strings.TrimRight(c.URL, "/")+path, rd)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if apiKey != "" {
+		req.Header.Set("Authorization", "Basic "+apiKey)
+	}
+	if method == http.MethodPost {
+		req.Header.Set("Klarna-Idempotency-Key", uuid.NewString())
+	}
+	ua := c.UserAgent
+	if ua == "" {
+		ua = DefaultUserAgent
+	}
+	req.Header.Set("User-Agent", ua)
+	client := c.HTTP
+	if client == nil {
+		client = defaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("klarna-mock: %s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("klarna-mock: reading %s %s: %w", method, path, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return &StatusError{Method: method, Path: path, Status: resp.StatusCode, Body: string(raw)}
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			return fmt.Errorf("klarna-mock: decoding %s %s: %w", method, path, err)
+		}
+	}
+	return nil
+}
+
+// Act carries out a customer's action in the Purchase Journey of a Payment Request: "open",
+// "approve", "decline", "back-out" or "abandon" (see mock-control.yaml), and returns the Payment
+// Request afterwards.
+func (c *Control) Act(paymentRequestID, action string) (*PaymentRequest, error) {
+	pr := &PaymentRequest{}
+	err := c.Do(http.MethodPost, "/mock/v1/payment-requests/"+url.PathEscape(paymentRequestID)+"/"+url.PathEscape(action), "", nil, pr)
+	if err != nil {
+		return nil, err
+	}
+	return pr, nil
+}
+
+// Approve completes the Purchase Journey as the customer: the Payment Request becomes COMPLETED
+// with its klarna_network_session_token (and any customer token asked for).
+func (c *Control) Approve(paymentRequestID string) (*PaymentRequest, error) {
+	return c.Act(paymentRequestID, string(mockserver.JourneyApprove))
+}
+
+// Decline makes Klarna decline the customer in the Purchase Journey (DECLINED).
+func (c *Control) Decline(paymentRequestID string) (*PaymentRequest, error) {
+	return c.Act(paymentRequestID, string(mockserver.JourneyDecline))
+}
+
+// AdvanceClock moves the mock's clock forward through its HTTP API and returns the new time.
+func (c *Control) AdvanceClock(d time.Duration) (time.Time, error) {
+	var out struct {
+		Now time.Time `json:"now"`
+	}
+	err := c.Do(http.MethodPost, "/mock/v1/clock/advance", "", map[string]string{"duration": d.String()}, &out)
+	return out.Now, err
+}
+
+// Now reads the mock's clock.
+func (c *Control) Now() (time.Time, error) {
+	var out struct {
+		Now time.Time `json:"now"`
+	}
+	err := c.Do(http.MethodGet, "/mock/v1/clock", "", nil, &out)
+	return out.Now, err
+}
+
+// Journal returns what an account (and, without an accounts file, this API key) sent to Klarna's
+// API, oldest first: method, path, query, headers, raw body and the status answered.
+func (c *Control) Journal(apiKey, account string) ([]JournalEntry, error) {
+	return c.JournalSince(apiKey, account, 0, "")
+}
+
+// JournalSince is Journal limited to entries after the sequence number since whose path
+// contains pathContains (both optional: 0 and "").
+func (c *Control) JournalSince(apiKey, account string, since uint64, pathContains string) ([]JournalEntry, error) {
+	q := url.Values{}
+	if since > 0 {
+		q.Set("since", strconv.FormatUint(since, 10))
+	}
+	if pathContains != "" {
+		q.Set("path_contains", pathContains)
+	}
+	path := "/mock/v1/accounts/" + url.PathEscape(account) + "/journal"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var out struct {
+		Entries []JournalEntry `json:"entries"`
+	}
+	if err := c.Do(http.MethodGet, path, apiKey, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Entries, nil
+}
+
+// NetworkSessionToken mints a Klarna Network Session Token standing for a customer Klarna has
+// already identified, who consents to a customer token (what a Partner gets from a Klarna Express
+// Checkout session). The email takes part in the mock's magic values (+denied@ declines).
+func (c *Control) NetworkSessionToken(apiKey, account, email string) (string, error) {
+	var out mockserver.TestToken
+	err := c.Do(http.MethodPost, "/v2/accounts/"+url.PathEscape(account)+"/interoperability/test-tokens", apiKey,
+		mockserver.TestTokenRequest{Email: email}, &out)
+	return out.KlarnaNetworkSessionToken, err
+}
+
+// CancelPaymentRequest cancels a Payment Request through Klarna's API, as its Partner would
+// (state CANCELED, state_reason PARTNER_CANCELED).
+func (c *Control) CancelPaymentRequest(apiKey, account, paymentRequestID string) (*PaymentRequest, error) {
+	pr := &PaymentRequest{}
+	err := c.Do(http.MethodDelete, "/v2/accounts/"+url.PathEscape(account)+"/payment/requests/"+url.PathEscape(paymentRequestID), apiKey, nil, pr)
+	if err != nil {
+		return nil, err
+	}
+	return pr, nil
+}
+
+// RevokeCustomerToken revokes a customer token: later charges with it are refused.
+func (c *Control) RevokeCustomerToken(apiKey, account, customerToken string) error {
+	return c.Do(http.MethodPost, "/mock/v1/accounts/"+url.PathEscape(account)+"/customer-tokens/"+url.PathEscape(customerToken)+"/revoke", apiKey, nil, nil)
+}
+
+// staticWebhookID is the id of the webhook configured at start (WithWebhook, --webhook-url).
+const staticWebhookID = "krn:partner:global:notification:webhook:static"
+
+// WebhooksDue counts the webhook deliveries of the API key's account that are due now: queued
+// or being attempted. Deliveries delivered, failed, waiting for a retry later on the mock's
+// clock, or held behind an earlier delivery about the same resource (the mock delivers those in
+// order) do not count. It looks at the account's registered webhooks and the static one.
+func (c *Control) WebhooksDue(apiKey string) (int, error) {
+	now, err := c.Now()
+	if err != nil {
+		return 0, err
+	}
+	var hooks struct {
+		Webhooks []struct {
+			WebhookID string `json:"webhook_id"`
+		} `json:"webhooks"`
+	}
+	if err := c.Do(http.MethodGet, "/v2/notification/webhooks", apiKey, nil, &hooks); err != nil {
+		return 0, err
+	}
+	ids := []string{staticWebhookID}
+	for _, h := range hooks.Webhooks {
+		ids = append(ids, h.WebhookID)
+	}
+	due := 0
+	for _, id := range ids {
+		var out struct {
+			Deliveries []struct {
+				State         string     `json:"state"`
+				Subject       string     `json:"subject"`
+				NextAttemptAt *time.Time `json:"next_attempt_at"`
+			} `json:"deliveries"`
+		}
+		err := c.Do(http.MethodGet, "/v2/notification/webhooks/"+url.PathEscape(id)+"/deliveries?limit=1000", apiKey, nil, &out)
+		var se *StatusError
+		if id == staticWebhookID && errors.As(err, &se) && se.Status == http.StatusNotFound {
+			continue // no static webhook configured
+		}
+		if err != nil {
+			return 0, err
+		}
+		// Per subject only the oldest pending delivery is attempted; the rest wait for it. The
+		// list is newest first.
+		first := map[string]int{}
+		for i := len(out.Deliveries) - 1; i >= 0; i-- {
+			if _, seen := first[out.Deliveries[i].Subject]; !seen && out.Deliveries[i].State == "PENDING" {
+				first[out.Deliveries[i].Subject] = i
+			}
+		}
+		for _, i := range first {
+			if d := out.Deliveries[i]; d.NextAttemptAt == nil || !d.NextAttemptAt.After(now) {
+				due++
+			}
+		}
+	}
+	return due, nil
+}
+
+// SettleWebhooks waits, up to timeout, until no webhook delivery of the API key's account is due
+// (WebhooksDue is 0 twice in a row). Call it before moving the clock: an attempt's timeout runs
+// on the mock's clock, so advancing the clock while an attempt is in flight cancels it and
+// postpones the delivery to its next retry.
+func (c *Control) SettleWebhooks(apiKey string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	quiet := 0
+	for {
+		n, err := c.WebhooksDue(apiKey)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			quiet++
+		} else {
+			quiet = 0
+		}
+		if quiet == 2 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("klarna-mock: %d webhook deliveries still due after %s", n, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

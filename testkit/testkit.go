@@ -1,0 +1,173 @@
+// Package testkit starts a complete klarna-mock inside a Go test, the way httptest.NewServer
+// starts a handler: the same assembly the klarna-mock command runs (mockserver/app), served on a
+// loopback port, with the outcome rules, clock, webhook and accounts the test chooses, and shut
+// down when the test ends.
+//
+//	m := testkit.NewMock(t,
+//		testkit.WithManualClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)),
+//		testkit.WithWebhook(acquirerURL+"/klarna/webhooks", secret))
+//	// point the code under test at m.URL, then act as the customer and move time:
+//	pr, err := m.Approve(paymentRequestID)
+//	m.Advance(61 * time.Minute)
+//	entries, err := m.Journal(apiKey, account)
+//
+// The helpers go through the mock's HTTP control API (contracts/mock-control.yaml), so a
+// [Control] does the same against a klarna-mock running elsewhere (testkit.Control{URL: ...}).
+//
+// A webhook attempt's timeout runs on the mock's clock: call SettleWebhooks before moving the
+// clock while webhooks may be in flight, or the move cuts them off and they wait for their
+// next retry.
+package testkit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/klarna-mock/klarna-mock/fixtures"
+	"github.com/klarna-mock/klarna-mock/mockserver/app"
+	"github.com/klarna-mock/klarna-mock/mockserver/clock"
+	mockhttp "github.com/klarna-mock/klarna-mock/mockserver/http"
+	"github.com/klarna-mock/klarna-mock/mockserver/rules"
+)
+
+// Option chooses how a mock started by NewMock or Start behaves.
+type Option func(*options) error
+
+type options struct {
+	cfg app.Config
+}
+
+// WithFixtures adds outcome rules, written as in fixtures/README.md, merged over the default
+// rules (they are tried first) unless the file says replace_defaults: true. A file that does not
+// load makes NewMock fail the test, with the file:line reasons.
+func WithFixtures(yaml []byte) Option {
+	return func(o *options) error {
+		over, err := rules.Load("testkit fixtures", yaml)
+		if err != nil {
+			return err
+		}
+		base, err := fixtures.DefaultSet()
+		if err != nil {
+			return err
+		}
+		o.cfg.Rules = rules.Merge(base, over)
+		return nil
+	}
+}
+
+// WithRules sets the outcome rules directly (rules.Load, fixtures.Load, rules.Merge).
+func WithRules(set *rules.Set) Option {
+	return func(o *options) error {
+		o.cfg.Rules = set
+		return nil
+	}
+}
+
+// WithManualClock runs the mock on a clock frozen at start, which moves only when the test calls
+// Advance (or POST /mock/v1/clock/advance): expiries and webhook retries fire exactly then.
+func WithManualClock(start time.Time) Option {
+	return WithClock(clock.NewManual(start))
+}
+
+// WithClock runs the mock on the given clock; the test may keep it to advance it directly.
+func WithClock(c *clock.Clock) Option {
+	return func(o *options) error {
+		o.cfg.Clock = c
+		return nil
+	}
+}
+
+// WithWebhook makes the mock post every event, from the start, to url, signed with secret
+// (headers Klarna-Signature and Klarna-Signing-Key-Id "krn:partner:global:notification:signing-key:static"),
+// so the code under test need not register a webhook through the Notifications API first.
+func WithWebhook(url, secret string) Option {
+	return func(o *options) error {
+		if url == "" || secret == "" {
+			return errors.New("testkit.WithWebhook: url and secret are both required")
+		}
+		o.cfg.WebhookURL, o.cfg.WebhookSecret = url, secret
+		return nil
+	}
+}
+
+// WithAccounts maps API keys to partner accounts, as the --accounts file does: keys of one account
+// share its state and its journal, and unknown keys are refused. Without it every test key
+// (klarna_test_api_...) has its own isolated state.
+func WithAccounts(yaml []byte) Option {
+	return func(o *options) error {
+		a, err := mockhttp.LoadAccounts("testkit accounts", yaml)
+		if err != nil {
+			return err
+		}
+		o.cfg.Accounts = a
+		return nil
+	}
+}
+
+// WithLogger sends the mock's logs to l (discarded by default).
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) error {
+		o.cfg.Logger = l
+		return nil
+	}
+}
+
+// Mock is a klarna-mock serving on a loopback port. Its Control methods (Approve, Advance,
+// Journal, ...) act on it over HTTP.
+type Mock struct {
+	Control
+	// Clock is the clock the mock runs on; advancing it directly is the same as Advance.
+	Clock *clock.Clock
+	// App is the assembled mock, for tests that reach into its Service or Notifier.
+	App *app.Mock
+	srv *httptest.Server
+}
+
+// NewMock starts a mock for the test and closes it when the test ends. It fails the test if the
+// options do not hold.
+func NewMock(tb testing.TB, opts ...Option) *Mock {
+	tb.Helper()
+	m, err := Start(opts...)
+	if err != nil {
+		tb.Fatalf("testkit: %v", err)
+	}
+	tb.Cleanup(m.Close)
+	return m
+}
+
+// Start starts a mock outside a test's lifetime (a godog suite, a TestMain); call Close to stop
+// it.
+func Start(opts ...Option) (*Mock, error) {
+	var o options
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	a, err := app.New(o.cfg)
+	if err != nil {
+		return nil, fmt.Errorf("starting the mock: %w", err)
+	}
+	srv := httptest.NewServer(a.Handler)
+	return &Mock{Control: Control{URL: srv.URL}, Clock: a.Clock, App: a, srv: srv}, nil
+}
+
+// Close stops serving, then stops the webhook deliveries (attempts in flight get 5 seconds).
+func (m *Mock) Close() {
+	m.srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, _ = m.App.Close(ctx)
+}
+
+// Advance moves the mock's clock forward by d, firing every Payment Request expiry and webhook
+// retry that falls due on the way, and returns the new time. It is Control.Advance without the
+// round trip, and it cannot fail.
+func (m *Mock) Advance(d time.Duration) time.Time {
+	return m.Clock.Advance(d)
+}

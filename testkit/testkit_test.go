@@ -1,0 +1,181 @@
+package testkit_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/klarna-mock/klarna-mock/mockserver/webhook"
+	"github.com/klarna-mock/klarna-mock/testkit"
+)
+
+const account = "krn:partner:global:account:test:TESTKIT1"
+
+var start = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// authorize sends an authorize as an Acquiring Partner would and returns the decoded answer.
+func authorize(t *testing.T, m *testkit.Mock, key string, header http.Header, body string) map[string]any {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, m.URL+"/v2/accounts/"+account+"/payment/authorize", bytes.NewBufferString(body))
+	require.NoError(t, err)
+	req.Header = header.Clone()
+	req.Header.Set("Authorization", "Basic "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", raw)
+	var out map[string]any
+	require.NoError(t, json.Unmarshal(raw, &out))
+	return out
+}
+
+func TestAStepUpWalkedThroughWithTheHelpers(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var events []string
+	const secret = "testkit-secret"
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if !webhook.Verify([]byte(secret), body, r.Header.Get(webhook.HeaderSignature)) {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		var e struct {
+			Metadata struct {
+				EventType string `json:"event_type"`
+			} `json:"metadata"`
+		}
+		_ = json.Unmarshal(body, &e)
+		mu.Lock()
+		events = append(events, e.Metadata.EventType)
+		mu.Unlock()
+	}))
+	t.Cleanup(hook.Close)
+
+	m := testkit.NewMock(t, testkit.WithManualClock(start), testkit.WithWebhook(hook.URL, secret))
+	const key = "klarna_test_api_testkit"
+
+	out := authorize(t, m, key, http.Header{"Klarna-Idempotency-Key": {"k-1"}},
+		`{"currency":"EUR","request_payment_transaction":{"amount":1000,"payment_transaction_reference":"order-1"},
+		  "step_up_config":{"customer_interaction_config":{"method":"SDK"}}}`)
+	prID := out["payment_request"].(map[string]any)["payment_request_id"].(string)
+
+	pr, err := m.Approve(prID)
+	require.NoError(t, err)
+	require.Equal(t, "COMPLETED", pr.State)
+	require.NotEmpty(t, pr.StateContext.KlarnaNetworkSessionToken)
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Contains(events, "payment.request.state-change.completed")
+	}, 5*time.Second, 5*time.Millisecond, "the completed webhook, signed with the secret")
+
+	// The network session token's window is 60 minutes, on the mock's clock.
+	require.Equal(t, start.Add(61*time.Minute), m.Advance(61*time.Minute))
+	now, err := m.Now()
+	require.NoError(t, err)
+	require.Equal(t, start.Add(61*time.Minute), now)
+
+	entries, err := m.Journal(key, account)
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+	require.Equal(t, "k-1", entries[0].Headers["Klarna-Idempotency-Key"])
+	require.Contains(t, entries[0].Body, `"order-1"`)
+	other, err := m.Journal("klarna_test_api_other", account)
+	require.NoError(t, err)
+	require.Empty(t, other, "each key has its own journal")
+}
+
+func TestFixturesAndAccounts(t *testing.T) {
+	t.Parallel()
+	m := testkit.NewMock(t,
+		testkit.WithFixtures([]byte(`version: 1
+rules:
+  - name: everything declines
+    when: {kind: one_time}
+    then: {result: DECLINED, result_reason: RISK_REJECTED}
+`)),
+		testkit.WithAccounts([]byte(`accounts:
+  - {api_key: klarna_test_api_ap, partner_account_id: `+account+`}
+  - {api_key: klarna_test_api_partner, partner_account_id: `+account+`}
+`)))
+	out := authorize(t, m, "klarna_test_api_ap", http.Header{}, `{"currency":"EUR","request_payment_transaction":{"amount":1000}}`)
+	require.Equal(t, "DECLINED", out["payment_transaction_response"].(map[string]any)["result"])
+
+	// Keys of one account share its state: a token minted with one works with the other.
+	nst, err := m.NetworkSessionToken("klarna_test_api_partner", account, "jane@example.com")
+	require.NoError(t, err)
+	out = authorize(t, m, "klarna_test_api_ap", http.Header{"Klarna-Network-Session-Token": {nst}},
+		`{"currency":"EUR","request_customer_token":{"scopes":["payment:customer_present"]}}`)
+	require.Equal(t, "APPROVED", out["customer_token_response"].(map[string]any)["result"])
+
+	entries, err := m.Journal("klarna_test_api_ap", account)
+	require.NoError(t, err)
+	require.Len(t, entries, 3, "the account's journal holds both keys' calls")
+	require.Equal(t, testkit.DefaultUserAgent, entries[1].Headers["User-Agent"], "the helpers' own calls are marked")
+
+	_, err = m.Approve("krn:payment:eu1:request:00000000-0000-4000-8000-000000000000")
+	var se *testkit.StatusError
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, http.StatusNotFound, se.Status)
+}
+
+func TestBadOptionsFailAtStart(t *testing.T) {
+	t.Parallel()
+	_, err := testkit.Start(testkit.WithFixtures([]byte("version: 2\nrules: []\n")))
+	require.ErrorContains(t, err, "testkit fixtures:")
+	_, err = testkit.Start(testkit.WithWebhook("http://127.0.0.1:1/", ""))
+	require.Error(t, err)
+	_, err = testkit.Start(testkit.WithAccounts([]byte("accounts: []\n")))
+	require.Error(t, err)
+}
+
+func TestSettleWebhooksBeforeMovingTheClock(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	failing, delivered := true, 0
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if failing {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		delivered++
+	}))
+	t.Cleanup(hook.Close)
+	m := testkit.NewMock(t, testkit.WithManualClock(start), testkit.WithWebhook(hook.URL, "s"))
+	const key = "klarna_test_api_settle"
+	out := authorize(t, m, key, http.Header{}, `{"currency":"EUR","request_payment_transaction":{"amount":1000},
+		"step_up_config":{"customer_interaction_config":{"method":"SDK"}}}`)
+	_, err := m.Approve(out["payment_request"].(map[string]any)["payment_request_id"].(string))
+	require.NoError(t, err)
+
+	// Every first attempt fails; then nothing is due until the first retry, 10 s later.
+	require.NoError(t, m.SettleWebhooks(key, 5*time.Second))
+	due, err := m.WebhooksDue(key)
+	require.NoError(t, err)
+	require.Zero(t, due)
+
+	mu.Lock()
+	failing = false
+	mu.Unlock()
+	m.Advance(11 * time.Second)
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return delivered >= 1
+	}, 5*time.Second, 5*time.Millisecond, "the retry is delivered")
+	require.NoError(t, m.SettleWebhooks(key, 5*time.Second))
+}
