@@ -56,13 +56,20 @@ type entry struct {
 // It fails tb at once when the document is missing or invalid.
 func New(tb testing.TB, document string) *Checker {
 	tb.Helper()
+	c, err := Load(document)
+	if err != nil {
+		tb.Fatalf("contracttest: %v", err)
+	}
+	return c
+}
+
+// Load returns the checker of the named document, compiled once per process, for code that runs
+// outside a test (a godog suite's steps, say) and reports with Problems.
+func Load(document string) (*Checker, error) {
 	e, _ := compiled.LoadOrStore(document, &entry{})
 	en := e.(*entry)
 	en.once.Do(func() { en.checker, en.err = load(document) })
-	if en.err != nil {
-		tb.Fatalf("contracttest: %v", en.err)
-	}
-	return en.checker
+	return en.checker, en.err
 }
 
 func load(document string) (*Checker, error) {

@@ -1,42 +1,21 @@
 package steps
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/pb33f/libopenapi"
-	validator "github.com/pb33f/libopenapi-validator"
-	"github.com/pb33f/libopenapi-validator/config"
-	"github.com/pb33f/libopenapi/datamodel"
 
 	"github.com/klarna-mock/klarna-mock/contracts"
+	"github.com/klarna-mock/klarna-mock/contracts/contracttest"
 )
 
-// The Partner API contract (contracts/acquirer.yaml), compiled once per process: every answer of
-// the Acquiring Partner is checked against it, and every webhook body against its PartnerEvent
-// schema (OpenAPI 3.0 has no webhooks section, so that one is checked as a schema).
-
-var acquirerContract = sync.OnceValues(func() (validator.Validator, error) {
-	spec, err := contracts.Files.ReadFile("acquirer.yaml")
-	if err != nil {
-		return nil, err
-	}
-	doc, err := libopenapi.NewDocumentWithConfiguration(spec, &datamodel.DocumentConfiguration{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		return nil, err
-	}
-	v, errs := validator.NewValidator(doc, config.WithFormatAssertions())
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("acquirer.yaml: %v", errs)
-	}
-	return v, nil
-})
+// The Partner API contract (contracts/acquirer.yaml): every answer of the Acquiring Partner is
+// checked against it with contracttest, and every webhook body against its PartnerEvent schema
+// (OpenAPI 3.0 has no webhooks section, so that one is checked as a schema, with kin-openapi).
 
 var partnerEventSchema = sync.OnceValues(func() (*openapi3.Schema, error) {
 	spec, err := contracts.Files.ReadFile("acquirer.yaml")
@@ -56,35 +35,15 @@ var partnerEventSchema = sync.OnceValues(func() (*openapi3.Schema, error) {
 
 // checkAnswer returns why an answer of the Acquiring Partner breaks acquirer.yaml, or "".
 func checkAnswer(req *http.Request, status int, header http.Header, body []byte) string {
-	v, err := acquirerContract()
+	c, err := contracttest.Load("acquirer.yaml")
 	if err != nil {
 		return "the contract could not be loaded: " + err.Error()
 	}
-	r := req.Clone(req.Context())
-	r.Body = http.NoBody
-	resp := &http.Response{
-		StatusCode: status, Status: fmt.Sprintf("%d %s", status, http.StatusText(status)),
-		Header: header.Clone(), Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body)), Request: r,
-	}
-	ok, errs := v.ValidateHttpResponse(r, resp)
-	if ok && len(errs) == 0 {
+	problems := c.Problems(req, status, header, body)
+	if len(problems) == 0 {
 		return ""
 	}
-	var b bytes.Buffer
-	for _, e := range errs {
-		if e == nil {
-			continue
-		}
-		b.WriteString(e.Message)
-		if e.Reason != "" {
-			b.WriteString(": " + e.Reason)
-		}
-		for _, s := range e.SchemaValidationErrors {
-			fmt.Fprintf(&b, " [%s: %s]", s.FieldPath, s.Reason)
-		}
-		b.WriteString("; ")
-	}
-	return fmt.Sprintf("%s %s answered %d, which the contract does not allow: %sbody %s", req.Method, req.URL.Path, status, b.String(), clip(string(body), 500))
+	return fmt.Sprintf("%s %s answered %d, which the contract does not allow: %s; body %s", req.Method, req.URL.Path, status, strings.Join(problems, "; "), clip(string(body), 500))
 }
 
 // checkPartnerEvent returns why a webhook body breaks the PartnerEvent schema, or "".
