@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -24,6 +23,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/klarna-mock/klarna-mock/reference-impl/backoff"
 )
 
 // Request headers Klarna reads.
@@ -81,18 +82,6 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 		p.AttemptTimeout = DefaultAttemptTimeout
 	}
 	return p
-}
-
-// backoff returns the wait before retry number n (1 for the first retry): a random duration
-// below InitialBackoff·2^(n-1), capped at MaxBackoff.
-func (p RetryPolicy) backoff(n int) time.Duration {
-	ceiling := p.MaxBackoff
-	if n-1 < 32 {
-		if d := p.InitialBackoff << (n - 1); d > 0 && d < ceiling {
-			ceiling = d
-		}
-	}
-	return rand.N(ceiling) + 1
 }
 
 // Integrator identifies the integration to Klarna in Klarna-Integration-Metadata, so Klarna can
@@ -220,7 +209,7 @@ func (c *Client) do(parent context.Context, cl call) error {
 		case attempt >= c.retry.MaxAttempts:
 			return fmt.Errorf("%w: %s %s failed %d times: %w", ErrUnavailable, cl.method, cl.path, attempt, err)
 		}
-		wait := max(c.retry.backoff(attempt), retryAfter)
+		wait := max(backoff.Jittered(c.retry.InitialBackoff, c.retry.MaxBackoff, attempt), retryAfter)
 		if time.Until(deadline) < wait {
 			return fmt.Errorf("%w: %s %s: no time left for another attempt after %d: %w", ErrUnavailable, cl.method, cl.path, attempt, err)
 		}

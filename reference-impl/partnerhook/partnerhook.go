@@ -21,12 +21,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/klarna-mock/klarna-mock/reference-impl/acquirer"
+	"github.com/klarna-mock/klarna-mock/reference-impl/backoff"
 )
 
 // Headers of every delivery.
@@ -192,7 +192,7 @@ func (s *Sender) deliver(d *delivery) {
 			log.Error("partner webhook failed for good", "attempts", attempt, "err", err)
 			return
 		}
-		wait := s.backoff(attempt)
+		wait := backoff.Jittered(s.cfg.InitialBackoff, s.cfg.MaxBackoff, attempt)
 		log.Warn("partner webhook attempt failed", "attempt", attempt, "retry_in", wait, "err", err)
 		timer := time.NewTimer(wait)
 		select {
@@ -203,18 +203,6 @@ func (s *Sender) deliver(d *delivery) {
 			return
 		}
 	}
-}
-
-// backoff returns the wait after the n-th failure: random below InitialBackoff·2^(n-1), capped
-// at MaxBackoff.
-func (s *Sender) backoff(n int) time.Duration {
-	ceiling := s.cfg.MaxBackoff
-	if n-1 < 32 {
-		if d := s.cfg.InitialBackoff << (n - 1); d > 0 && d < ceiling {
-			ceiling = d
-		}
-	}
-	return rand.N(ceiling) + 1
 }
 
 // errStopped ends a delivery that was waiting for a free slot when the Sender closed.
