@@ -1,7 +1,7 @@
 // Package contracts holds the OpenAPI documents the mock implements, embedded in the binary.
 //
 // Every *.yaml file in this directory is an OpenAPI 3.0.3 document. The run-time request
-// validator (mockserver/validate) compiles them once at start, the mock serves them (for example
+// validator (contracts/validate) compiles them once at start, the mock serves them (for example
 // GET /openapi.yaml), and contracttest checks recorded responses against them with the other
 // OpenAPI library, so that each contract is enforced by two independent implementations.
 package contracts

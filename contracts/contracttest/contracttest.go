@@ -2,7 +2,7 @@
 // contracts/, for the tests of other packages.
 //
 // It uses pb33f/libopenapi-validator, the other library than the run-time request validator
-// (mockserver/validate uses kin-openapi), so that every contract is enforced by two independent
+// (contracts/validate uses kin-openapi), so that every contract is enforced by two independent
 // implementations.
 //
 // Typical use, in a test of the HTTP layer:

@@ -19,7 +19,7 @@ import (
 
 	"github.com/klarna-mock/klarna-mock/contracts"
 	"github.com/klarna-mock/klarna-mock/mockserver"
-	"github.com/klarna-mock/klarna-mock/mockserver/validate"
+	"github.com/klarna-mock/klarna-mock/contracts/validate"
 )
 
 // MaxBodyBytes is the largest request body accepted; Klarna answers 413 above 1 MB.

@@ -19,7 +19,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/klarna-mock/klarna-mock/contracts"
-	"github.com/klarna-mock/klarna-mock/mockserver/validate"
+	"github.com/klarna-mock/klarna-mock/contracts/validate"
 	"github.com/klarna-mock/klarna-mock/reference-impl/acquirer"
 	"github.com/klarna-mock/klarna-mock/reference-impl/klarna"
 )
