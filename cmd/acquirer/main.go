@@ -4,7 +4,7 @@
 //
 //	acquirer [flags]
 //
-// Every flag has an environment variable (see -h). Secrets are best given in the environment.
+// Every flag has an environment variable (acquirer --help lists them). Secrets are best given in the environment.
 // Without -partners the acquirer runs in test mode: any "Authorization: Bearer ap_test_..." key is
 // a Partner of its own, and every such Partner's webhooks go to -partner-webhook-url.
 package main
@@ -19,30 +19,15 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
-	"strings"
-	"syscall"
 	"time"
 
+	"github.com/klarna-mock/klarna-mock/internal/cli"
 	"github.com/klarna-mock/klarna-mock/reference-impl/acquirer"
 	"github.com/klarna-mock/klarna-mock/reference-impl/app"
 	"github.com/klarna-mock/klarna-mock/reference-impl/klarna"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "acquirer:", err)
-		if errors.Is(err, errUsage) {
-			os.Exit(2)
-		}
-		os.Exit(1)
-	}
-}
-
-// errUsage marks a mistake in the command line.
-var errUsage = errors.New("usage")
+func main() { cli.Main("acquirer", run) }
 
 // Defaults that make the acquirer work with a klarna-mock started with its own defaults.
 const (
@@ -68,51 +53,41 @@ type options struct {
 	logFormat, logLevel  string
 }
 
-// envOr returns the environment variable name, or def when it is unset.
-func envOr(getenv func(string) string, name, def string) string {
-	if v := getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
-func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (*options, error) {
+// parseOptions parses the command line; asked for help, it writes the help to stdout and
+// returns no options and no error.
+func parseOptions(args []string, getenv func(string) string, stdout io.Writer) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("acquirer", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&o.addr, "addr", envOr(getenv, "ACQUIRER_ADDR", defaultAddr), "listen address; port 0 picks a free port (env ACQUIRER_ADDR)")
-	fs.StringVar(&o.klarnaURL, "klarna-url", envOr(getenv, "ACQUIRER_KLARNA_URL", defaultKlarnaURL), "Klarna API base URL: klarna-mock, https://api-global.test.klarna.com or https://api-global.klarna.com (env ACQUIRER_KLARNA_URL)")
-	fs.StringVar(&o.klarnaAPIKey, "klarna-api-key", envOr(getenv, "ACQUIRER_KLARNA_API_KEY", defaultAPIKey), "Klarna API key (env ACQUIRER_KLARNA_API_KEY)")
-	fs.StringVar(&o.klarnaAccount, "klarna-account", envOr(getenv, "ACQUIRER_KLARNA_ACCOUNT_ID", defaultAccount), "Klarna partner account id used unless a Partner names its own (env ACQUIRER_KLARNA_ACCOUNT_ID)")
+	fs.StringVar(&o.addr, "addr", cli.EnvOr(getenv, "ACQUIRER_ADDR", defaultAddr), "listen address; port 0 picks a free port (env ACQUIRER_ADDR)")
+	fs.StringVar(&o.klarnaURL, "klarna-url", cli.EnvOr(getenv, "ACQUIRER_KLARNA_URL", defaultKlarnaURL), "Klarna API base URL: klarna-mock, https://api-global.test.klarna.com or https://api-global.klarna.com (env ACQUIRER_KLARNA_URL)")
+	fs.StringVar(&o.klarnaAPIKey, "klarna-api-key", cli.EnvOr(getenv, "ACQUIRER_KLARNA_API_KEY", defaultAPIKey), "Klarna API key (env ACQUIRER_KLARNA_API_KEY)")
+	fs.StringVar(&o.klarnaAccount, "klarna-account", cli.EnvOr(getenv, "ACQUIRER_KLARNA_ACCOUNT_ID", defaultAccount), "Klarna partner account id used unless a Partner names its own (env ACQUIRER_KLARNA_ACCOUNT_ID)")
 	fs.StringVar(&o.klarnaWebhookSecret, "klarna-webhook-secret", getenv("ACQUIRER_KLARNA_WEBHOOK_SECRET"), "secret of the signing key Klarna signs its webhooks with (env ACQUIRER_KLARNA_WEBHOOK_SECRET)")
 	fs.StringVar(&o.registerWebhook, "register-webhook", getenv("ACQUIRER_REGISTER_WEBHOOK"), "register this URL of /klarna/webhooks with Klarna's notification API at start, with a new signing key; \"self\" means this acquirer's listen address (env ACQUIRER_REGISTER_WEBHOOK)")
 	fs.StringVar(&o.partnersFile, "partners", getenv("ACQUIRER_PARTNERS"), "YAML file of Partners (id, api_key, webhook_url, webhook_secret, klarna_account_id); without it, test mode accepts any ap_test_ key (env ACQUIRER_PARTNERS)")
 	fs.StringVar(&o.partnerWebhookURL, "partner-webhook-url", getenv("ACQUIRER_PARTNER_WEBHOOK_URL"), "test mode: where every Partner's webhooks go (env ACQUIRER_PARTNER_WEBHOOK_URL)")
 	fs.StringVar(&o.partnerWebhookSecret, "partner-webhook-secret", getenv("ACQUIRER_PARTNER_WEBHOOK_SECRET"), "test mode: the secret they are signed with (env ACQUIRER_PARTNER_WEBHOOK_SECRET)")
-	fs.StringVar(&o.logFormat, "log-format", envOr(getenv, "ACQUIRER_LOG_FORMAT", "text"), "log format: text or json (env ACQUIRER_LOG_FORMAT)")
-	fs.StringVar(&o.logLevel, "log-level", envOr(getenv, "ACQUIRER_LOG_LEVEL", "info"), "log level: debug (every request), info, warn, error (env ACQUIRER_LOG_LEVEL)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("%w: %v", errUsage, err)
+	fs.StringVar(&o.logFormat, "log-format", cli.EnvOr(getenv, "ACQUIRER_LOG_FORMAT", "text"), "log format: text or json (env ACQUIRER_LOG_FORMAT)")
+	fs.StringVar(&o.logLevel, "log-level", cli.EnvOr(getenv, "ACQUIRER_LOG_LEVEL", "info"), "log level: debug (every request), info, warn, error (env ACQUIRER_LOG_LEVEL)")
+	if helped, err := cli.Parse(fs, args, stdout, func(w io.Writer) { help(w, fs) }); helped || err != nil {
+		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+		return nil, cli.Usagef("unexpected argument %q: the acquirer takes only flags (see acquirer --help)", fs.Arg(0))
 	}
 	if o.partnersFile == "" && o.partnerWebhookURL != "" && o.partnerWebhookSecret == "" {
-		return nil, fmt.Errorf("%w: -partner-webhook-url needs -partner-webhook-secret to sign the webhooks with", errUsage)
+		return nil, cli.Usagef("-partner-webhook-url needs -partner-webhook-secret to sign the webhooks with")
 	}
 	return o, nil
 }
 
 // run is the whole program, with its environment passed in so tests can run it in-process.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	o, err := parseOptions(args, getenv, stderr)
+	o, err := parseOptions(args, getenv, stdout)
 	if err != nil || o == nil {
 		return err
 	}
-	logger, err := newLogger(stderr, o.logFormat, o.logLevel)
+	logger, err := cli.NewLogger(stderr, o.logFormat, o.logLevel)
 	if err != nil {
 		return err
 	}
@@ -179,17 +154,18 @@ func ready(ctx context.Context, a *app.App, o *options, base string, logger *slo
 	return nil
 }
 
-func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("%w: -log-level %q: use debug, info, warn or error", errUsage, level)
-	}
-	opts := &slog.HandlerOptions{Level: lvl}
-	switch strings.ToLower(format) {
-	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	}
-	return nil, fmt.Errorf("%w: -log-format %q: use text or json", errUsage, format)
+// help writes acquirer --help: what the acquirer is and its flags fs.
+func help(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprint(w, `acquirer runs the reference Acquiring Partner: the Partner API and the listener for Klarna's
+webhooks, against klarna-mock by default or real Klarna by configuration.
+
+Usage: acquirer [flags]
+
+Without -partners the acquirer runs in test mode: any "Authorization: Bearer ap_test_..." key is
+a Partner of its own, and every such Partner's webhooks go to -partner-webhook-url. Secrets are
+best given in the environment.
+
+Flags:
+`)
+	cli.PrintFlags(w, fs)
 }

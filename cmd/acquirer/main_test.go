@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -17,8 +18,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/klarna-mock/klarna-mock/internal/cli"
 	"github.com/klarna-mock/klarna-mock/mockserver/app"
 	"github.com/klarna-mock/klarna-mock/reference-impl/klarna"
+	"github.com/klarna-mock/klarna-mock/reference-impl/signature"
 )
 
 // startMock runs an in-process klarna-mock and returns its URL.
@@ -161,7 +164,12 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 			env := tc.env
 			err := run(t.Context(), tc.args, func(k string) string { return env[k] }, io.Discard, io.Discard)
 			require.Error(t, err)
-			require.Equal(t, tc.usage, strings.Contains(err.Error(), errUsage.Error()), "%v", err)
+			require.Equal(t, tc.usage, errors.Is(err, cli.ErrUsage), "%v", err)
+			wantExit := 1
+			if tc.usage {
+				wantExit = 2
+			}
+			require.Equal(t, wantExit, cli.ExitCode(err))
 			require.Contains(t, err.Error(), tc.msg)
 		})
 	}
@@ -169,9 +177,18 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 
 func TestHelpIsNotAnError(t *testing.T) {
 	t.Parallel()
-	var stderr bytes.Buffer
-	require.NoError(t, run(t.Context(), []string{"-h"}, func(string) string { return "" }, io.Discard, &stderr))
-	require.Contains(t, stderr.String(), "-klarna-url")
+	for _, arg := range []string{"-h", "-help", "--help"} {
+		t.Run(arg, func(t *testing.T) {
+			t.Parallel()
+			var stdout, stderr bytes.Buffer
+			err := run(t.Context(), []string{arg}, func(string) string { return "" }, &stdout, &stderr)
+			require.NoError(t, err)
+			require.Equal(t, 0, cli.ExitCode(err))
+			require.Empty(t, stderr.String())
+			require.Contains(t, stdout.String(), "Usage: acquirer [flags]")
+			require.Contains(t, stdout.String(), "-klarna-url")
+		})
+	}
 }
 
 func TestRunRegistersItsOwnWebhook(t *testing.T) {
@@ -207,7 +224,7 @@ func TestRunRegistersItsOwnWebhook(t *testing.T) {
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(klarna.HeaderSigningKeyID, "krn:partner:global:notification:signing-key:k1")
-	req.Header.Set(klarna.HeaderSignature, klarna.Sign("registered-secret", []byte(body)))
+	req.Header.Set(klarna.HeaderSignature, signature.Sign("registered-secret", []byte(body)))
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	resp.Body.Close()

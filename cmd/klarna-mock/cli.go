@@ -8,8 +8,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
+	"text/tabwriter"
 	"time"
+
+	"github.com/klarna-mock/klarna-mock/internal/cli"
+	"github.com/klarna-mock/klarna-mock/mockserver"
 )
 
 // client talks to a running mock's control API for the CLI subcommands.
@@ -18,18 +24,7 @@ type client struct {
 	http *http.Client
 }
 
-// controlFlags parses the flags the CLI subcommands share and returns the positional arguments.
-func controlFlags(name string, args []string, getenv func(string) string, stderr io.Writer) (*client, []string, error) {
-	fs := flag.NewFlagSet("klarna-mock "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	mock := fs.String("mock", envOr(getenv, "KLARNA_MOCK_URL", "http://127.0.0.1:8480"), "base URL of the running mock (env KLARNA_MOCK_URL)")
-	if err := fs.Parse(args); err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", errUsage, err)
-	}
-	return &client{base: strings.TrimRight(*mock, "/"), http: &http.Client{Timeout: 30 * time.Second}}, fs.Args(), nil
-}
-
-// post sends body (nil for none) and prints the JSON answer; a Klarna error becomes the error.
+// do sends body (nil for none) and prints the JSON answer; a Klarna error becomes the error.
 func (c *client) do(ctx context.Context, method, path string, body any, stdout io.Writer) error {
 	var rd io.Reader
 	if body != nil {
@@ -75,29 +70,201 @@ func (c *client) do(ctx context.Context, method, path string, body any, stdout i
 	return err
 }
 
-// runJourney acts as the customer: klarna-mock journey ACTION PAYMENT_REQUEST_ID.
-func runJourney(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	c, rest, err := controlFlags("journey", args, getenv, stderr)
-	if err != nil {
-		return err
-	}
-	if len(rest) != 2 {
-		return fmt.Errorf("%w: klarna-mock journey [-mock URL] open|approve|decline|back-out|abandon PAYMENT_REQUEST_ID", errUsage)
-	}
-	return c.do(ctx, http.MethodPost, "/mock/v1/payment-requests/"+rest[1]+"/"+rest[0], nil, stdout)
+// command is a subcommand that drives a running mock through its control API.
+type command struct {
+	name string
+	// summary is the command's line in klarna-mock --help.
+	summary string
+	// bare is what the command does without an action; nil when it needs one.
+	bare *action
+	// actions are what the command can do, in the order its help lists them.
+	actions []action
 }
 
-// runClock reads or advances the clock: klarna-mock clock [advance DURATION].
-func runClock(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	c, rest, err := controlFlags("clock", args, getenv, stderr)
+// action is one thing a command can do.
+type action struct {
+	name    string
+	args    []string // the names of its positional arguments, in order
+	summary string
+	do      func(ctx context.Context, c *client, args []string, stdout io.Writer) error
+}
+
+// commands returns the subcommands, in the order klarna-mock --help lists them.
+func commands() []command {
+	return []command{journeyCommand(), clockCommand()}
+}
+
+// journeyCommand acts as the customer: klarna-mock journey ACTION PAYMENT_REQUEST_ID. Its actions
+// are the mock's journey actions, so that the command offers whatever the mock accepts.
+func journeyCommand() command {
+	cmd := command{name: "journey", summary: "act as the customer in the Purchase Journey of a payment request"}
+	for _, a := range mockserver.JourneyActions {
+		cmd.actions = append(cmd.actions, action{
+			name:    string(a),
+			args:    []string{"PAYMENT_REQUEST_ID"},
+			summary: journeySummary(a),
+			do: func(ctx context.Context, c *client, args []string, stdout io.Writer) error {
+				return c.do(ctx, http.MethodPost, "/mock/v1/payment-requests/"+url.PathEscape(args[0])+"/"+url.PathEscape(string(a)), nil, stdout)
+			},
+		})
+	}
+	return cmd
+}
+
+// journeySummary is the help line of a journey action.
+func journeySummary(a mockserver.JourneyAction) string {
+	switch a {
+	case mockserver.JourneyOpen:
+		return "the customer opens the journey (SUBMITTED -> IN_PROGRESS)"
+	case mockserver.JourneyApprove:
+		return "the customer approves and gives any consent asked for (-> COMPLETED)"
+	case mockserver.JourneyDecline:
+		return "Klarna declines the customer (-> DECLINED)"
+	case mockserver.JourneyBackOut:
+		return "the customer goes back to the merchant (IN_PROGRESS -> SUBMITTED)"
+	case mockserver.JourneyAbandon:
+		return "the customer leaves; the request stays IN_PROGRESS until it expires"
+	}
+	return ""
+}
+
+// clockCommand reads or advances the mock's clock: klarna-mock clock [advance DURATION].
+func clockCommand() command {
+	return command{
+		name:    "clock",
+		summary: "read the mock's clock or move it forward",
+		bare: &action{
+			summary: "print the mock's clock",
+			do: func(ctx context.Context, c *client, _ []string, stdout io.Writer) error {
+				return c.do(ctx, http.MethodGet, "/mock/v1/clock", nil, stdout)
+			},
+		},
+		actions: []action{{
+			name:    "advance",
+			args:    []string{"DURATION"},
+			summary: "move the clock forward by DURATION, written like 90m or PT2H",
+			do: func(ctx context.Context, c *client, args []string, stdout io.Writer) error {
+				return c.do(ctx, http.MethodPost, "/mock/v1/clock/advance", map[string]string{"duration": args[0]}, stdout)
+			},
+		}},
+	}
+}
+
+// run parses the command's flags and carries out the action that args name. Help is given for
+// -h, -help or --help anywhere in args.
+func (cmd command) run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("klarna-mock "+cmd.name, flag.ContinueOnError)
+	mock := fs.String("mock", cli.EnvOr(getenv, "KLARNA_MOCK_URL", "http://127.0.0.1:8480"), "base URL of the running mock (env KLARNA_MOCK_URL)")
+	help := func(w io.Writer) { cmd.help(w, fs) }
+	if helped, err := cli.Parse(fs, args, stdout, help); helped || err != nil {
+		return err
+	}
+	if slices.ContainsFunc(fs.Args(), cli.IsHelp) {
+		help(stdout)
+		return nil
+	}
+	a, actionArgs, err := cmd.action(fs.Args())
 	if err != nil {
 		return err
 	}
-	switch {
-	case len(rest) == 0:
-		return c.do(ctx, http.MethodGet, "/mock/v1/clock", nil, stdout)
-	case len(rest) == 2 && rest[0] == "advance":
-		return c.do(ctx, http.MethodPost, "/mock/v1/clock/advance", map[string]string{"duration": rest[1]}, stdout)
+	c := &client{base: strings.TrimRight(*mock, "/"), http: &http.Client{Timeout: 30 * time.Second}}
+	return a.do(ctx, c, actionArgs, stdout)
+}
+
+// action finds the action that args name and checks that the right number of arguments follow
+// it; it returns them.
+func (cmd command) action(args []string) (action, []string, error) {
+	if len(args) == 0 {
+		if cmd.bare == nil {
+			return action{}, nil, cli.Usagef("klarna-mock %s needs an action: %s (see klarna-mock %s --help)", cmd.name, cmd.actionNames(), cmd.name)
+		}
+		return *cmd.bare, nil, nil
 	}
-	return fmt.Errorf("%w: klarna-mock clock [-mock URL] [advance DURATION]", errUsage)
+	i := slices.IndexFunc(cmd.actions, func(a action) bool { return a.name == args[0] })
+	if i < 0 {
+		return action{}, nil, cli.Usagef("unknown %s action %q: use %s (see klarna-mock %s --help)", cmd.name, args[0], cmd.actionNames(), cmd.name)
+	}
+	a := cmd.actions[i]
+	if len(args)-1 != len(a.args) {
+		return action{}, nil, cli.Usagef("klarna-mock %s [-mock URL] %s", cmd.name, a.usage())
+	}
+	return a, args[1:], nil
+}
+
+// actionNames lists the actions for messages.
+func (cmd command) actionNames() string {
+	names := make([]string, len(cmd.actions))
+	for i, a := range cmd.actions {
+		names[i] = a.name
+	}
+	return strings.Join(names, ", ")
+}
+
+// usage is the action's name followed by its arguments.
+func (a action) usage() string { return strings.Join(append([]string{a.name}, a.args...), " ") }
+
+// help writes the command's help: what it does, each action with its arguments, and the flags.
+func (cmd command) help(w io.Writer, fs *flag.FlagSet) {
+	synopsis := "ACTION ARGUMENTS"
+	if cmd.bare != nil {
+		synopsis = "[ACTION ARGUMENTS]"
+	}
+	fmt.Fprintf(w, "klarna-mock %s: %s.\n\nUsage: klarna-mock %s [-mock URL] %s\n\nActions:\n", cmd.name, cmd.summary, cmd.name, synopsis)
+	var rows [][2]string
+	if cmd.bare != nil {
+		rows = append(rows, [2]string{"(none)", cmd.bare.summary})
+	}
+	for _, a := range cmd.actions {
+		rows = append(rows, [2]string{a.usage(), a.summary})
+	}
+	writeTable(w, rows)
+	fmt.Fprintln(w, "\nFlags:")
+	cli.PrintFlags(w, fs)
+}
+
+// mainHelp writes klarna-mock --help: how to serve, the subcommands and the serving flags fs.
+func mainHelp(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprint(w, `klarna-mock is a stateful simulator of Klarna's payment APIs.
+
+Usage:
+  klarna-mock [flags]                          serve the mock
+  klarna-mock COMMAND [-mock URL] ACTION ...   drive a running mock
+
+Commands:
+`)
+	var rows [][2]string
+	for _, cmd := range commands() {
+		rows = append(rows, [2]string{cmd.name, cmd.summary})
+	}
+	writeTable(w, rows)
+	fmt.Fprint(w, "\nRun \"klarna-mock COMMAND --help\" for a command's actions.\n\nFlags:\n")
+	cli.PrintFlags(w, fs)
+}
+
+// findCommand returns the subcommand called name.
+func findCommand(name string) (command, bool) {
+	cmds := commands()
+	i := slices.IndexFunc(cmds, func(c command) bool { return c.name == name })
+	if i < 0 {
+		return command{}, false
+	}
+	return cmds[i], true
+}
+
+// commandNames lists the subcommands for messages.
+func commandNames() string {
+	var names []string
+	for _, cmd := range commands() {
+		names = append(names, cmd.name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// writeTable writes two-column rows, indented, with the second column aligned.
+func writeTable(w io.Writer, rows [][2]string) {
+	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
+	for _, r := range rows {
+		fmt.Fprintf(tw, "  %s\t%s\n", r[0], r[1])
+	}
+	_ = tw.Flush()
 }

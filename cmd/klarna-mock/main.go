@@ -1,8 +1,11 @@
 // Command klarna-mock runs the Klarna simulator, or drives a running one from the command line.
 //
-//	klarna-mock [flags]                          serve (see -h)
+//	klarna-mock [flags]                          serve
 //	klarna-mock journey ACTION PAYMENT_REQUEST_ID act as the customer: open, approve, decline, back-out, abandon
 //	klarna-mock clock [advance DURATION]         read or move the mock's clock
+//
+// klarna-mock --help lists the flags and the subcommands; klarna-mock COMMAND --help lists a
+// subcommand's actions.
 package main
 
 import (
@@ -11,62 +14,40 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"runtime/debug"
-	"syscall"
+	"strings"
 	"time"
 
 	"github.com/klarna-mock/klarna-mock/fixtures"
+	"github.com/klarna-mock/klarna-mock/internal/cli"
 	"github.com/klarna-mock/klarna-mock/mockserver/app"
 	mockhttp "github.com/klarna-mock/klarna-mock/mockserver/http"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "klarna-mock:", err)
-		if errors.Is(err, errUsage) {
-			os.Exit(2)
-		}
-		os.Exit(1)
-	}
-}
+func main() { cli.Main("klarna-mock", run) }
 
-var errUsage = errors.New("usage")
-
-// run is the whole program, with its environment passed in so tests can run it in-process.
+// run is the whole program, with its environment passed in so tests can run it in-process. A
+// first argument that is not a flag names a subcommand.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) > 0 {
-		switch args[0] {
-		case "journey":
-			return runJourney(ctx, args[1:], getenv, stdout, stderr)
-		case "clock":
-			return runClock(ctx, args[1:], getenv, stdout, stderr)
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, ok := findCommand(args[0])
+		if !ok {
+			return cli.Usagef("unknown command %q: use %s, or only flags to serve (see klarna-mock --help)", args[0], commandNames())
 		}
+		return cmd.run(ctx, args[1:], getenv, stdout)
 	}
 	return serve(ctx, args, getenv, stdout, stderr)
-}
-
-// envOr returns the environment variable name, or def when it is unset.
-func envOr(getenv func(string) string, name, def string) string {
-	if v := getenv(name); v != "" {
-		return v
-	}
-	return def
 }
 
 // serve runs the mock until ctx is done.
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("klarna-mock", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	addr := fs.String("addr", envOr(getenv, "KLARNA_MOCK_ADDR", "127.0.0.1:8480"), "listen address (env KLARNA_MOCK_ADDR)")
-	logFormat := fs.String("log-format", envOr(getenv, "KLARNA_MOCK_LOG_FORMAT", "text"), "log format: text or json (env KLARNA_MOCK_LOG_FORMAT)")
-	logLevel := fs.String("log-level", envOr(getenv, "KLARNA_MOCK_LOG_LEVEL", "info"), "log level: debug (logs every request), info, warn, error (env KLARNA_MOCK_LOG_LEVEL)")
+	addr := fs.String("addr", cli.EnvOr(getenv, "KLARNA_MOCK_ADDR", "127.0.0.1:8480"), "listen address (env KLARNA_MOCK_ADDR)")
+	logFormat := fs.String("log-format", cli.EnvOr(getenv, "KLARNA_MOCK_LOG_FORMAT", "text"), "log format: text or json (env KLARNA_MOCK_LOG_FORMAT)")
+	logLevel := fs.String("log-level", cli.EnvOr(getenv, "KLARNA_MOCK_LOG_LEVEL", "info"), "log level: debug (logs every request), info, warn, error (env KLARNA_MOCK_LOG_LEVEL)")
 	fixturesFile := fs.String("fixtures", getenv("KLARNA_MOCK_FIXTURES"), "outcome rules file, tried before the defaults unless it sets replace_defaults (env KLARNA_MOCK_FIXTURES)")
 	accountsFile := fs.String("accounts", getenv("KLARNA_MOCK_ACCOUNTS"), "file mapping API keys to partner accounts; default: any klarna_test_api_ key, isolated per key (env KLARNA_MOCK_ACCOUNTS)")
 	publicURL := fs.String("public-url", getenv("KLARNA_MOCK_PUBLIC_URL"), "base URL customers reach the mock at, for payment_request_url; default: the request's host (env KLARNA_MOCK_PUBLIC_URL)")
@@ -75,16 +56,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	maxObjects := fs.Int("max-objects", 0, "objects kept per kind before the oldest are dropped (default 5000)")
 	memLimit := fs.Int64("memory-limit-mib", 32, "soft memory limit for the Go runtime in MiB; 0 leaves the runtime's default")
 	gcPercent := fs.Int("gc-percent", 200, "the Go runtime's GOGC; with the soft memory limit bounding the heap, collecting less often saves CPU under load")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if helped, err := cli.Parse(fs, args, stdout, func(w io.Writer) { mainHelp(w, fs) }); helped || err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+		return cli.Usagef("unexpected argument %q (see klarna-mock --help)", fs.Arg(0))
 	}
-	logger, err := newLogger(stderr, *logFormat, *logLevel)
+	logger, err := cli.NewLogger(stderr, *logFormat, *logLevel)
 	if err != nil {
 		return err
 	}
@@ -93,7 +71,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	debug.SetGCPercent(*gcPercent)
 	if *webhookURL != "" && *webhookSecret == "" {
-		return fmt.Errorf("%w: --webhook-url needs --webhook-secret", errUsage)
+		return cli.Usagef("--webhook-url needs --webhook-secret")
 	}
 	cfg := app.Config{PublicURL: *publicURL, MaxObjectsPerTable: *maxObjects, Logger: logger, WebhookURL: *webhookURL, WebhookSecret: *webhookSecret}
 	if cfg.Rules, err = fixtures.Load(*fixturesFile); err != nil {
@@ -139,19 +117,4 @@ func fixturesName(file string) string {
 		return "defaults"
 	}
 	return file
-}
-
-func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("%w: -log-level %q: use debug, info, warn or error", errUsage, level)
-	}
-	opts := &slog.HandlerOptions{Level: lvl}
-	switch format {
-	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	}
-	return nil, fmt.Errorf("%w: -log-format %q: use text or json", errUsage, format)
 }

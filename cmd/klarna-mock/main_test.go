@@ -6,13 +6,18 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/klarna-mock/klarna-mock/internal/cli"
+	"github.com/klarna-mock/klarna-mock/mockserver"
 )
 
 // env returns a getenv over a fixed map, so tests never read the real environment.
@@ -116,9 +121,117 @@ func TestRunRejectsBadConfiguration(t *testing.T) {
 	require.ErrorContains(t, err, "bad.yaml:4")
 }
 
+// TestHelp checks that help exits 0 and names every subcommand and every action that the code
+// accepts, taking both from the lists the code dispatches on, so that a new one cannot go
+// missing from the help.
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	type helpCase struct {
+		args []string
+		want []*regexp.Regexp // lines the help must have
+	}
+	line := func(first, rest string) *regexp.Regexp {
+		return regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(first) + ` {2,}` + rest + `$`)
+	}
+	top := []*regexp.Regexp{regexp.MustCompile(`(?m)^  -addr string$`)} // the serving flags
+	for _, cmd := range commands() {
+		top = append(top, line(cmd.name, regexp.QuoteMeta(cmd.summary)))
+	}
+	cases := map[string]helpCase{
+		"--help": {args: []string{"--help"}, want: top},
+		"-h":     {args: []string{"-h"}, want: top},
+		"-help":  {args: []string{"-help"}, want: top},
+	}
+	for _, cmd := range commands() {
+		var want []*regexp.Regexp
+		for _, a := range cmd.actions {
+			want = append(want, line(a.usage(), `\S.*`)) // with a summary
+		}
+		if cmd.bare != nil {
+			want = append(want, line("(none)", regexp.QuoteMeta(cmd.bare.summary)))
+		}
+		cases[cmd.name+" --help"] = helpCase{args: []string{cmd.name, "--help"}, want: want}
+		cases[cmd.name+" -h"] = helpCase{args: []string{cmd.name, "-h"}, want: want}
+		cases[cmd.name+" -mock URL -h"] = helpCase{args: []string{cmd.name, "-mock", "http://127.0.0.1:1", "-h"}, want: want}
+		if len(cmd.actions) > 0 {
+			cases[cmd.name+" ACTION --help"] = helpCase{args: []string{cmd.name, cmd.actions[0].name, "--help"}, want: want}
+		}
+	}
+	var journey []*regexp.Regexp
+	for _, a := range mockserver.JourneyActions {
+		journey = append(journey, line(string(a)+" PAYMENT_REQUEST_ID", `\S.*`))
+	}
+	cases["journey --help names every mockserver.JourneyAction"] = helpCase{args: []string{"journey", "--help"}, want: journey}
+
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var stdout, stderr strings.Builder
+			err := run(context.Background(), tc.args, env(nil), &stdout, &stderr)
+			require.NoError(t, err)
+			require.Equal(t, 0, cli.ExitCode(err))
+			require.Empty(t, stderr.String())
+			for _, re := range tc.want {
+				require.Regexp(t, re, stdout.String())
+			}
+		})
+	}
+}
+
 func TestCLIUsage(t *testing.T) {
 	t.Parallel()
-	require.ErrorIs(t, run(context.Background(), []string{"journey", "approve"}, env(nil), io.Discard, io.Discard), errUsage)
-	require.ErrorIs(t, run(context.Background(), []string{"clock", "rewind"}, env(nil), io.Discard, io.Discard), errUsage)
-	require.NoError(t, run(context.Background(), []string{"-h"}, env(nil), io.Discard, io.Discard))
+	type usageCase struct {
+		args []string
+		msg  string // part of the error
+	}
+	cases := map[string]usageCase{
+		"unknown command":        {[]string{"rewind"}, `unknown command "rewind": use journey, clock`},
+		"unknown journey action": {[]string{"journey", "fly", "x"}, `unknown journey action "fly": use open, approve, decline, back-out, abandon`},
+		"journey without action": {[]string{"journey"}, "journey needs an action"},
+		"unknown clock action":   {[]string{"clock", "rewind"}, `unknown clock action "rewind": use advance`},
+		"unknown flag":           {[]string{"journey", "-nope"}, "see klarna-mock journey --help"},
+		"serve, unknown flag":    {[]string{"--nope"}, "see klarna-mock --help"},
+	}
+	for _, cmd := range commands() {
+		for _, a := range cmd.actions {
+			args := append([]string{cmd.name, a.name}, a.args...)
+			cases[cmd.name+" "+a.name+", too many arguments"] = usageCase{append(args, "extra"), "klarna-mock " + cmd.name + " [-mock URL] " + a.usage()}
+			if len(a.args) > 0 {
+				cases[cmd.name+" "+a.name+", too few arguments"] = usageCase{args[:len(args)-1], "klarna-mock " + cmd.name + " [-mock URL] " + a.usage()}
+			}
+		}
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var stdout strings.Builder
+			err := run(context.Background(), tc.args, env(nil), &stdout, io.Discard)
+			require.ErrorIs(t, err, cli.ErrUsage)
+			require.Equal(t, 2, cli.ExitCode(err))
+			require.ErrorContains(t, err, tc.msg)
+			require.Empty(t, stdout.String())
+		})
+	}
+}
+
+// TestJourneyActionsReachTheMock checks that the CLI accepts every journey action the mock has
+// and posts it to the mock's control API.
+func TestJourneyActionsReachTheMock(t *testing.T) {
+	t.Parallel()
+	for _, a := range mockserver.JourneyActions {
+		t.Run(string(a), func(t *testing.T) {
+			t.Parallel()
+			got := make(chan string, 1)
+			mock := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				got <- r.Method + " " + r.URL.Path
+				_, _ = io.WriteString(w, `{"state":"ANY"}`)
+			}))
+			t.Cleanup(mock.Close)
+			var stdout strings.Builder
+			err := run(context.Background(), []string{"journey", "-mock", mock.URL, string(a), "krn:payment:eu1:request:1"}, env(nil), &stdout, io.Discard)
+			require.NoError(t, err)
+			require.Equal(t, "POST /mock/v1/payment-requests/krn:payment:eu1:request:1/"+string(a), <-got)
+			require.JSONEq(t, `{"state":"ANY"}`, stdout.String())
+		})
+	}
 }

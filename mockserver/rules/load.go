@@ -1,11 +1,9 @@
 package rules
 
 import (
-	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"regexp"
@@ -82,6 +80,7 @@ type parser struct {
 	errs []error // each an *Error
 }
 
+// errorf records a problem at line; past maxErrors the rest are dropped.
 func (p *parser) errorf(line int, format string, args ...any) {
 	if len(p.errs) < maxErrors {
 		p.errs = append(p.errs, &Error{File: p.file, Line: max(line, 1), Reason: fmt.Sprintf(format, args...)})
@@ -102,148 +101,7 @@ func (p *parser) err() error {
 	return errors.Join(p.errs...)
 }
 
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// document parses data into its root node, reporting syntax errors, an empty document and extra
-// documents.
-func (p *parser) document(data []byte) *yaml.Node {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			p.errorf(1, "the document is empty: expected a mapping with version and rules")
-		} else {
-			p.syntaxError(data, err)
-		}
-		return nil
-	}
-	var extra yaml.Node
-	switch err := dec.Decode(&extra); {
-	case err == nil:
-		line := extra.Line
-		if len(extra.Content) > 0 {
-			line = extra.Content[0].Line
-		}
-		p.errorf(line, "a second YAML document starts here: a rules file holds exactly one document")
-		return nil
-	case !errors.Is(err, io.EOF):
-		p.syntaxError(data, err)
-		return nil
-	}
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
-		p.errorf(1, "the document is empty: expected a mapping with version and rules")
-		return nil
-	}
-	root := deref(doc.Content[0])
-	if isNull(root) {
-		p.errorf(1, "the document is empty: expected a mapping with version and rules")
-		return nil
-	}
-	return root
-}
-
-// syntaxError reports a YAML syntax error. yaml.v3 often names the line where the enclosing
-// block starts rather than the offending line, so the line is found again by cutting the document
-// after each line in turn (see firstBadLine); the message is yaml.v3's.
-func (p *parser) syntaxError(data []byte, err error) {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	line := 1
-	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		msg = m[2]
-	}
-	if l := firstBadLine(data, msg); l > 0 {
-		line = l
-	}
-	p.errorf(line, "YAML syntax error: %s", msg)
-}
-
-// firstBadLine returns the smallest n such that the first n lines of data fail to parse with the
-// message msg, or else the smallest n such that they fail at all, or 0 if there is none (or the
-// document is too long to search). Preferring the same message skips lines where a multi-line
-// flow collection or quoted text has merely not been closed yet.
-func firstBadLine(data []byte, msg string) int {
-	lines := bytes.SplitAfter(data, []byte("\n"))
-	if len(lines) > 2000 {
-		return 0
-	}
-	firstFailure, end := 0, 0
-	for n, l := range lines {
-		end += len(l)
-		err := parseAll(data[:end])
-		if err == nil {
-			continue
-		}
-		got := err.Error()
-		if m := yamlLineRE.FindStringSubmatch(got); m != nil {
-			got = m[2]
-		}
-		if got == msg {
-			return n + 1
-		}
-		if firstFailure == 0 {
-			firstFailure = n + 1
-		}
-	}
-	return firstFailure
-}
-
-// parseAll parses every document in data and returns the first error.
-func parseAll(data []byte) error {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for {
-		var node yaml.Node
-		if err := dec.Decode(&node); err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return err
-		}
-	}
-}
-
-// deref follows aliases to the node they name.
-func deref(n *yaml.Node) *yaml.Node {
-	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 100; i++ {
-		n = n.Alias
-	}
-	return n
-}
-
-// field is one key and its value in a mapping.
-type field struct {
-	key, val *yaml.Node
-}
-
-// fields returns the entries of the mapping n, reporting unknown and repeated keys. where names
-// the mapping in messages.
-func (p *parser) fields(n *yaml.Node, where string, known []string) ([]field, bool) {
-	if n.Kind != yaml.MappingNode {
-		p.errorf(n.Line, "%s must be a mapping of %s, not %s", where, strings.Join(known, ", "), describe(n))
-		return nil, false
-	}
-	out := make([]field, 0, len(n.Content)/2)
-	seen := make(map[string]int, len(n.Content)/2)
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := deref(n.Content[i]), deref(n.Content[i+1])
-		if k.Kind != yaml.ScalarNode {
-			p.errorf(k.Line, "%s: a key must be a plain word, not %s", where, describe(k))
-			continue
-		}
-		if !contains(known, k.Value) {
-			p.errorf(k.Line, "%s: unknown key %q%s (known keys: %s)", where, k.Value, suggest(k.Value, known), strings.Join(known, ", "))
-			continue
-		}
-		if first, dup := seen[k.Value]; dup {
-			p.errorf(k.Line, "%s: %s is given twice (first at line %d)", where, k.Value, first)
-			continue
-		}
-		seen[k.Value] = k.Line
-		out = append(out, field{key: k, val: v})
-	}
-	return out, true
-}
-
+// The keys each mapping of a rules document may have, and the forms of its texts.
 var (
 	topKeys      = []string{"version", "replace_defaults", "rules"}
 	ruleKeys     = []string{"name", "description", "when", "then"}
@@ -417,27 +275,21 @@ func (p *parser) when(n *yaml.Node, where string, r *rule) {
 				r.conditions = append(r.conditions, key+": "+formatAmounts(r.amounts))
 			}
 		case "currency":
-			for _, v := range p.texts(f.val, what) {
+			r.currencies = p.words(f.val, what, key, r, func(v textValue) (string, bool) {
 				if !currencyRE.MatchString(v.s) {
 					p.errorf(v.line, "%s: %q is not a currency code (three letters, such as USD)", what, v.s)
-					continue
+					return "", false
 				}
-				r.currencies = append(r.currencies, strings.ToUpper(v.s))
-			}
-			if r.currencies != nil {
-				r.conditions = append(r.conditions, key+": "+strings.Join(r.currencies, ", "))
-			}
+				return strings.ToUpper(v.s), true
+			})
 		case "scope":
-			for _, v := range p.texts(f.val, what) {
+			r.scopes = p.words(f.val, what, key, r, func(v textValue) (string, bool) {
 				if v.s != ScopeCustomerPresent && v.s != ScopeCustomerNotPresent {
 					p.errorf(v.line, "%s: unknown scope %q (want %s or %s)", what, v.s, ScopeCustomerPresent, ScopeCustomerNotPresent)
-					continue
+					return "", false
 				}
-				r.scopes = append(r.scopes, v.s)
-			}
-			if r.scopes != nil {
-				r.conditions = append(r.conditions, key+": "+strings.Join(r.scopes, ", "))
-			}
+				return v.s, true
+			})
 		case "reference_contains":
 			r.references = p.needles(f.val, what, key, r)
 		case "email_contains":
@@ -566,60 +418,74 @@ func (p *parser) kinds(n *yaml.Node, what string) uint8 {
 
 // amounts compiles an amount condition: a number, a {min, max} range, or a list of them.
 func (p *parser) amounts(n *yaml.Node, what string) []amountRange {
-	items := []*yaml.Node{n}
-	if n.Kind == yaml.SequenceNode {
-		if len(n.Content) == 0 {
-			p.errorf(n.Line, "%s: the list is empty", what)
-			return nil
-		}
-		items = n.Content
-	}
 	var out []amountRange
-	for _, it := range items {
+	for _, it := range p.items(n, what) {
 		it = deref(it)
 		switch it.Kind {
 		case yaml.ScalarNode:
-			v, ok := p.integer(it, what)
-			if !ok {
-				continue
+			if v, ok := p.amount(it, what); ok {
+				out = append(out, amountRange{min: v, max: v})
 			}
-			if v < 0 {
-				p.errorf(it.Line, "%s: %d is negative (amounts are minor units, 11800 = 118.00)", what, v)
-				continue
-			}
-			out = append(out, amountRange{min: v, max: v})
 		case yaml.MappingNode:
-			fs, _ := p.fields(it, what, rangeKeys)
-			a, ok := amountRange{min: 0, max: math.MaxInt64}, true
-			for _, f := range fs {
-				v, good := p.integer(f.val, what+"."+f.key.Value)
-				if !good {
-					ok = false
-					continue
-				}
-				if v < 0 {
-					p.errorf(f.val.Line, "%s.%s: %d is negative (amounts are minor units, 11800 = 118.00)", what, f.key.Value, v)
-					ok = false
-					continue
-				}
-				if f.key.Value == "min" {
-					a.min = v
-				} else {
-					a.max = v
-				}
-			}
-			switch {
-			case len(fs) == 0 && len(it.Content) == 0:
-				p.errorf(it.Line, "%s: give min, max or both", what)
-			case !ok:
-			case a.min > a.max:
-				p.errorf(valueOf(fs, "max").Line, "%s: min %d is greater than max %d", what, a.min, a.max)
-			default:
+			if a, ok := p.amountRange(it, what); ok {
 				out = append(out, a)
 			}
 		default:
 			p.errorf(it.Line, "%s must be an amount in minor units, a {min, max} range or a list of them, not %s", what, describe(it))
 		}
+	}
+	return out
+}
+
+// amountRange compiles a {min, max} range; either bound may be left out.
+func (p *parser) amountRange(n *yaml.Node, what string) (amountRange, bool) {
+	fs, _ := p.fields(n, what, rangeKeys)
+	a, ok := amountRange{min: 0, max: math.MaxInt64}, true
+	for _, f := range fs {
+		v, good := p.amount(f.val, what+"."+f.key.Value)
+		if !good {
+			ok = false
+			continue
+		}
+		if f.key.Value == "min" {
+			a.min = v
+		} else {
+			a.max = v
+		}
+	}
+	switch {
+	case len(fs) == 0 && len(n.Content) == 0:
+		p.errorf(n.Line, "%s: give min, max or both", what)
+	case !ok:
+	case a.min > a.max:
+		p.errorf(valueOf(fs, "max").Line, "%s: min %d is greater than max %d", what, a.min, a.max)
+	default:
+		return a, true
+	}
+	return amountRange{}, false
+}
+
+// amount reads one amount in minor units.
+func (p *parser) amount(n *yaml.Node, what string) (int64, bool) {
+	v, ok := p.integer(n, what)
+	if ok && v < 0 {
+		p.errorf(n.Line, "%s: %d is negative (amounts are minor units, 11800 = 118.00)", what, v)
+		return 0, false
+	}
+	return v, ok
+}
+
+// words compiles a condition that is one word or a list of words and records it in
+// r.conditions. canon returns a word's canonical form, or reports the word and returns false.
+func (p *parser) words(n *yaml.Node, what, key string, r *rule, canon func(textValue) (string, bool)) []string {
+	var out []string
+	for _, v := range p.texts(n, what) {
+		if w, ok := canon(v); ok {
+			out = append(out, w)
+		}
+	}
+	if out != nil {
+		r.conditions = append(r.conditions, key+": "+strings.Join(out, ", "))
 	}
 	return out
 }
@@ -656,125 +522,7 @@ func (p *parser) tri(n *yaml.Node, what, key string, r *rule) tri {
 	return triFalse
 }
 
-// textValue is one text of a one-or-list value, with its line.
-type textValue struct {
-	s    string
-	line int
-}
-
-// texts reads a value that is one text or a non-empty list of texts.
-func (p *parser) texts(n *yaml.Node, what string) []textValue {
-	items := []*yaml.Node{n}
-	if n.Kind == yaml.SequenceNode {
-		if len(n.Content) == 0 {
-			p.errorf(n.Line, "%s: the list is empty", what)
-			return nil
-		}
-		items = n.Content
-	}
-	out := make([]textValue, 0, len(items))
-	for _, it := range items {
-		it = deref(it)
-		if s, ok := p.text(it, what); ok {
-			out = append(out, textValue{s: s, line: it.Line})
-		}
-	}
-	return out
-}
-
-// text reads a scalar text; numbers are taken as written.
-func (p *parser) text(n *yaml.Node, what string) (string, bool) {
-	if n.Kind == yaml.ScalarNode {
-		switch n.Tag {
-		case "!!str", "!!int", "!!float":
-			return n.Value, true
-		}
-	}
-	p.errorf(n.Line, "%s must be a text, not %s", what, describe(n))
-	return "", false
-}
-
-func (p *parser) boolean(n *yaml.Node, what string) (bool, bool) {
-	if n.Kind == yaml.ScalarNode && n.Tag == "!!bool" {
-		var b bool
-		if err := n.Decode(&b); err == nil {
-			return b, true
-		}
-	}
-	p.errorf(n.Line, "%s must be true or false, not %s", what, describe(n))
-	return false, false
-}
-
-func (p *parser) integer(n *yaml.Node, what string) (int64, bool) {
-	if n.Kind == yaml.ScalarNode && n.Tag == "!!int" {
-		var v int64
-		if err := n.Decode(&v); err == nil {
-			return v, true
-		}
-		p.errorf(n.Line, "%s: %s is out of range", what, n.Value)
-		return 0, false
-	}
-	p.errorf(n.Line, "%s must be a whole number, not %s", what, describe(n))
-	return 0, false
-}
-
-// describe names the type of a node for messages.
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		switch n.Tag {
-		case "!!null":
-			return "nothing (null)"
-		case "!!bool":
-			return "the boolean " + n.Value
-		case "!!int", "!!float":
-			return "the number " + n.Value
-		default:
-			return strconv.Quote(n.Value)
-		}
-	}
-	return "an unexpected YAML node"
-}
-
-// mappingText returns the trimmed text value of key in the mapping n, or "".
-func mappingText(n *yaml.Node, key string) string {
-	if n.Kind != yaml.MappingNode {
-		return ""
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if k, v := deref(n.Content[i]), deref(n.Content[i+1]); k.Value == key && v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
-			return strings.TrimSpace(v.Value)
-		}
-	}
-	return ""
-}
-
-func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
-
-func hasKey(fs []field, key string) bool { return valueOf(fs, key) != nil }
-
-func valueOf(fs []field, key string) *yaml.Node {
-	for _, f := range fs {
-		if f.key.Value == key {
-			return f.val
-		}
-	}
-	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
+// kindList names the kinds of mask, for messages.
 func kindList(mask uint8) string {
 	ks := maskKinds(mask)
 	parts := make([]string, len(ks))
@@ -784,6 +532,7 @@ func kindList(mask uint8) string {
 	return strings.Join(parts, ", ")
 }
 
+// formatAmounts writes amount ranges in the canonical form of RuleInfo.Conditions.
 func formatAmounts(rs []amountRange) string {
 	parts := make([]string, len(rs))
 	for i, a := range rs {
@@ -797,43 +546,4 @@ func formatAmounts(rs []amountRange) string {
 		}
 	}
 	return strings.Join(parts, ", ")
-}
-
-// suggest returns ` (did you mean "x"?)` for the known word closest to s, if one is close.
-func suggest(s string, known []string) string {
-	best, bestDist := "", 3
-	for _, k := range known {
-		d := editDistance(s, k)
-		if len(s) >= 3 && (strings.HasPrefix(k, s) || strings.HasPrefix(s, k) || strings.Contains(k, s)) {
-			d = min(d, 2)
-		}
-		if d < bestDist {
-			best, bestDist = k, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -187,6 +187,8 @@ func containsFold(s string, n needle) bool {
 	if len(sub) > len(s) {
 		return false
 	}
+	// Testing the first byte against both cases before calling equalFoldASCII is what keeps the
+	// scan fast: most positions fail that test.
 	first := sub[0]
 	firstUpper := first
 	if 'a' <= first && first <= 'z' {
@@ -197,41 +199,30 @@ func containsFold(s string, n needle) bool {
 		if c := s[i]; c != first && c != firstUpper {
 			continue
 		}
-		if hasLowerPrefixASCII(s[i+1:], sub[1:]) {
+		if equalFoldASCII(s[i+1:i+len(sub)], sub[1:]) {
 			return true
 		}
 	}
 	return false
 }
 
-// hasLowerPrefixASCII reports whether s starts with lower, comparing ASCII letters of s
-// case-insensitively; lower is lower case and len(s) >= len(lower).
-func hasLowerPrefixASCII(s, lower string) bool {
-	for j := 0; j < len(lower); j++ {
-		c := s[j]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[j] {
+// equalFoldASCII reports whether s and t, of the same length, are equal but for the case of
+// ASCII letters.
+func equalFoldASCII(s, t string) bool {
+	for i := 0; i < len(t); i++ {
+		if lowerASCII(s[i]) != lowerASCII(t[i]) {
 			return false
 		}
 	}
 	return true
 }
 
-// equalFoldASCII reports whether s equals upper (an upper-case ASCII string of the same length),
-// ignoring ASCII case.
-func equalFoldASCII(s, upper string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' {
-			c -= 'a' - 'A'
-		}
-		if c != upper[i] {
-			return false
-		}
+// lowerASCII lower-cases an ASCII letter and returns any other byte as it is.
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
 	}
-	return true
+	return c
 }
 
 func isASCII(s string) bool {
