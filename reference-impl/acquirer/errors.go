@@ -28,7 +28,8 @@ const (
 	CodeKlarnaUnavailable    ErrorCode = "KLARNA_UNAVAILABLE"
 )
 
-// Status returns the HTTP status of the code.
+// Status returns the HTTP status of the code. It is the one place a code's status is said: the
+// HTTP layer answers every error with it, and errors carry only their code.
 func (c ErrorCode) Status() int {
 	switch c {
 	case CodeInvalidRequest, CodeInvalidSignature:
@@ -53,8 +54,9 @@ func (c ErrorCode) Status() int {
 		return http.StatusBadGateway
 	case CodeKlarnaUnavailable:
 		return http.StatusServiceUnavailable
+	default: // CodeInternal, and a code missing above, which is a fault of the AP too.
+		return http.StatusInternalServerError
 	}
-	return http.StatusInternalServerError
 }
 
 // FieldError names one offending request field: a body field as a dotted path, or a header.
@@ -126,7 +128,7 @@ func klarnaFailure(err error) *Error {
 	var ke *klarna.Error
 	switch {
 	case errors.Is(err, klarna.ErrUnavailable), !errors.As(err, &ke):
-		return &Error{Code: CodeKlarnaUnavailable, Message: "Klarna cannot be reached right now; retry with the same Idempotency-Key.", Err: err, Klarna: ke}
+		return &Error{Code: CodeKlarnaUnavailable, Message: "Klarna cannot be reached right now; retry with the same Idempotency-Key.", Err: err}
 	case ke.StatusCode == http.StatusBadRequest || ke.StatusCode == http.StatusUnprocessableEntity:
 		return &Error{Code: CodeKlarnaRejected, Message: "Klarna refused the request: " + ke.ErrorCode + ": " + ke.ErrorMessage, Err: err, Klarna: ke}
 	default:

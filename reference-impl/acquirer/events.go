@@ -65,15 +65,7 @@ func (s *Service) HandleKlarnaEvent(ctx context.Context, e *klarna.Event) (Event
 		return s.ignore(id, "payment already "+string(p.Status), e)
 	}
 	if end != "" {
-		reason := orDefault(pr.StateReason, "PAYMENT_REQUEST_"+string(end))
-		return s.outcome(s.apply(p.ID, id, func(cur *Payment) (*Payment, *klarna.CustomerToken) {
-			if cur.Status.Final() {
-				return nil, nil
-			}
-			next := cur.ended(end, reason, s.now())
-			next.withPaymentRequest(pr)
-			return next, nil
-		}))
+		return s.end(p.ID, id, end, orDefault(pr.StateReason, "PAYMENT_REQUEST_"+string(end)), pr)
 	}
 	return s.finalize(ctx, id, p, pr)
 }
@@ -83,14 +75,7 @@ func (s *Service) HandleKlarnaEvent(ctx context.Context, e *klarna.Event) (Event
 func (s *Service) finalize(ctx context.Context, eventID string, p *Payment, pr *klarna.PaymentRequest) (EventOutcome, error) {
 	fail := func(reason string) (EventOutcome, error) {
 		s.log.Warn("payment could not be finalized", "payment_id", p.ID, "payment_request_id", pr.PaymentRequestID, "reason", reason)
-		return s.outcome(s.apply(p.ID, eventID, func(cur *Payment) (*Payment, *klarna.CustomerToken) {
-			if cur.Status.Final() {
-				return nil, nil
-			}
-			next := cur.ended(StatusFailed, reason, s.now())
-			next.withPaymentRequest(pr)
-			return next, nil
-		}))
+		return s.end(p.ID, eventID, StatusFailed, reason, pr)
 	}
 	var token string
 	if pr.StateContext != nil {
@@ -114,12 +99,7 @@ func (s *Service) finalize(ctx context.Context, eventID string, p *Payment, pr *
 		// The final authorize needs only the completed Payment Request's token, and the same
 		// currency and amount: no step_up_config, no request_customer_token.
 		NetworkSessionToken: token,
-		Request:             klarna.AuthorizeRequest{Currency: p.Currency},
-	}
-	if p.Amount > 0 {
-		params.Request.RequestPaymentTransaction = &klarna.PaymentTransactionRequest{
-			Amount: p.Amount, PaymentTransactionReference: p.Reference, Capture: p.Capture,
-		}
+		Request:             klarna.AuthorizeRequest{Currency: p.Currency, RequestPaymentTransaction: p.transaction()},
 	}
 	// The call outlives Klarna's wait for the webhook's answer, so a slow success is still
 	// recorded, but not the token's window, after which retrying is pointless.
@@ -135,12 +115,9 @@ func (s *Service) finalize(ctx context.Context, eventID string, p *Payment, pr *
 	}
 	result, reason := resp.Result()
 	s.log.Info("final authorize", "payment_id", p.ID, "kind", p.Kind, "partner_id", p.PartnerID, "result", result, "reason", reason)
-	return s.outcome(s.apply(p.ID, eventID, func(cur *Payment) (*Payment, *klarna.CustomerToken) {
-		if cur.Status.Final() {
-			return nil, nil
-		}
+	return s.settle(p.ID, eventID, func(cur *Payment) (*Payment, *klarna.CustomerToken) {
 		return cur.withFinalResult(resp, pr, s.now())
-	}))
+	})
 }
 
 // paymentOf finds the payment of a Payment Request: by its reference, which is the payment's
@@ -176,9 +153,16 @@ func (s *Service) ignore(eventID, why string, e *klarna.Event) (EventOutcome, er
 	return OutcomeIgnored, nil
 }
 
-// outcome turns the result of apply into an event outcome: a change that lost a race to another
-// delivery of the same news is a duplicate in effect.
-func (s *Service) outcome(_ *Payment, changed bool, err error) (EventOutcome, error) {
+// settle applies the change a Klarna event brings to a payment that is still open, recording
+// the event as processed. A payment that is already final, because another delivery of the same
+// news got there first, stays as it is and the event counts as a duplicate.
+func (s *Service) settle(id, eventID string, ch change) (EventOutcome, error) {
+	_, changed, err := s.apply(id, eventID, func(cur *Payment) (*Payment, *klarna.CustomerToken) {
+		if cur.Status.Final() {
+			return nil, nil
+		}
+		return ch(cur)
+	})
 	switch {
 	case err != nil:
 		return "", err
@@ -186,4 +170,11 @@ func (s *Service) outcome(_ *Payment, changed bool, err error) (EventOutcome, er
 		return OutcomeProcessed, nil
 	}
 	return OutcomeDuplicate, nil
+}
+
+// end ends a payment that is still open with a final status and its reason (see settle).
+func (s *Service) end(id, eventID string, status Status, reason string, pr *klarna.PaymentRequest) (EventOutcome, error) {
+	return s.settle(id, eventID, func(cur *Payment) (*Payment, *klarna.CustomerToken) {
+		return cur.ended(status, reason, pr, s.now()), nil
+	})
 }

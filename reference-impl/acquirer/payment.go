@@ -45,7 +45,7 @@ func (s Status) Final() bool {
 // Mode is how the customer is handed to Klarna's Purchase Journey when Klarna asks for it.
 type Mode string
 
-// The hand-over modes of the guide.
+// The hand-over modes (docs/flows.md, diagrams 1 and 2).
 const (
 	// ModeRedirect returns Klarna's payment_request_url for the Partner to redirect to.
 	ModeRedirect Mode = "REDIRECT"
@@ -177,27 +177,14 @@ func (p *Payment) clone(now time.Time) *Payment {
 func (p *Payment) withInitialResult(resp *klarna.AuthorizeResponse, now time.Time) (*Payment, *klarna.CustomerToken) {
 	next := p.clone(now)
 	result, reason := resp.Result()
-	switch result {
-	case klarna.ResultApproved:
-		next.Status = StatusCompleted
-		if tr := resp.Transaction(); tr != nil {
-			next.PaymentTransactionID = tr.PaymentTransactionID
-		}
-		if p.TokenRequest == nil {
-			return next, nil
-		}
-		return next, resp.CustomerToken()
-	case klarna.ResultStepUpRequired:
+	if result == klarna.ResultStepUpRequired {
 		next.Status = StatusRequiresAction
 		if pr := resp.PaymentRequest; pr != nil {
 			next.withPaymentRequest(pr)
 		}
-	case klarna.ResultDeclined:
-		next.Status, next.DeclineReason = StatusDeclined, orDefault(reason, "DECLINED")
-	default:
-		next.Status, next.DeclineReason = StatusFailed, "UNEXPECTED_KLARNA_RESULT"
+		return next, nil
 	}
-	return next, nil
+	return next.settled(result, reason, resp, nil)
 }
 
 // withFinalResult returns the payment after Klarna's answer to the final authorize of the
@@ -212,27 +199,36 @@ func (p *Payment) withFinalResult(resp *klarna.AuthorizeResponse, pr *klarna.Pay
 		// handed over with the Payment Request.
 		result = klarna.ResultApproved
 	}
+	var handedOver *klarna.CustomerToken
+	if pr.StateContext != nil {
+		handedOver = pr.StateContext.CustomerToken
+	}
+	return next.settled(result, reason, resp, handedOver)
+}
+
+// settled records an authorize's result other than a step-up on p, which must be a fresh copy,
+// and returns the Klarna customer token the payment obtained if it asked for one: the answer's,
+// else handedOver.
+func (p *Payment) settled(result, reason string, resp *klarna.AuthorizeResponse, handedOver *klarna.CustomerToken) (*Payment, *klarna.CustomerToken) {
 	switch result {
 	case klarna.ResultApproved:
-		next.Status = StatusCompleted
+		p.Status = StatusCompleted
 		if tr := resp.Transaction(); tr != nil {
-			next.PaymentTransactionID = tr.PaymentTransactionID
+			p.PaymentTransactionID = tr.PaymentTransactionID
 		}
 		if p.TokenRequest == nil {
-			return next, nil
+			return p, nil
 		}
 		if ct := resp.CustomerToken(); ct != nil {
-			return next, ct
+			return p, ct
 		}
-		if pr.StateContext != nil {
-			return next, pr.StateContext.CustomerToken
-		}
+		return p, handedOver
 	case klarna.ResultDeclined:
-		next.Status, next.DeclineReason = StatusDeclined, orDefault(reason, "DECLINED")
+		p.Status, p.DeclineReason = StatusDeclined, orDefault(reason, "DECLINED")
 	default:
-		next.Status, next.DeclineReason = StatusFailed, "UNEXPECTED_KLARNA_RESULT"
+		p.Status, p.DeclineReason = StatusFailed, "UNEXPECTED_KLARNA_RESULT"
 	}
-	return next, nil
+	return p, nil
 }
 
 // withPaymentRequest records Klarna's Payment Request on a fresh copy.
@@ -246,11 +242,22 @@ func (p *Payment) withPaymentRequest(pr *klarna.PaymentRequest) {
 	}
 }
 
-// ended returns the payment ended with a final status and its reason.
-func (p *Payment) ended(status Status, reason string, now time.Time) *Payment {
+// ended returns the payment ended with a final status and its reason, as Klarna's Payment
+// Request pr last showed it.
+func (p *Payment) ended(status Status, reason string, pr *klarna.PaymentRequest, now time.Time) *Payment {
 	next := p.clone(now)
 	next.Status, next.DeclineReason = status, reason
+	next.withPaymentRequest(pr)
 	return next
+}
+
+// transaction returns the payment transaction an authorize of the payment requests: its amount,
+// with the Partner's reference and capture mode; nil when there is no purchase.
+func (p *Payment) transaction() *klarna.PaymentTransactionRequest {
+	if p.Amount <= 0 {
+		return nil
+	}
+	return &klarna.PaymentTransactionRequest{Amount: p.Amount, PaymentTransactionReference: p.Reference, Capture: p.Capture}
 }
 
 func orDefault(s, def string) string {

@@ -8,36 +8,36 @@ import (
 	"github.com/klarna-mock/klarna-mock/reference-impl/klarna"
 )
 
-// SessionRequest opens a payment session (diagram 1, token creation). It asks for a purchase
-// (Amount), a customer token (Token), or both.
-type SessionRequest struct {
+// Purchase is what sessions and charges ask of Klarna alike.
+type Purchase struct {
 	// IdempotencyKey is the Partner's Idempotency-Key; empty means every request is new.
 	IdempotencyKey string
 	Reference      string
 	Currency       string
-	Amount         int64
-	Capture        string
-	Mode           Mode
-	ReturnURL      string
-	Token          *TokenRequest
-	PurchaseData   *klarna.SupplementaryPurchaseData
-	Network        Network
+	// Amount is in minor units; 0 for a session that only creates a token.
+	Amount  int64
+	Capture string
+	// Mode and ReturnURL say how to hand the customer over if Klarna steps up; empty for a
+	// charge without the customer.
+	Mode         Mode
+	ReturnURL    string
+	PurchaseData *klarna.SupplementaryPurchaseData
+	Network      Network
 }
 
-// ChargeRequest charges an AP customer token: with the customer present (diagram 2, may step
-// up) or not (diagram 3, subscriptions: approve or decline only).
+// SessionRequest opens a payment session (docs/flows.md, diagram 1: token creation). It asks for
+// a purchase (Amount), a customer token (Token), or both.
+type SessionRequest struct {
+	Purchase
+	Token *TokenRequest
+}
+
+// ChargeRequest charges an AP customer token: with the customer present (docs/flows.md,
+// diagram 2: may step up) or not (diagram 3, subscriptions: approve or decline only).
 type ChargeRequest struct {
-	IdempotencyKey  string
+	Purchase
 	CustomerToken   string
 	CustomerPresent bool
-	Reference       string
-	Currency        string
-	Amount          int64
-	Capture         string
-	Mode            Mode
-	ReturnURL       string
-	PurchaseData    *klarna.SupplementaryPurchaseData
-	Network         Network
 }
 
 // CreateSession opens a payment session and authorizes it with Klarna. replayed reports that
@@ -46,36 +46,10 @@ func (s *Service) CreateSession(ctx context.Context, partner Partner, req Sessio
 	if err := checkSession(req); err != nil {
 		return nil, false, err
 	}
-	p = &Payment{
-		ID:              NewID(PrefixSession, 12),
-		Kind:            KindSession,
-		PartnerID:       partner.ID,
-		IdempotencyKey:  req.IdempotencyKey,
-		Status:          StatusProcessing,
-		Reference:       req.Reference,
-		Currency:        req.Currency,
-		Amount:          req.Amount,
-		Capture:         req.Capture,
-		Mode:            req.Mode,
-		CustomerPresent: true,
-		TokenRequest:    req.Token,
-	}
-	ar := klarna.AuthorizeRequest{
-		Currency:                  req.Currency,
-		StepUpConfig:              stepUpConfig(p.ID, req.Mode, req.ReturnURL),
-		SupplementaryPurchaseData: purchaseData(req.PurchaseData, req.Reference),
-	}
-	if req.Amount > 0 {
-		ar.RequestPaymentTransaction = &klarna.PaymentTransactionRequest{Amount: req.Amount, PaymentTransactionReference: req.Reference, Capture: req.Capture}
-	}
+	p = newPayment(KindSession, partner, req.Purchase, true)
+	p.TokenRequest = req.Token
 	if t := req.Token; t != nil {
-		ar.RequestCustomerToken = &klarna.CustomerTokenRequest{Scopes: []string{t.Usage.Scope()}, CustomerTokenReference: t.Reference}
-	}
-	p.Authorize = klarna.AuthorizeParams{
-		AccountID:           partner.KlarnaAccountID,
-		NetworkSessionToken: req.Network.SessionToken,
-		NetworkData:         req.Network.Data,
-		Request:             ar,
+		p.Authorize.Request.RequestCustomerToken = &klarna.CustomerTokenRequest{Scopes: []string{t.Usage.Scope()}, CustomerTokenReference: t.Reference}
 	}
 	return s.start(ctx, p, req)
 }
@@ -90,38 +64,49 @@ func (s *Service) CreateCharge(ctx context.Context, partner Partner, req ChargeR
 	if err := checkCharge(req, token); err != nil {
 		return nil, false, err
 	}
-	p = &Payment{
-		ID:              NewID(PrefixCharge, 12),
-		Kind:            KindCharge,
+	p = newPayment(KindCharge, partner, req.Purchase, req.CustomerPresent)
+	p.ChargedToken = token.ID
+	p.Authorize.CustomerToken = token.KlarnaToken
+	return s.start(ctx, p, req)
+}
+
+// newPayment returns a new PROCESSING payment of a Partner's purchase, with the initial
+// authorize it is to send Klarna.
+func newPayment(kind Kind, partner Partner, pu Purchase, customerPresent bool) *Payment {
+	prefix := PrefixSession
+	if kind == KindCharge {
+		prefix = PrefixCharge
+	}
+	p := &Payment{
+		ID:              NewID(prefix, 12),
+		Kind:            kind,
 		PartnerID:       partner.ID,
-		IdempotencyKey:  req.IdempotencyKey,
+		IdempotencyKey:  pu.IdempotencyKey,
 		Status:          StatusProcessing,
-		Reference:       req.Reference,
-		Currency:        req.Currency,
-		Amount:          req.Amount,
-		Capture:         req.Capture,
-		Mode:            req.Mode,
-		CustomerPresent: req.CustomerPresent,
-		ChargedToken:    token.ID,
+		Reference:       pu.Reference,
+		Currency:        pu.Currency,
+		Amount:          pu.Amount,
+		Capture:         pu.Capture,
+		Mode:            pu.Mode,
+		CustomerPresent: customerPresent,
 	}
 	ar := klarna.AuthorizeRequest{
-		Currency:                  req.Currency,
-		RequestPaymentTransaction: &klarna.PaymentTransactionRequest{Amount: req.Amount, PaymentTransactionReference: req.Reference, Capture: req.Capture},
-		SupplementaryPurchaseData: purchaseData(req.PurchaseData, req.Reference),
+		Currency:                  pu.Currency,
+		RequestPaymentTransaction: p.transaction(),
+		SupplementaryPurchaseData: pu.purchaseData(),
 	}
-	if req.CustomerPresent {
+	if customerPresent {
 		// Only a present customer can be stepped up; without step_up_config Klarna approves or
 		// declines.
-		ar.StepUpConfig = stepUpConfig(p.ID, req.Mode, req.ReturnURL)
+		ar.StepUpConfig = stepUpConfig(p.ID, pu.Mode, pu.ReturnURL)
 	}
 	p.Authorize = klarna.AuthorizeParams{
 		AccountID:           partner.KlarnaAccountID,
-		CustomerToken:       token.KlarnaToken,
-		NetworkSessionToken: req.Network.SessionToken,
-		NetworkData:         req.Network.Data,
+		NetworkSessionToken: pu.Network.SessionToken,
+		NetworkData:         pu.Network.Data,
 		Request:             ar,
 	}
-	return s.start(ctx, p, req)
+	return p
 }
 
 // stepUpConfig lets Klarna step up. The Payment Request's reference is the payment's own id,
@@ -138,13 +123,13 @@ func stepUpConfig(paymentID string, mode Mode, returnURL string) *klarna.StepUpC
 
 // purchaseData returns the Partner's purchase data for Klarna, with the Partner's reference as
 // purchase_reference unless it named one.
-func purchaseData(d *klarna.SupplementaryPurchaseData, reference string) *klarna.SupplementaryPurchaseData {
-	if d == nil {
+func (pu Purchase) purchaseData() *klarna.SupplementaryPurchaseData {
+	if pu.PurchaseData == nil {
 		return nil
 	}
-	c := *d
+	c := *pu.PurchaseData
 	if c.PurchaseReference == "" {
-		c.PurchaseReference = reference
+		c.PurchaseReference = pu.Reference
 	}
 	return &c
 }
@@ -236,93 +221,98 @@ func (s *Service) forget(id string) error {
 	})
 }
 
+// problems collects what is wrong with a request, field by field.
+type problems []FieldError
+
+func (ps *problems) add(parameter, message string) {
+	*ps = append(*ps, FieldError{Parameter: parameter, Message: message})
+}
+
+// err returns the problems as one INVALID_REQUEST, or nil when there are none.
+func (ps problems) err() error {
+	if len(ps) == 0 {
+		return nil
+	}
+	return Invalid(ps...)
+}
+
 // checkSession checks what the contract cannot express about a session request, so the
 // Service is safe to call without the HTTP layer too.
 func checkSession(req SessionRequest) error {
-	var fields []FieldError
-	bad := func(parameter, message string) { fields = append(fields, FieldError{parameter, message}) }
-	fields = append(fields, checkCommon(req.Reference, req.Currency, req.Capture, req.ReturnURL, req.Mode)...)
+	ps := req.check()
 	switch {
 	case req.Amount < 0:
-		bad("amount", "must be positive")
+		ps.add("amount", "must be positive")
 	case req.Amount == 0 && req.Token == nil:
-		bad("amount", "give amount for a purchase, request_customer_token for a token, or both")
+		ps.add("amount", "give amount for a purchase, request_customer_token for a token, or both")
 	case req.Amount == 0 && req.Capture != "":
-		bad("capture", "a session without amount has nothing to capture")
+		ps.add("capture", "a session without amount has nothing to capture")
 	}
 	if req.Mode != ModeRedirect && req.Mode != ModeSDK {
-		bad("mode", "must be REDIRECT or SDK")
+		ps.add("mode", "must be REDIRECT or SDK")
 	}
 	if t := req.Token; t != nil {
 		switch t.Usage {
 		case UsageOnDemand:
 		case UsageSubscription:
-			if !hasSubscriptions(req.PurchaseData) {
-				bad("supplementary_purchase_data.subscriptions", "required for a SUBSCRIPTION token: Klarna needs the subscription the token is for")
+			if !req.hasSubscriptions() {
+				ps.add("supplementary_purchase_data.subscriptions", "required for a SUBSCRIPTION token: Klarna needs the subscription the token is for")
 			}
 		default:
-			bad("request_customer_token.usage", "must be ON_DEMAND or SUBSCRIPTION")
+			ps.add("request_customer_token.usage", "must be ON_DEMAND or SUBSCRIPTION")
 		}
 	}
-	if len(fields) > 0 {
-		return Invalid(fields...)
-	}
-	return nil
+	return ps.err()
 }
 
 // checkCharge checks a charge request against the charged token.
 func checkCharge(req ChargeRequest, token *Token) error {
-	var fields []FieldError
-	bad := func(parameter, message string) { fields = append(fields, FieldError{parameter, message}) }
-	fields = append(fields, checkCommon(req.Reference, req.Currency, req.Capture, req.ReturnURL, req.Mode)...)
+	ps := req.check()
 	if req.Amount <= 0 {
-		bad("amount", "must be positive")
+		ps.add("amount", "must be positive")
 	}
 	if req.CustomerPresent {
 		if req.Mode != ModeRedirect && req.Mode != ModeSDK {
-			bad("mode", "required when the customer is present: REDIRECT or SDK, in case Klarna steps up")
+			ps.add("mode", "required when the customer is present: REDIRECT or SDK, in case Klarna steps up")
 		}
 		if !token.HasScope(klarna.ScopeCustomerPresent) {
-			bad("customer_token", fmt.Sprintf("a %s token cannot be charged with the customer present; create an ON_DEMAND token", token.Usage))
+			ps.add("customer_token", fmt.Sprintf("a %s token cannot be charged with the customer present; create an ON_DEMAND token", token.Usage))
 		}
 	} else {
 		if req.Mode != "" {
-			bad("mode", "a charge without the customer cannot step up; leave mode out")
+			ps.add("mode", "a charge without the customer cannot step up; leave mode out")
 		}
 		if req.ReturnURL != "" {
-			bad("return_url", "a charge without the customer cannot step up; leave return_url out")
+			ps.add("return_url", "a charge without the customer cannot step up; leave return_url out")
 		}
 		if !token.HasScope(klarna.ScopeCustomerNotPresent) {
-			bad("customer_token", fmt.Sprintf("a %s token cannot be charged without the customer; create a SUBSCRIPTION token", token.Usage))
+			ps.add("customer_token", fmt.Sprintf("a %s token cannot be charged without the customer; create a SUBSCRIPTION token", token.Usage))
 		}
-		if !hasSubscriptions(req.PurchaseData) {
-			bad("supplementary_purchase_data.subscriptions", "required without the customer: Klarna needs the subscription on every recurring charge")
+		if !req.hasSubscriptions() {
+			ps.add("supplementary_purchase_data.subscriptions", "required without the customer: Klarna needs the subscription on every recurring charge")
 		}
 	}
-	if len(fields) > 0 {
-		return Invalid(fields...)
-	}
-	return nil
+	return ps.err()
 }
 
-// checkCommon checks the fields sessions and charges share.
-func checkCommon(reference, currency, capture, returnURL string, mode Mode) []FieldError {
-	var fields []FieldError
-	if reference == "" {
-		fields = append(fields, FieldError{"reference", "required"})
+// check checks the fields sessions and charges share.
+func (pu Purchase) check() problems {
+	var ps problems
+	if pu.Reference == "" {
+		ps.add("reference", "required")
 	}
-	if len(currency) != 3 {
-		fields = append(fields, FieldError{"currency", "must be an ISO 4217 code such as EUR"})
+	if len(pu.Currency) != 3 {
+		ps.add("currency", "must be an ISO 4217 code such as EUR")
 	}
-	if capture != "" && capture != klarna.CaptureNow && capture != klarna.CaptureLater {
-		fields = append(fields, FieldError{"capture", "must be NOW or LATER"})
+	if pu.Capture != "" && pu.Capture != klarna.CaptureNow && pu.Capture != klarna.CaptureLater {
+		ps.add("capture", "must be NOW or LATER")
 	}
-	if mode == ModeRedirect && returnURL == "" {
-		fields = append(fields, FieldError{"return_url", "required with mode REDIRECT: Klarna sends the customer back there"})
+	if pu.Mode == ModeRedirect && pu.ReturnURL == "" {
+		ps.add("return_url", "required with mode REDIRECT: Klarna sends the customer back there")
 	}
-	return fields
+	return ps
 }
 
-func hasSubscriptions(d *klarna.SupplementaryPurchaseData) bool {
-	return d != nil && len(d.Subscriptions) > 0
+func (pu Purchase) hasSubscriptions() bool {
+	return pu.PurchaseData != nil && len(pu.PurchaseData.Subscriptions) > 0
 }

@@ -9,44 +9,40 @@ import (
 // This file holds what Partners see: the JSON resources of the AP API (contracts/acquirer.yaml),
 // used both in API answers and in the AP's webhooks, so the two can never disagree.
 
-// SessionResource is a session as Partners see it (schema Session).
-type SessionResource struct {
-	ID                   string         `json:"id"`
-	Object               Kind           `json:"object"`
-	Status               Status         `json:"status"`
-	DeclineReason        string         `json:"decline_reason,omitempty"`
-	Reference            string         `json:"reference"`
-	Currency             string         `json:"currency"`
-	Amount               int64          `json:"amount,omitempty"`
-	Mode                 Mode           `json:"mode"`
-	CustomerPresent      bool           `json:"customer_present"`
-	PaymentRequestID     string         `json:"payment_request_id,omitempty"`
-	PaymentRequestURL    string         `json:"payment_request_url,omitempty"`
-	ActionExpiresAt      *time.Time     `json:"action_expires_at,omitempty"`
-	PaymentTransactionID string         `json:"payment_transaction_id,omitempty"`
-	CustomerToken        *TokenResource `json:"customer_token,omitempty"`
-	CreatedAt            time.Time      `json:"created_at"`
-	UpdatedAt            time.Time      `json:"updated_at"`
-}
-
-// ChargeResource is a charge as Partners see it (schema Charge).
-type ChargeResource struct {
+// PaymentResource is what sessions and charges show alike.
+type PaymentResource struct {
 	ID                   string     `json:"id"`
 	Object               Kind       `json:"object"`
 	Status               Status     `json:"status"`
 	DeclineReason        string     `json:"decline_reason,omitempty"`
 	Reference            string     `json:"reference"`
 	Currency             string     `json:"currency"`
-	Amount               int64      `json:"amount"`
-	CustomerToken        string     `json:"customer_token"`
 	CustomerPresent      bool       `json:"customer_present"`
-	Mode                 Mode       `json:"mode,omitempty"`
 	PaymentRequestID     string     `json:"payment_request_id,omitempty"`
 	PaymentRequestURL    string     `json:"payment_request_url,omitempty"`
 	ActionExpiresAt      *time.Time `json:"action_expires_at,omitempty"`
 	PaymentTransactionID string     `json:"payment_transaction_id,omitempty"`
 	CreatedAt            time.Time  `json:"created_at"`
 	UpdatedAt            time.Time  `json:"updated_at"`
+}
+
+// SessionResource is a session as Partners see it (schema Session).
+type SessionResource struct {
+	PaymentResource
+	// Amount is left out for a session that only creates a token.
+	Amount        int64          `json:"amount,omitempty"`
+	Mode          Mode           `json:"mode"`
+	CustomerToken *TokenResource `json:"customer_token,omitempty"`
+}
+
+// ChargeResource is a charge as Partners see it (schema Charge).
+type ChargeResource struct {
+	PaymentResource
+	Amount int64 `json:"amount"`
+	// CustomerToken is the AP token charged.
+	CustomerToken string `json:"customer_token"`
+	// Mode is left out for a charge without the customer, which cannot step up.
+	Mode Mode `json:"mode,omitempty"`
 }
 
 // TokenResource is a customer token as Partners see it (schema CustomerToken): both the AP's
@@ -63,28 +59,21 @@ type TokenResource struct {
 
 // Resource returns the payment as Partners see it: a *SessionResource or a *ChargeResource.
 func (p *Payment) Resource() any {
-	// The hand-over details matter only while the customer can still act on them.
-	var expires *time.Time
+	r := PaymentResource{
+		ID: p.ID, Object: p.Kind, Status: p.Status, DeclineReason: p.DeclineReason,
+		Reference: p.Reference, Currency: p.Currency, CustomerPresent: p.CustomerPresent,
+		PaymentRequestID: p.PaymentRequestID, PaymentRequestURL: p.PaymentRequestURL,
+		PaymentTransactionID: p.PaymentTransactionID, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+	}
+	// The hand-over deadline matters only while the customer can still act on it.
 	if p.Status == StatusRequiresAction && !p.ActionExpiresAt.IsZero() {
 		t := p.ActionExpiresAt
-		expires = &t
+		r.ActionExpiresAt = &t
 	}
 	if p.Kind == KindCharge {
-		return &ChargeResource{
-			ID: p.ID, Object: KindCharge, Status: p.Status, DeclineReason: p.DeclineReason,
-			Reference: p.Reference, Currency: p.Currency, Amount: p.Amount,
-			CustomerToken: p.ChargedToken, CustomerPresent: p.CustomerPresent, Mode: p.Mode,
-			PaymentRequestID: p.PaymentRequestID, PaymentRequestURL: p.PaymentRequestURL, ActionExpiresAt: expires,
-			PaymentTransactionID: p.PaymentTransactionID, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
-		}
+		return &ChargeResource{PaymentResource: r, Amount: p.Amount, CustomerToken: p.ChargedToken, Mode: p.Mode}
 	}
-	return &SessionResource{
-		ID: p.ID, Object: KindSession, Status: p.Status, DeclineReason: p.DeclineReason,
-		Reference: p.Reference, Currency: p.Currency, Amount: p.Amount, Mode: p.Mode, CustomerPresent: true,
-		PaymentRequestID: p.PaymentRequestID, PaymentRequestURL: p.PaymentRequestURL, ActionExpiresAt: expires,
-		PaymentTransactionID: p.PaymentTransactionID, CustomerToken: p.Token.Resource(),
-		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
-	}
+	return &SessionResource{PaymentResource: r, Amount: p.Amount, Mode: p.Mode, CustomerToken: p.Token.Resource()}
 }
 
 // Resource returns the token as Partners see it; nil for a nil token.

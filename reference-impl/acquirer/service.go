@@ -1,19 +1,22 @@
 // Package acquirer is the domain of the reference Acquiring Partner (AP): Partners, payment
 // sessions, token charges and the customer tokens the AP issues, and the Service that carries
-// out the three sequence diagrams of Klarna's server-side tokenized integration guide:
+// out the three sequence diagrams of Klarna's server-side tokenized integration (docs/flows.md):
 //
-//   - token creation: a session asks Klarna for a customer token (with or without a purchase);
-//     Klarna approves, declines or steps up, and after a step-up the Klarna webhook drives the
-//     final authorize and the Partner is told by webhook, with both tokens;
-//   - customer-present charge: the AP token is charged with a step_up_config, so Klarna may step
-//     up exactly as above;
-//   - customer-not-present (subscription) charge: no step_up_config, so only approve or decline.
+//   - token creation (diagram 1): a session asks Klarna for a customer token (with or without a
+//     purchase); Klarna approves, declines or steps up, and after a step-up the Klarna webhook
+//     drives the final authorize and the Partner is told by webhook, with both tokens;
+//   - customer-present charge (diagram 2): the AP token is charged with a step_up_config, so
+//     Klarna may step up exactly as above;
+//   - customer-not-present (subscription) charge (diagram 3): no step_up_config, so only
+//     approve or decline.
 //
-// The edges live in sub-packages: klarna (the Klarna client), memdb (the Store), http (the
-// Partner API and the Klarna webhook listener) and partnerhook (the Partner webhooks).
+// The edges live in the packages beside it in reference-impl/: klarna (the Klarna client), memdb
+// (the Store), http (the Partner API and the Klarna webhook listener) and partnerhook (the
+// Partner webhooks).
 package acquirer
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -69,12 +72,13 @@ func NewService(cfg Config) (*Service, error) {
 	if cfg.Klarna == nil || cfg.Store == nil || cfg.Partners == nil {
 		return nil, errors.New("acquirer: Klarna, Store and Partners are required")
 	}
-	s := &Service{klarna: cfg.Klarna, store: cfg.Store, partners: cfg.Partners, notifier: cfg.Notifier, log: cfg.Logger, now: cfg.Now}
-	if s.notifier == nil {
-		s.notifier = discardNotifier{}
-	}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
+	s := &Service{
+		klarna:   cfg.Klarna,
+		store:    cfg.Store,
+		partners: cfg.Partners,
+		notifier: cmp.Or[Notifier](cfg.Notifier, discardNotifier{}),
+		log:      cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
+		now:      cfg.Now,
 	}
 	if s.now == nil {
 		s.now = time.Now

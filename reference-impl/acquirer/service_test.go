@@ -111,8 +111,8 @@ func unavailable(klarna.AuthorizeParams) (*klarna.AuthorizeResponse, error) {
 
 func session() acquirer.SessionRequest {
 	return acquirer.SessionRequest{
-		Reference: "order-1", Currency: "EUR", Amount: 1000, Mode: acquirer.ModeRedirect, ReturnURL: "https://shop.example/return",
-		Token: &acquirer.TokenRequest{Usage: acquirer.UsageOnDemand},
+		Purchase: acquirer.Purchase{Reference: "order-1", Currency: "EUR", Amount: 1000, Mode: acquirer.ModeRedirect, ReturnURL: "https://shop.example/return"},
+		Token:    &acquirer.TokenRequest{Usage: acquirer.UsageOnDemand},
 	}
 }
 

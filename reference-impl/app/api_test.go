@@ -11,6 +11,7 @@ import (
 
 	"github.com/klarna-mock/klarna-mock/reference-impl/acquirer"
 	"github.com/klarna-mock/klarna-mock/reference-impl/klarna"
+	"github.com/klarna-mock/klarna-mock/reference-impl/signature"
 )
 
 func TestPaymentMethods(t *testing.T) {
@@ -158,7 +159,7 @@ func TestKlarnaWebhooksTheAcquirerHasNoUseFor(t *testing.T) {
 	post := func(body string) (int, []byte) {
 		h := http.Header{}
 		h.Set("Content-Type", "application/json")
-		h.Set(klarna.HeaderSignature, klarna.Sign(secret, []byte(body)))
+		h.Set(klarna.HeaderSignature, signature.Sign(secret, []byte(body)))
 		return e.postKlarnaWebhook(h, []byte(body))
 	}
 

@@ -4,6 +4,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -53,10 +54,7 @@ type App struct {
 
 // New assembles an acquirer. Close it to stop the Partner webhook deliveries.
 func New(cfg Config) (*App, error) {
-	logger := cfg.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
+	logger := cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
 	if cfg.Klarna.Logger == nil {
 		cfg.Klarna.Logger = logger.With("component", "klarna")
 	}

@@ -10,10 +10,11 @@ import (
 
 	"github.com/klarna-mock/klarna-mock/reference-impl/acquirer"
 	"github.com/klarna-mock/klarna-mock/reference-impl/klarna"
+	"github.com/klarna-mock/klarna-mock/reference-impl/signature"
 )
 
 // These tests walk every branch of the three sequence diagrams of Klarna's server-side tokenized
-// integration guide through the acquirer, against the mock's default outcome rules
+// integration (docs/flows.md) through the acquirer, against the mock's default outcome rules
 // (fixtures/default.yaml): a network session token of an identified customer spares the
 // step-up; "+denied@" emails and references containing "decline" are declined; references
 // containing "stepup" step up.
@@ -150,7 +151,7 @@ func TestTokenCreationStepsUpThenCompletesByWebhook(t *testing.T) {
 
 			// A body that is not Klarna's is refused.
 			forged := deliveries[0].header.Clone()
-			forged.Set(klarna.HeaderSignature, klarna.Sign("not-the-secret", deliveries[0].body))
+			forged.Set(klarna.HeaderSignature, signature.Sign("not-the-secret", deliveries[0].body))
 			status, raw = e.postKlarnaWebhook(forged, deliveries[0].body)
 			require.Equal(t, http.StatusBadRequest, status)
 			require.Equal(t, "INVALID_SIGNATURE", decode[apError](t, raw).ErrorCode)

@@ -23,6 +23,7 @@ import (
 	"github.com/klarna-mock/klarna-mock/reference-impl/app"
 	"github.com/klarna-mock/klarna-mock/reference-impl/klarna"
 	"github.com/klarna-mock/klarna-mock/reference-impl/partnerhook"
+	"github.com/klarna-mock/klarna-mock/reference-impl/signature"
 )
 
 // The harness runs the acquirer (app.New behind httptest) against an in-process klarna-mock,
@@ -56,7 +57,7 @@ type fakePartner struct {
 func (p *fakePartner) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
 	require.NoError(p.t, err)
-	if !partnerhook.Verify(p.secret, body, r.Header.Get(partnerhook.HeaderSignature)) {
+	if !signature.Verify(p.secret, body, r.Header.Get(partnerhook.HeaderSignature)) {
 		p.t.Errorf("partner webhook with a bad AP-Signature: %s", body)
 		w.WriteHeader(http.StatusBadRequest)
 		return

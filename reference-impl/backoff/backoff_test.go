@@ -1,6 +1,7 @@
 package backoff
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -17,4 +18,24 @@ func TestJitteredStaysBelowItsCeiling(t *testing.T) {
 		}
 	}
 	require.Equal(t, time.Duration(1), Jittered(0, 0, 1))
+}
+
+func TestSleepEndsWithItsContext(t *testing.T) {
+	t.Parallel()
+	require.True(t, Sleep(t.Context(), time.Millisecond))
+
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	start := time.Now()
+	require.False(t, Sleep(ctx, time.Hour))
+	require.Less(t, time.Since(start), time.Minute)
+}
+
+func TestOrDefault(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, 5, OrDefault(0, 5))
+	require.Equal(t, 5, OrDefault(-1, 5))
+	require.Equal(t, 3, OrDefault(3, 5))
+	require.Equal(t, time.Second, OrDefault(time.Duration(0), time.Second))
+	require.Equal(t, time.Millisecond, OrDefault(time.Millisecond, time.Second))
 }

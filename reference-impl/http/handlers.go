@@ -87,17 +87,46 @@ func (s *Server) listPaymentMethods(w http.ResponseWriter, r *request) error {
 	}{methods})
 }
 
+// purchaseFields are the body fields of POST /v1/sessions and POST /v1/charges alike.
+type purchaseFields struct {
+	Reference    string                            `json:"reference"`
+	Currency     string                            `json:"currency"`
+	Amount       int64                             `json:"amount"`
+	Capture      string                            `json:"capture"`
+	Mode         acquirer.Mode                     `json:"mode"`
+	ReturnURL    string                            `json:"return_url"`
+	PurchaseData *klarna.SupplementaryPurchaseData `json:"supplementary_purchase_data"`
+	networkFields
+}
+
+// purchase returns the fields as the Service takes them, with the request's Idempotency-Key.
+func (f purchaseFields) purchase(r *request) (acquirer.Purchase, error) {
+	nw, err := f.network()
+	if err != nil {
+		return acquirer.Purchase{}, err
+	}
+	return acquirer.Purchase{
+		IdempotencyKey: r.Header.Get("Idempotency-Key"),
+		Reference:      f.Reference, Currency: f.Currency, Amount: f.Amount, Capture: f.Capture,
+		Mode: f.Mode, ReturnURL: f.ReturnURL, PurchaseData: f.PurchaseData, Network: nw,
+	}, nil
+}
+
+// readPurchase decodes the body into in, a body embedding purchaseFields, and returns its
+// purchase.
+func readPurchase(r *request, in interface {
+	purchase(*request) (acquirer.Purchase, error)
+}) (acquirer.Purchase, error) {
+	if err := decode(r.body, in); err != nil {
+		return acquirer.Purchase{}, err
+	}
+	return in.purchase(r)
+}
+
 // sessionBody is the body of POST /v1/sessions.
 type sessionBody struct {
-	Reference            string                            `json:"reference"`
-	Currency             string                            `json:"currency"`
-	Amount               int64                             `json:"amount"`
-	Capture              string                            `json:"capture"`
-	Mode                 acquirer.Mode                     `json:"mode"`
-	ReturnURL            string                            `json:"return_url"`
-	RequestCustomerToken *tokenRequestBody                 `json:"request_customer_token"`
-	PurchaseData         *klarna.SupplementaryPurchaseData `json:"supplementary_purchase_data"`
-	networkFields
+	purchaseFields
+	RequestCustomerToken *tokenRequestBody `json:"request_customer_token"`
 }
 
 type tokenRequestBody struct {
@@ -107,18 +136,11 @@ type tokenRequestBody struct {
 
 func (s *Server) createSession(w http.ResponseWriter, r *request) error {
 	var in sessionBody
-	if err := decode(r.body, &in); err != nil {
-		return err
-	}
-	nw, err := in.network()
+	pu, err := readPurchase(r, &in)
 	if err != nil {
 		return err
 	}
-	req := acquirer.SessionRequest{
-		IdempotencyKey: r.Header.Get("Idempotency-Key"),
-		Reference:      in.Reference, Currency: in.Currency, Amount: in.Amount, Capture: in.Capture,
-		Mode: in.Mode, ReturnURL: in.ReturnURL, PurchaseData: in.PurchaseData, Network: nw,
-	}
+	req := acquirer.SessionRequest{Purchase: pu}
 	if t := in.RequestCustomerToken; t != nil {
 		req.Token = &acquirer.TokenRequest{Usage: t.Usage, Reference: t.Reference}
 	}
@@ -128,32 +150,19 @@ func (s *Server) createSession(w http.ResponseWriter, r *request) error {
 
 // chargeBody is the body of POST /v1/charges.
 type chargeBody struct {
-	CustomerToken   string                            `json:"customer_token"`
-	CustomerPresent bool                              `json:"customer_present"`
-	Reference       string                            `json:"reference"`
-	Currency        string                            `json:"currency"`
-	Amount          int64                             `json:"amount"`
-	Capture         string                            `json:"capture"`
-	Mode            acquirer.Mode                     `json:"mode"`
-	ReturnURL       string                            `json:"return_url"`
-	PurchaseData    *klarna.SupplementaryPurchaseData `json:"supplementary_purchase_data"`
-	networkFields
+	purchaseFields
+	CustomerToken   string `json:"customer_token"`
+	CustomerPresent bool   `json:"customer_present"`
 }
 
 func (s *Server) createCharge(w http.ResponseWriter, r *request) error {
 	var in chargeBody
-	if err := decode(r.body, &in); err != nil {
-		return err
-	}
-	nw, err := in.network()
+	pu, err := readPurchase(r, &in)
 	if err != nil {
 		return err
 	}
 	p, replayed, err := s.svc.CreateCharge(r.Context(), r.partner, acquirer.ChargeRequest{
-		IdempotencyKey: r.Header.Get("Idempotency-Key"),
-		CustomerToken:  in.CustomerToken, CustomerPresent: in.CustomerPresent,
-		Reference: in.Reference, Currency: in.Currency, Amount: in.Amount, Capture: in.Capture,
-		Mode: in.Mode, ReturnURL: in.ReturnURL, PurchaseData: in.PurchaseData, Network: nw,
+		Purchase: pu, CustomerToken: in.CustomerToken, CustomerPresent: in.CustomerPresent,
 	})
 	return writeCreated(w, p, replayed, err)
 }

@@ -4,6 +4,7 @@
 package http
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -68,9 +69,9 @@ func NewServer(d Deps) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("contract %s: %w", ContractFile, err)
 	}
-	s := &Server{svc: d.Service, partners: d.Partners, keys: d.KlarnaKeys, log: d.Logger, router: mux.NewRouter(), contract: v}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
+	s := &Server{
+		svc: d.Service, partners: d.Partners, keys: d.KlarnaKeys, log: cmp.Or(d.Logger, slog.New(slog.DiscardHandler)),
+		router: mux.NewRouter(), contract: v,
 	}
 	s.router.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, acquirer.NewError(acquirer.CodeNotFound, fmt.Sprintf("No route %s %s.", r.Method, r.URL.Path)))

@@ -1,6 +1,6 @@
 // Package klarna is a typed client for the Klarna Network payment APIs an Acquiring Partner
 // calls: Payment Authorize (initial and final), Payment Presentation, and the notification API
-// that registers webhooks. It also verifies Klarna's webhook signatures.
+// that registers webhooks. It also verifies Klarna's webhook signatures (Keyring).
 //
 // The client is self-contained, like a vendor SDK: it knows Klarna, not the acquirer. Every call
 // is safe to retry: each logical operation carries one Klarna-Idempotency-Key, reused on every
@@ -10,6 +10,7 @@ package klarna
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -66,21 +67,11 @@ type RetryPolicy struct {
 }
 
 func (p RetryPolicy) withDefaults() RetryPolicy {
-	if p.MaxAttempts <= 0 {
-		p.MaxAttempts = DefaultMaxAttempts
-	}
-	if p.InitialBackoff <= 0 {
-		p.InitialBackoff = DefaultInitialBackoff
-	}
-	if p.MaxBackoff <= 0 {
-		p.MaxBackoff = DefaultMaxBackoff
-	}
-	if p.Deadline <= 0 {
-		p.Deadline = DefaultDeadline
-	}
-	if p.AttemptTimeout <= 0 {
-		p.AttemptTimeout = DefaultAttemptTimeout
-	}
+	p.MaxAttempts = backoff.OrDefault(p.MaxAttempts, DefaultMaxAttempts)
+	p.InitialBackoff = backoff.OrDefault(p.InitialBackoff, DefaultInitialBackoff)
+	p.MaxBackoff = backoff.OrDefault(p.MaxBackoff, DefaultMaxBackoff)
+	p.Deadline = backoff.OrDefault(p.Deadline, DefaultDeadline)
+	p.AttemptTimeout = backoff.OrDefault(p.AttemptTimeout, DefaultAttemptTimeout)
 	return p
 }
 
@@ -135,15 +126,9 @@ func New(cfg Config) (*Client, error) {
 		base:      strings.TrimRight(cfg.BaseURL, "/"),
 		apiKey:    cfg.APIKey,
 		accountID: cfg.AccountID,
-		http:      cfg.HTTPClient,
+		http:      cmp.Or(cfg.HTTPClient, &http.Client{}),
 		retry:     cfg.Retry.withDefaults(),
-		log:       cfg.Logger,
-	}
-	if c.http == nil {
-		c.http = &http.Client{}
-	}
-	if c.log == nil {
-		c.log = slog.New(slog.DiscardHandler)
+		log:       cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
 	}
 	if cfg.Integrator.Name != "" {
 		b, err := json.Marshal(struct {
@@ -214,11 +199,7 @@ func (c *Client) do(parent context.Context, cl call) error {
 			return fmt.Errorf("%w: %s %s: no time left for another attempt after %d: %w", ErrUnavailable, cl.method, cl.path, attempt, err)
 		}
 		c.log.Warn("klarna call failed, retrying", "method", cl.method, "path", cl.path, "attempt", attempt, "wait", wait, "err", err)
-		timer := time.NewTimer(wait)
-		select {
-		case <-timer.C:
-		case <-ctx.Done():
-			timer.Stop()
+		if !backoff.Sleep(ctx, wait) {
 			if parent.Err() != nil {
 				return err
 			}

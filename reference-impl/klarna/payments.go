@@ -31,41 +31,26 @@ type AuthorizeParams struct {
 // Authorize calls the Payment Authorize API. DECLINED and STEP_UP_REQUIRED are results, not
 // errors.
 func (c *Client) Authorize(ctx context.Context, p AuthorizeParams) (*AuthorizeResponse, error) {
-	h := http.Header{}
-	setIf(h, HeaderNetworkSessionToken, p.NetworkSessionToken)
-	setIf(h, HeaderCustomerToken, p.CustomerToken)
 	body := p.Request
 	if p.NetworkData != "" {
 		body.KlarnaNetworkData = p.NetworkData
 	}
-	out := &AuthorizeResponse{}
-	err := c.do(ctx, call{
+	return send[AuthorizeResponse](ctx, c, call{
 		method:         http.MethodPost,
 		path:           c.accountPath(p.AccountID, "/payment/authorize"),
-		header:         h,
+		header:         tokenHeaders(p.NetworkSessionToken, p.CustomerToken),
 		body:           body,
 		idempotencyKey: p.IdempotencyKey,
 		correlationID:  p.CorrelationID,
-		out:            out,
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // PaymentRequest reads a Payment Request.
 func (c *Client) PaymentRequest(ctx context.Context, accountID, paymentRequestID string) (*PaymentRequest, error) {
-	out := &PaymentRequest{}
-	err := c.do(ctx, call{
+	return send[PaymentRequest](ctx, c, call{
 		method: http.MethodGet,
 		path:   c.accountPath(accountID, "/payment/requests/"+url.PathEscape(paymentRequestID)),
-		out:    out,
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // PresentationParams asks how to present Klarna for one checkout.
@@ -97,59 +82,55 @@ func (c *Client) Presentation(ctx context.Context, p PresentationParams) (*Prese
 	for _, intent := range p.Intents {
 		q.Add("intents[]", intent)
 	}
-	h := http.Header{}
-	setIf(h, HeaderNetworkSessionToken, p.NetworkSessionToken)
-	setIf(h, HeaderCustomerToken, p.CustomerToken)
-	out := &Presentation{}
-	err := c.do(ctx, call{
+	return send[Presentation](ctx, c, call{
 		method:        http.MethodGet,
 		path:          c.accountPath(p.AccountID, "/payment/presentation"),
 		query:         q,
-		header:        h,
+		header:        tokenHeaders(p.NetworkSessionToken, p.CustomerToken),
 		correlationID: p.CorrelationID,
-		out:           out,
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // CreateSigningKey creates a webhook signing key; its secret is in the answer and never shown
 // again.
 func (c *Client) CreateSigningKey(ctx context.Context, idempotencyKey string) (*SigningKey, error) {
-	out := &SigningKey{}
-	err := c.do(ctx, call{
+	return send[SigningKey](ctx, c, call{
 		method:         http.MethodPost,
 		path:           "/v2/notification/signing-keys",
 		body:           struct{}{},
 		idempotencyKey: idempotencyKey,
-		out:            out,
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // CreateWebhook registers a webhook.
 func (c *Client) CreateWebhook(ctx context.Context, idempotencyKey string, in WebhookInput) (*Webhook, error) {
-	out := &Webhook{}
-	err := c.do(ctx, call{
+	return send[Webhook](ctx, c, call{
 		method:         http.MethodPost,
 		path:           "/v2/notification/webhooks",
 		body:           in,
 		idempotencyKey: idempotencyKey,
-		out:            out,
 	})
-	if err != nil {
+}
+
+// send makes a call and returns its answer decoded into a new T.
+func send[T any](ctx context.Context, c *Client, cl call) (*T, error) {
+	out := new(T)
+	cl.out = out
+	if err := c.do(ctx, cl); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-func setIf(h http.Header, name, value string) {
-	if value != "" {
-		h.Set(name, value)
+// tokenHeaders returns the headers that let Klarna recognise the customer: the network session
+// token and the customer token, each only when given.
+func tokenHeaders(networkSessionToken, customerToken string) http.Header {
+	h := http.Header{}
+	if networkSessionToken != "" {
+		h.Set(HeaderNetworkSessionToken, networkSessionToken)
 	}
+	if customerToken != "" {
+		h.Set(HeaderCustomerToken, customerToken)
+	}
+	return h
 }

@@ -1,17 +1,18 @@
 package klarna
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/klarna-mock/klarna-mock/reference-impl/signature"
 )
 
-// Headers of Klarna's webhook deliveries.
+// Headers of Klarna's webhook deliveries. Klarna-Signature is the lowercase hex HMAC-SHA256 of
+// the raw body, keyed with the signing key's secret exactly as Klarna returned it (package
+// signature, docs/klarna.md §8).
 const (
 	HeaderSignature    = "Klarna-Signature"
 	HeaderSigningKeyID = "Klarna-Signing-Key-Id"
@@ -67,26 +68,6 @@ func (e *Event) PaymentRequest() (*PaymentRequest, error) {
 	return pr, nil
 }
 
-// Sign returns the Klarna-Signature of body: the lowercase hex HMAC-SHA256 of the raw body,
-// keyed with the signing key's secret exactly as Klarna returned it.
-func Sign(secret string, body []byte) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(body)
-	return hex.EncodeToString(mac.Sum(nil))
-}
-
-// Verify reports whether signature is the Klarna-Signature of body under secret, comparing in
-// constant time.
-func Verify(secret string, body []byte, signature string) bool {
-	got, err := hex.DecodeString(signature)
-	if err != nil || len(got) != sha256.Size {
-		return false
-	}
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(body)
-	return hmac.Equal(got, mac.Sum(nil))
-}
-
 // Keyring holds the signing secrets webhooks may be signed with, by signing key id. A key set
 // with SetDefault verifies deliveries whose key id is not in the ring, for a secret configured
 // without its id (such as the mock's static webhook). It is safe for concurrent use, so keys
@@ -122,12 +103,12 @@ func (k *Keyring) Empty() bool {
 }
 
 // Verify reports whether body carries a valid signature of the key keyID.
-func (k *Keyring) Verify(keyID string, body []byte, signature string) bool {
+func (k *Keyring) Verify(keyID string, body []byte, sig string) bool {
 	k.mu.RLock()
 	secret, ok := k.keys[keyID]
 	if !ok {
 		secret = k.deflt
 	}
 	k.mu.RUnlock()
-	return secret != "" && Verify(secret, body, signature)
+	return secret != "" && signature.Verify(secret, body, sig)
 }

@@ -10,6 +10,17 @@ import (
 // payment without an Idempotency-Key) stays out of a unique index.
 type pairIndex func(obj any) (first, second string)
 
+// pairOf returns the pair index of the objects of type T, read by fields.
+func pairOf[T any](fields func(T) (first, second string)) pairIndex {
+	return func(obj any) (string, string) {
+		o, ok := obj.(T)
+		if !ok {
+			return "", ""
+		}
+		return fields(o)
+	}
+}
+
 // FromObject implements memdb.SingleIndexer.
 func (f pairIndex) FromObject(obj any) (bool, []byte, error) {
 	a, b := f(obj)

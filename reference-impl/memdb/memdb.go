@@ -44,42 +44,33 @@ type Store struct {
 // New returns an empty store.
 func New() (*Store, error) {
 	schema := &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
-		tablePayments: {
-			Name: tablePayments,
-			Indexes: map[string]*memdb.IndexSchema{
-				indexID: {Name: indexID, Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
-				indexPaymentRequest: {Name: indexPaymentRequest, Unique: true, AllowMissing: true,
-					Indexer: &memdb.StringFieldIndex{Field: "PaymentRequestID"}},
-				indexIdempotency: {Name: indexIdempotency, Unique: true, AllowMissing: true,
-					Indexer: pairIndex(func(o any) (string, string) {
-						p := o.(*acquirer.Payment)
-						return p.PartnerID, p.IdempotencyKey
-					})},
-			},
-		},
-		tableTokens: {
-			Name: tableTokens,
-			Indexes: map[string]*memdb.IndexSchema{
-				indexID: {Name: indexID, Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
-				indexKlarnaToken: {Name: indexKlarnaToken, Unique: true,
-					Indexer: pairIndex(func(o any) (string, string) {
-						t := o.(*acquirer.Token)
-						return t.PartnerID, t.KlarnaToken
-					})},
-			},
-		},
-		tableEvents: {
-			Name: tableEvents,
-			Indexes: map[string]*memdb.IndexSchema{
-				indexID: {Name: indexID, Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
-			},
-		},
+		tablePayments: table(tablePayments,
+			&memdb.IndexSchema{Name: indexPaymentRequest, Unique: true, AllowMissing: true,
+				Indexer: &memdb.StringFieldIndex{Field: "PaymentRequestID"}},
+			&memdb.IndexSchema{Name: indexIdempotency, Unique: true, AllowMissing: true,
+				Indexer: pairOf(func(p *acquirer.Payment) (string, string) { return p.PartnerID, p.IdempotencyKey })}),
+		tableTokens: table(tableTokens,
+			&memdb.IndexSchema{Name: indexKlarnaToken, Unique: true,
+				Indexer: pairOf(func(t *acquirer.Token) (string, string) { return t.PartnerID, t.KlarnaToken })}),
+		tableEvents: table(tableEvents),
 	}}
 	db, err := memdb.NewMemDB(schema)
 	if err != nil {
 		return nil, fmt.Errorf("memdb schema: %w", err)
 	}
 	return &Store{db: db}, nil
+}
+
+// table returns the schema of a table of objects with a unique ID field, indexed by it and by
+// the other indexes.
+func table(name string, indexes ...*memdb.IndexSchema) *memdb.TableSchema {
+	t := &memdb.TableSchema{Name: name, Indexes: map[string]*memdb.IndexSchema{
+		indexID: {Name: indexID, Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
+	}}
+	for _, ix := range indexes {
+		t.Indexes[ix.Name] = ix
+	}
+	return t
 }
 
 // View runs fn in a read-only transaction.

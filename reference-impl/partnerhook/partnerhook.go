@@ -2,9 +2,10 @@
 // secret, asynchronously, and retried with exponential backoff until the Partner answers 2xx.
 //
 // Each delivery carries the headers AP-Signature (the lowercase hex HMAC-SHA256 of the exact raw
-// body, keyed with the Partner's webhook secret), AP-Event-Id and AP-Event-Type. Retries send
-// the byte-identical body, so the signature and event_id stay the same and a Partner can
-// de-duplicate by event_id. Deliveries are independent: their order is not guaranteed.
+// body, keyed with the Partner's webhook secret, which Partners check with signature.Verify),
+// AP-Event-Id and AP-Event-Type. Retries send the byte-identical body, so the signature and
+// event_id stay the same and a Partner can de-duplicate by event_id. Deliveries are independent:
+// their order is not guaranteed.
 //
 // Deliveries live in memory. A production acquirer would write each event to an outbox table in
 // the transaction that caused it, so a crash cannot lose one.
@@ -12,10 +13,8 @@ package partnerhook
 
 import (
 	"bytes"
+	"cmp"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/klarna-mock/klarna-mock/reference-impl/acquirer"
 	"github.com/klarna-mock/klarna-mock/reference-impl/backoff"
+	"github.com/klarna-mock/klarna-mock/reference-impl/signature"
 )
 
 // Headers of every delivery.
@@ -89,54 +89,21 @@ type Sender struct {
 
 // New returns a running Sender.
 func New(cfg Config) *Sender {
-	if cfg.MaxAttempts <= 0 {
-		cfg.MaxAttempts = DefaultMaxAttempts
-	}
-	if cfg.InitialBackoff <= 0 {
-		cfg.InitialBackoff = DefaultInitialBackoff
-	}
-	if cfg.MaxBackoff <= 0 {
-		cfg.MaxBackoff = DefaultMaxBackoff
-	}
-	if cfg.AttemptTimeout <= 0 {
-		cfg.AttemptTimeout = DefaultAttemptTimeout
-	}
-	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = DefaultConcurrency
-	}
-	if cfg.MaxPending <= 0 {
-		cfg.MaxPending = DefaultMaxPending
-	}
-	s := &Sender{cfg: cfg, client: cfg.Client, log: cfg.Logger, slots: make(chan struct{}, cfg.Concurrency)}
-	if s.client == nil {
-		s.client = &http.Client{}
-	}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
+	cfg.MaxAttempts = backoff.OrDefault(cfg.MaxAttempts, DefaultMaxAttempts)
+	cfg.InitialBackoff = backoff.OrDefault(cfg.InitialBackoff, DefaultInitialBackoff)
+	cfg.MaxBackoff = backoff.OrDefault(cfg.MaxBackoff, DefaultMaxBackoff)
+	cfg.AttemptTimeout = backoff.OrDefault(cfg.AttemptTimeout, DefaultAttemptTimeout)
+	cfg.Concurrency = backoff.OrDefault(cfg.Concurrency, DefaultConcurrency)
+	cfg.MaxPending = backoff.OrDefault(cfg.MaxPending, DefaultMaxPending)
+	s := &Sender{
+		cfg:    cfg,
+		client: cmp.Or(cfg.Client, &http.Client{}),
+		log:    cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
+		slots:  make(chan struct{}, cfg.Concurrency),
 	}
 	s.stopRetries, s.stop = context.WithCancel(context.Background())
 	s.attempts, s.abort = context.WithCancel(context.Background())
 	return s
-}
-
-// Sign returns the AP-Signature of body: the lowercase hex HMAC-SHA256 of the raw body keyed
-// with the Partner's webhook secret.
-func Sign(secret string, body []byte) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(body)
-	return hex.EncodeToString(mac.Sum(nil))
-}
-
-// Verify reports whether signature is the AP-Signature of body under secret, comparing in
-// constant time. Partners call it on every webhook before trusting the body.
-func Verify(secret string, body []byte, signature string) bool {
-	got, err := hex.DecodeString(signature)
-	if err != nil || len(got) != sha256.Size {
-		return false
-	}
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(body)
-	return hmac.Equal(got, mac.Sum(nil))
 }
 
 // delivery is one event on its way to one Partner.
@@ -194,11 +161,7 @@ func (s *Sender) deliver(d *delivery) {
 		}
 		wait := backoff.Jittered(s.cfg.InitialBackoff, s.cfg.MaxBackoff, attempt)
 		log.Warn("partner webhook attempt failed", "attempt", attempt, "retry_in", wait, "err", err)
-		timer := time.NewTimer(wait)
-		select {
-		case <-timer.C:
-		case <-s.stopRetries.Done():
-			timer.Stop()
+		if !backoff.Sleep(s.stopRetries, wait) {
 			log.Warn("partner webhook abandoned at shutdown", "attempts", attempt)
 			return
 		}
@@ -224,7 +187,7 @@ func (s *Sender) attempt(d *delivery) error {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "reference-acquirer-webhooks/1")
-	req.Header.Set(HeaderSignature, Sign(d.secret, d.body))
+	req.Header.Set(HeaderSignature, signature.Sign(d.secret, d.body))
 	req.Header.Set(HeaderEventID, d.eventID)
 	req.Header.Set(HeaderEventType, string(d.eventType))
 	resp, err := s.client.Do(req)

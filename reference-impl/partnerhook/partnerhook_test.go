@@ -14,6 +14,7 @@ import (
 
 	"github.com/klarna-mock/klarna-mock/reference-impl/acquirer"
 	"github.com/klarna-mock/klarna-mock/reference-impl/partnerhook"
+	"github.com/klarna-mock/klarna-mock/reference-impl/signature"
 )
 
 // receiver is a Partner's webhook endpoint answering with the scripted statuses (the last one
@@ -81,7 +82,7 @@ func TestDeliveriesAreSignedAndRetriedUnchanged(t *testing.T) {
 	defer r.mu.Unlock()
 	for i, h := range r.got {
 		require.Equal(t, r.bodies[0], r.bodies[i], "every attempt sends the same bytes")
-		require.True(t, partnerhook.Verify("whsec", r.bodies[i], h.Get(partnerhook.HeaderSignature)))
+		require.True(t, signature.Verify("whsec", r.bodies[i], h.Get(partnerhook.HeaderSignature)))
 		require.Equal(t, "evt_1", h.Get(partnerhook.HeaderEventID))
 		require.Equal(t, "token.created", h.Get(partnerhook.HeaderEventType))
 		require.Equal(t, "application/json", h.Get("Content-Type"))
@@ -90,7 +91,7 @@ func TestDeliveriesAreSignedAndRetriedUnchanged(t *testing.T) {
 	require.NoError(t, json.Unmarshal(r.bodies[0], &got))
 	require.Equal(t, "evt_1", got["event_id"])
 	require.Equal(t, "aptok_1", got["data"].(map[string]any)["customer_token"])
-	require.False(t, partnerhook.Verify("other", r.bodies[0], r.got[0].Get(partnerhook.HeaderSignature)))
+	require.False(t, signature.Verify("other", r.bodies[0], r.got[0].Get(partnerhook.HeaderSignature)))
 }
 
 func TestADeliveryGivesUpAfterMaxAttempts(t *testing.T) {
