@@ -2,8 +2,12 @@ package example_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"testing"
 
@@ -13,26 +17,137 @@ import (
 	"github.com/klarna-mock/klarna-mock/features/steps"
 )
 
-// ourFeature is a scenario of the team's own, built from the suite's steps plus one of its own.
+// ourFeature is a scenario of the team's own, built from the suite's steps plus four of its own.
 const ourFeature = `Feature: Our Acquiring Partner's additions
-  Scenario: A one-click purchase answer carries our request id
+  Scenario: A one-click purchase is traceable end to end
     Given a Partner selling through the Acquiring Partner
     And the customer saved Klarna for on-demand use
     When the Partner charges the customer's token for 45.00 EUR with the customer present
     Then the charge is approved at once
-    And the Acquiring Partner's answer carries an AP-Request-Id
+    And every answer of the Acquiring Partner carries an AP-Request-Id
+    And the Partner reads the same charge back from the Acquiring Partner
+    And Klarna holds the charge's payment transaction, authorized for 45.00 EUR
+    And every call the Acquiring Partner sent Klarna carries a Partner-Correlation-Id
 `
 
-// answerCarriesRequestID is a step of the team's own: it reaches the scenario's state through
-// steps.Must.
-func answerCarriesRequestID(ctx context.Context) error {
+// ourSteps binds the team's own steps. Each reaches the scenario's state with steps.Must.
+func ourSteps(sc *godog.ScenarioContext) {
+	sc.Then(`^every answer of the Acquiring Partner carries an AP-Request-Id$`, everyAnswerHasRequestID)
+	sc.Then(`^the Partner reads the same charge back from the Acquiring Partner$`, readsChargeBack)
+	sc.Then(`^Klarna holds the charge's payment transaction, authorized for (\d+)\.(\d{2}) ([A-Z]{3})$`, klarnaHoldsTransaction)
+	sc.Then(`^every call the Acquiring Partner sent Klarna carries a Partner-Correlation-Id$`, everyKlarnaCallCorrelated)
+}
+
+// everyAnswerHasRequestID looks at every answer the Partner got so far (World.Answers).
+func everyAnswerHasRequestID(ctx context.Context) error {
 	w, err := steps.Must(ctx)
 	if err != nil {
 		return err
 	}
-	status, header, _ := w.LastAnswer()
-	if header.Get("AP-Request-Id") == "" {
-		return fmt.Errorf("the answer (%d) has no AP-Request-Id", status)
+	answers := w.Answers()
+	if len(answers) == 0 {
+		return errors.New("the Partner got no answer from the Acquiring Partner")
+	}
+	for _, a := range answers {
+		if a.Header.Get("AP-Request-Id") == "" {
+			return fmt.Errorf("the answer to %s %s (%d) has no AP-Request-Id", a.Method, a.Path, a.Status)
+		}
+	}
+	return nil
+}
+
+// charge is what the team's steps read of a charge.
+type charge struct {
+	ID                   string `json:"id"`
+	PaymentTransactionID string `json:"payment_transaction_id"`
+}
+
+// lastCharge decodes the Acquiring Partner's last answer (World.LastAnswer) as a charge.
+func lastCharge(w *steps.World) (charge, error) {
+	var c charge
+	a, ok := w.LastAnswer()
+	if !ok {
+		return c, errors.New("the Partner has called nothing yet")
+	}
+	if err := json.Unmarshal(a.Body, &c); err != nil || c.ID == "" {
+		return c, fmt.Errorf("the answer to %s %s is not a charge: %s", a.Method, a.Path, a.Body)
+	}
+	return c, nil
+}
+
+// withCharge returns the scenario's World and the charge of the Acquiring Partner's last answer.
+func withCharge(ctx context.Context) (*steps.World, charge, error) {
+	w, err := steps.Must(ctx)
+	if err != nil {
+		return nil, charge{}, err
+	}
+	c, err := lastCharge(w)
+	return w, c, err
+}
+
+// readsChargeBack calls the Acquiring Partner as the scenario's Partner (World.CallAcquirer).
+func readsChargeBack(ctx context.Context) error {
+	w, created, err := withCharge(ctx)
+	if err != nil {
+		return err
+	}
+	a, err := w.CallAcquirer(ctx, http.MethodGet, "/v1/charges/"+url.PathEscape(created.ID), nil, nil)
+	if err != nil {
+		return err
+	}
+	if a.Status != http.StatusOK || a.Problem != "" {
+		return fmt.Errorf("reading charge %s back: %d %s %s", created.ID, a.Status, a.Problem, a.Body)
+	}
+	read, err := lastCharge(w)
+	if err != nil {
+		return err
+	}
+	if read != created {
+		return fmt.Errorf("charge %s reads back as %+v, was created as %+v", created.ID, read, created)
+	}
+	return nil
+}
+
+// klarnaHoldsTransaction asks Klarna's API what the Acquiring Partner sees, with the mock's
+// client (World.Klarna) and the Acquiring Partner's credentials (World.KlarnaCredentials).
+func klarnaHoldsTransaction(ctx context.Context, units, cents, currency string) error {
+	w, c, err := withCharge(ctx)
+	if err != nil {
+		return err
+	}
+	key, account := w.KlarnaCredentials()
+	var tr struct {
+		Amount   int64  `json:"amount"`
+		Currency string `json:"currency"`
+		State    string `json:"state"`
+	}
+	path := "/v2/accounts/" + url.PathEscape(account) + "/payment/transactions/" + url.PathEscape(c.PaymentTransactionID)
+	if err := w.Klarna().Do(http.MethodGet, path, key, nil, &tr); err != nil {
+		return err
+	}
+	if want := units + cents; fmt.Sprint(tr.Amount) != want || tr.Currency != currency || tr.State != "AUTHORIZED" {
+		return fmt.Errorf("Klarna holds payment transaction %s as %d %s %s; want %s %s AUTHORIZED", c.PaymentTransactionID, tr.Amount, tr.Currency, tr.State, want, currency)
+	}
+	return nil
+}
+
+// everyKlarnaCallCorrelated reads what the Acquiring Partner sent Klarna (World.Journal).
+func everyKlarnaCallCorrelated(ctx context.Context) error {
+	w, err := steps.Must(ctx)
+	if err != nil {
+		return err
+	}
+	entries, err := w.Journal()
+	if err != nil {
+		return err
+	}
+	if len(entries) == 0 {
+		return errors.New("the Acquiring Partner sent Klarna nothing")
+	}
+	for _, e := range entries {
+		if e.Headers["Partner-Correlation-Id"] == "" {
+			return fmt.Errorf("%s %s (#%d) carries no Partner-Correlation-Id", e.Method, e.Path, e.Seq)
+		}
 	}
 	return nil
 }
@@ -50,7 +165,7 @@ func TestOurAdditions(t *testing.T) {
 		TestSuiteInitializer: s.InitializeTestSuite,
 		ScenarioInitializer: func(sc *godog.ScenarioContext) {
 			s.InitializeScenario(sc)
-			sc.Then(`^the Acquiring Partner's answer carries an AP-Request-Id$`, answerCarriesRequestID)
+			ourSteps(sc)
 		},
 		Options: &godog.Options{
 			Format: "pretty", Output: io.Discard, Strict: true, TestingT: t,

@@ -63,11 +63,11 @@ func (e entry) describe(start time.Time) string {
 }
 
 // journalHead returns the newest sequence number of the journal, 0 when it is empty.
-func (w *World) journalHead() (uint64, error) {
+func (e *env) journalHead() (uint64, error) {
 	var out struct {
 		Entries []testkit.JournalEntry `json:"entries"`
 	}
-	err := w.env.klarna.Do(http.MethodGet, "/mock/v1/accounts/"+url.PathEscape(w.env.account)+"/journal?limit=1", w.env.apKlarnaKey, nil, &out)
+	err := e.klarna.Do(http.MethodGet, "/mock/v1/accounts/"+url.PathEscape(e.account)+"/journal?limit=1", e.apKlarnaKey, nil, &out)
 	if err != nil {
 		return 0, fmt.Errorf("reading the journal of what the Acquiring Partner sent Klarna: %w", err)
 	}
@@ -77,29 +77,26 @@ func (w *World) journalHead() (uint64, error) {
 	return out.Entries[0].Seq, nil
 }
 
-// journal returns what was sent to Klarna's payment API with the Acquiring Partner's credentials,
-// since the scenario began.
-func (w *World) journal() ([]entry, error) {
-	raw, err := w.env.klarna.JournalSince(w.env.apKlarnaKey, w.env.account, w.firstSeq(), "/payment/")
+// journal returns what the Acquiring Partner sent to Klarna's payment API in this scenario.
+func (w *World) journal() ([]entry, error) { return w.journalOf("/payment/") }
+
+// journalOf returns what the Acquiring Partner sent Klarna since the scenario began, on paths
+// containing pathContains ("" for all); the suite's own calls are left out.
+func (w *World) journalOf(pathContains string) ([]entry, error) {
+	raw, err := w.env.klarna.JournalSince(w.env.apKlarnaKey, w.env.account, w.env.since, pathContains)
 	if err != nil {
 		return nil, fmt.Errorf("reading the journal of what the Acquiring Partner sent Klarna: %w", err)
 	}
-	out := make([]entry, len(raw))
-	for i, r := range raw {
-		out[i] = entry{JournalEntry: r}
-		_ = json.Unmarshal([]byte(r.Body), &out[i].json)
+	out := make([]entry, 0, len(raw))
+	for _, r := range raw {
+		e := entry{JournalEntry: r}
+		if e.fromSuite() {
+			continue
+		}
+		_ = json.Unmarshal([]byte(r.Body), &e.json)
+		out = append(out, e)
 	}
 	return out, nil
-}
-
-// firstSeq is the journal position before the scenario's first call.
-func (w *World) firstSeq() uint64 {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if len(w.ops) == 0 {
-		return 0
-	}
-	return w.ops[0].before
 }
 
 // finalTokens are the network session tokens of completed Purchase Journeys: their authorizes
@@ -120,7 +117,7 @@ func (w *World) finalTokens() []string {
 // journal an entry sent while o's call was in flight counts too, so an Acquiring Partner that
 // drops the reference is still found.
 func (w *World) mine(o *op, e entry, finals []string) bool {
-	if e.fromSuite() || slices.Contains(finals, e.header("Klarna-Network-Session-Token")) {
+	if slices.Contains(finals, e.header("Klarna-Network-Session-Token")) {
 		return false
 	}
 	if strings.Contains(e.Body, o.reference) {
@@ -142,7 +139,7 @@ func (w *World) initialAuthorizes(o *op, entries []entry) []entry {
 	return out
 }
 
-// checkInitial checks the initial authorize of a session or charge against what the Partner
+// checkInitial checks the initial authorizes of a session or charge against what the Partner
 // asked for. The error is the suite's own trouble (the journal cannot be read).
 func (w *World) checkInitial(o *op) (Violations, error) {
 	if o.kind != "session" && o.kind != "charge" {
@@ -154,96 +151,192 @@ func (w *World) checkInitial(o *op) (Violations, error) {
 	}
 	auths := w.initialAuthorizes(o, entries)
 	if len(auths) == 0 {
-		if o.res != nil {
-			detail := fmt.Sprintf("the Acquiring Partner answered %d for the %s %s, but Klarna received no authorize for it (none carries the Partner's reference %q)",
-				o.ans.status, o.what, o.res.ID, o.reference)
-			if !w.env.isolated && !slices.ContainsFunc(entries, func(e entry) bool { return !e.fromSuite() }) {
-				detail += fmt.Sprintf("; the journal of API key and account %s holds no call of the Acquiring Partner at all: are they the ones it uses (ACQUIRER_KLARNA_API_KEY, ACQUIRER_KLARNA_ACCOUNT_ID)?", w.env.account)
-			}
-			return Violations{{Rule: RuleForwardPurchase, Detail: detail}}, nil
-		}
-		return nil, nil
+		return w.missingAuthorize(o, entries), nil
 	}
 	var vs Violations
-	add := func(r Rule, format string, args ...any) {
-		v := Violation{Rule: r, Detail: fmt.Sprintf(format, args...)}
-		if !slices.Contains(vs, v) {
-			vs = append(vs, v)
-		}
-	}
-	what := o.what
-	if o.res != nil {
-		what += " " + o.res.ID
-	}
 	for _, e := range auths {
-		if e.header("Klarna-Idempotency-Key") == "" {
-			add(RuleIdempotencyKey, "the authorize for the %s had no Klarna-Idempotency-Key", what)
-		}
-		if o.networkData != "" {
-			sent, where := e.networkData()
-			switch {
-			case sent == nil && where != "":
-				add(RuleNetworkDataUnaltered, "the authorize for the %s carried it in %s, not in the body's klarna_network_data; Partner gave %q", what, where, o.networkData)
-			case sent == nil:
-				add(RuleNetworkDataUnaltered, "the authorize for the %s carried no klarna_network_data; Partner gave %q", what, o.networkData)
-			case *sent != o.networkData:
-				add(RuleNetworkDataUnaltered, "sent %q, Partner gave %q", *sent, o.networkData)
-			}
-		}
-		if o.nst != "" {
-			sent := or(e.header("Klarna-Network-Session-Token"), e.header("Klarna-Interoperability-Token"))
-			if sent != o.nst {
-				add(RuleNetworkSessionTokenUnaltered, "the authorize for the %s sent %q, Partner gave %q", what, sent, o.nst)
-			}
-		}
-		if o.kind == "session" && o.usage != "" {
-			want := []string{scopeOf(o.usage)}
-			scopes, ok := e.field("request_customer_token.scopes")
-			var got []string
-			list, _ := scopes.([]any)
-			for _, s := range list {
-				got = append(got, fmt.Sprint(s))
-			}
-			switch {
-			case !ok:
-				add(RuleCustomerTokenScope, "the authorize for the %s has no request_customer_token; the Partner asked for a %s token", what, o.usage)
-			case !slices.Equal(got, want):
-				add(RuleCustomerTokenScope, "the authorize for the %s asked for scopes %v; a %s token needs %v", what, got, o.usage, want)
-			}
-		}
-		_, stepUp := e.field("step_up_config")
-		switch {
-		case o.customerPresent && !stepUp:
-			add(RuleStepUpWhenPresent, "the authorize for the %s (customer present) has no step_up_config, so Klarna cannot send the customer through its Purchase Journey", what)
-		case !o.customerPresent && stepUp:
-			add(RuleNoStepUpWhenNotPresent, "the authorize for the %s (a charge without the customer) has a step_up_config", what)
-		case stepUp && o.mode != "":
-			want := map[string]string{"REDIRECT": "HANDOVER", "SDK": "SDK"}[o.mode]
-			if m, _ := e.field("step_up_config.customer_interaction_config.method"); m != want {
-				add(RuleStepUpWhenPresent, "the Partner chose %s mode, so step_up_config.customer_interaction_config.method must be %s; it was %v", o.mode, want, m)
-			}
-		}
-		if o.kind == "charge" && o.klarnaToken != "" {
-			if got := e.header("Klarna-Customer-Token"); got != o.klarnaToken {
-				add(RuleChargeKlarnaToken, "the authorize for the %s sent Klarna-Customer-Token %q; the Partner's token stands for %q", what, got, o.klarnaToken)
-			}
-		}
-		if o.amount > 0 {
-			amount, _ := e.field("request_payment_transaction.amount")
-			if f, ok := amount.(float64); !ok || int64(f) != o.amount {
-				add(RuleForwardPurchase, "the authorize for the %s asked for amount %v; the Partner asked for %d", what, amount, o.amount)
-			}
-		}
-		if c, _ := e.field("currency"); !strings.EqualFold(fmt.Sprint(c), o.currency) {
-			add(RuleForwardPurchase, "the authorize for the %s asked for currency %v; the Partner asked for %s", what, c, o.currency)
-		}
-		if o.kind == "charge" && !o.customerPresent {
-			if subs, _ := e.field("supplementary_purchase_data.subscriptions"); subs == nil {
-				add(RuleSubscriptionData, "the authorize for the %s has no supplementary_purchase_data.subscriptions", what)
+		for _, v := range checkAuthorize(o, e) {
+			if !slices.Contains(vs, v) {
+				vs = append(vs, v)
 			}
 		}
 	}
 	return vs, nil
+}
+
+// missingAuthorize reports a session or charge the Acquiring Partner created without asking
+// Klarna, and the likely cause when the journal holds nothing of the Acquiring Partner at all.
+func (w *World) missingAuthorize(o *op, entries []entry) Violations {
+	if o.res == nil {
+		return nil
+	}
+	detail := fmt.Sprintf("the Acquiring Partner answered %d for the %s %s, but Klarna received no authorize for it (none carries the Partner's reference %q)",
+		o.ans.Status, o.what, o.res.ID, o.reference)
+	if !w.env.isolated && len(entries) == 0 {
+		detail += fmt.Sprintf("; the journal of API key and account %s holds no call of the Acquiring Partner at all: are they the ones it uses (ACQUIRER_KLARNA_API_KEY, ACQUIRER_KLARNA_ACCOUNT_ID)?", w.env.account)
+	}
+	return Violations{{Rule: RuleForwardPurchase, Detail: detail}}
+}
+
+// authorizeCheck is one rule held against each initial authorize of a session or charge: check
+// returns what is wrong with e, given what the Partner asked for in o, or "" when nothing is.
+type authorizeCheck struct {
+	rule  Rule
+	check func(o *op, e entry) string
+}
+
+// authorizeChecks are the rules of the initial authorize, in the order their failures are
+// reported. A rule may take more than one row (forward-purchase checks amount and currency
+// apart).
+var authorizeChecks = []authorizeCheck{
+	{RuleIdempotencyKey, checkIdempotencyKey},
+	{RuleNetworkDataUnaltered, checkNetworkData},
+	{RuleNetworkSessionTokenUnaltered, checkNetworkSessionToken},
+	{RuleCustomerTokenScope, checkTokenScope},
+	{RuleStepUpWhenPresent, checkStepUpWhenPresent},
+	{RuleNoStepUpWhenNotPresent, checkNoStepUpWhenNotPresent},
+	{RuleChargeKlarnaToken, checkChargedToken},
+	{RuleForwardPurchase, checkAmount},
+	{RuleForwardPurchase, checkCurrency},
+	{RuleSubscriptionData, checkSubscription},
+}
+
+// checkAuthorize holds one initial authorize against every row of authorizeChecks.
+func checkAuthorize(o *op, e entry) Violations {
+	var vs Violations
+	for _, c := range authorizeChecks {
+		if detail := c.check(o, e); detail != "" {
+			vs = append(vs, Violation{Rule: c.rule, Detail: detail})
+		}
+	}
+	return vs
+}
+
+// label names o in messages: "charge <id>", or only its kind before the Acquiring Partner gave
+// it an id.
+func (o *op) label() string {
+	if o.res == nil {
+		return o.what
+	}
+	return o.what + " " + o.res.ID
+}
+
+func checkIdempotencyKey(o *op, e entry) string {
+	if e.header("Klarna-Idempotency-Key") != "" {
+		return ""
+	}
+	return fmt.Sprintf("the authorize for the %s had no Klarna-Idempotency-Key", o.label())
+}
+
+func checkNetworkData(o *op, e entry) string {
+	if o.networkData == "" {
+		return ""
+	}
+	sent, where := e.networkData()
+	switch {
+	case sent == nil && where != "":
+		return fmt.Sprintf("the authorize for the %s carried it in %s, not in the body's klarna_network_data; Partner gave %q", o.label(), where, o.networkData)
+	case sent == nil:
+		return fmt.Sprintf("the authorize for the %s carried no klarna_network_data; Partner gave %q", o.label(), o.networkData)
+	case *sent != o.networkData:
+		return fmt.Sprintf("sent %q, Partner gave %q", *sent, o.networkData)
+	}
+	return ""
+}
+
+func checkNetworkSessionToken(o *op, e entry) string {
+	if o.nst == "" {
+		return ""
+	}
+	if sent := or(e.header("Klarna-Network-Session-Token"), e.header("Klarna-Interoperability-Token")); sent != o.nst {
+		return fmt.Sprintf("the authorize for the %s sent %q, Partner gave %q", o.label(), sent, o.nst)
+	}
+	return ""
+}
+
+func checkTokenScope(o *op, e entry) string {
+	if o.kind != "session" || o.usage == "" {
+		return ""
+	}
+	scopes, ok := e.field("request_customer_token.scopes")
+	if !ok {
+		return fmt.Sprintf("the authorize for the %s has no request_customer_token; the Partner asked for a %s token", o.label(), o.usage)
+	}
+	var got []string
+	list, _ := scopes.([]any)
+	for _, s := range list {
+		got = append(got, fmt.Sprint(s))
+	}
+	if want := []string{scopeOf(o.usage)}; !slices.Equal(got, want) {
+		return fmt.Sprintf("the authorize for the %s asked for scopes %v; a %s token needs %v", o.label(), got, o.usage, want)
+	}
+	return ""
+}
+
+// stepUpMethods is the step_up_config.customer_interaction_config.method each hand-over mode
+// of the Partner API needs.
+var stepUpMethods = map[string]string{"REDIRECT": "HANDOVER", "SDK": "SDK"}
+
+func checkStepUpWhenPresent(o *op, e entry) string {
+	if !o.customerPresent {
+		return ""
+	}
+	if _, stepUp := e.field("step_up_config"); !stepUp {
+		return fmt.Sprintf("the authorize for the %s (customer present) has no step_up_config, so Klarna cannot send the customer through its Purchase Journey", o.label())
+	}
+	if o.mode == "" {
+		return ""
+	}
+	want := stepUpMethods[o.mode]
+	if m, _ := e.field("step_up_config.customer_interaction_config.method"); m != want {
+		return fmt.Sprintf("the Partner chose %s mode, so step_up_config.customer_interaction_config.method must be %s; it was %v", o.mode, want, m)
+	}
+	return ""
+}
+
+func checkNoStepUpWhenNotPresent(o *op, e entry) string {
+	if _, stepUp := e.field("step_up_config"); o.customerPresent || !stepUp {
+		return ""
+	}
+	return fmt.Sprintf("the authorize for the %s (a charge without the customer) has a step_up_config", o.label())
+}
+
+func checkChargedToken(o *op, e entry) string {
+	if o.kind != "charge" || o.klarnaToken == "" {
+		return ""
+	}
+	if got := e.header("Klarna-Customer-Token"); got != o.klarnaToken {
+		return fmt.Sprintf("the authorize for the %s sent Klarna-Customer-Token %q; the Partner's token stands for %q", o.label(), got, o.klarnaToken)
+	}
+	return ""
+}
+
+func checkAmount(o *op, e entry) string {
+	if o.amount <= 0 {
+		return ""
+	}
+	amount, _ := e.field("request_payment_transaction.amount")
+	if f, ok := amount.(float64); !ok || int64(f) != o.amount {
+		return fmt.Sprintf("the authorize for the %s asked for amount %v; the Partner asked for %d", o.label(), amount, o.amount)
+	}
+	return ""
+}
+
+func checkCurrency(o *op, e entry) string {
+	if c, _ := e.field("currency"); !strings.EqualFold(fmt.Sprint(c), o.currency) {
+		return fmt.Sprintf("the authorize for the %s asked for currency %v; the Partner asked for %s", o.label(), c, o.currency)
+	}
+	return ""
+}
+
+func checkSubscription(o *op, e entry) string {
+	if o.kind != "charge" || o.customerPresent {
+		return ""
+	}
+	if subs, _ := e.field("supplementary_purchase_data.subscriptions"); subs == nil {
+		return fmt.Sprintf("the authorize for the %s has no supplementary_purchase_data.subscriptions", o.label())
+	}
+	return ""
 }
 
 // networkData returns the Klarna Network data an authorize carried in its body (under its
@@ -273,7 +366,7 @@ func (w *World) finalAuthorizes(o *op, entries []entry) []entry {
 	nst := o.journeyToken()
 	var out []entry
 	for _, e := range entries {
-		if e.isAuthorize() && !e.fromSuite() && nst != "" && e.header("Klarna-Network-Session-Token") == nst {
+		if e.isAuthorize() && nst != "" && e.header("Klarna-Network-Session-Token") == nst {
 			out = append(out, e)
 		}
 	}
@@ -335,7 +428,7 @@ func (w *World) sweep() Violations {
 	var vs Violations
 	if entries, err := w.journal(); err == nil {
 		for _, e := range entries {
-			if e.Method != http.MethodPost || e.fromSuite() || e.header("Klarna-Idempotency-Key") != "" {
+			if e.Method != http.MethodPost || e.header("Klarna-Idempotency-Key") != "" {
 				continue
 			}
 			if !w.env.isolated && !w.concerns(e) {

@@ -45,8 +45,10 @@ type env struct {
 	apKlarnaKey      string
 	account          string
 	partnerKlarnaKey string
-	// isolated reports that the journal holds nothing but this scenario's calls.
+	// isolated reports that the journal holds nothing but this scenario's calls; since is the
+	// journal's sequence number before the scenario began (0 when isolated).
 	isolated bool
+	since    uint64
 
 	// In process only: the door in front of the Acquiring Partner (Klarna's webhooks pass it)
 	// and the wire between the Acquiring Partner and Klarna.
@@ -90,11 +92,16 @@ func startEnv(cfg Config, shared *inbox) (*env, error) {
 		e.klarna = &testkit.Control{URL: cfg.KlarnaMockURL, UserAgent: suiteUserAgent}
 		e.apKlarnaKey, e.account = cfg.KlarnaAPIKey, cfg.KlarnaAccountID
 		e.partnerKlarnaKey = or(cfg.PartnerKlarnaAPIKey, e.apKlarnaKey)
-		return e, nil
-	}
-	if err := e.startInProcess(); err != nil {
+	} else if err := e.startInProcess(); err != nil {
 		e.close()
 		return nil, err
+	}
+	if !e.isolated {
+		var err error
+		if e.since, err = e.journalHead(); err != nil {
+			e.close()
+			return nil, err
+		}
 	}
 	return e, nil
 }

@@ -174,13 +174,23 @@ func sign(secret string, body []byte) string {
 	return hex.EncodeToString(mac.Sum(nil))
 }
 
-// answer is the Acquiring Partner's answer to one Partner call.
-type answer struct {
-	status int
-	header http.Header
-	body   []byte
-	// problem is why the answer breaks contracts/acquirer.yaml ("" when it does not).
-	problem string
+// Answer is the Acquiring Partner's answer to one call of the Partner.
+type Answer struct {
+	// Method and Path are the Partner's request: "POST", "/v1/charges".
+	Method, Path string
+	Status       int
+	Header       http.Header
+	Body         []byte
+	// Problem says why the answer breaks contracts/acquirer.yaml; "" when it does not.
+	Problem string
+}
+
+// clone returns a copy of a that shares nothing with it, for a caller that may change it.
+func (a *Answer) clone() Answer {
+	c := *a
+	c.Header = a.Header.Clone()
+	c.Body = append([]byte(nil), a.Body...)
+	return c
 }
 
 // apError is the Acquiring Partner's error shape (schema Error).
@@ -197,15 +207,23 @@ type apError struct {
 	} `json:"klarna_error"`
 }
 
-func (a *answer) apError() apError {
+// contractErr returns an answer that breaks contracts/acquirer.yaml as a broken rule, or nil.
+func (a *Answer) contractErr() error {
+	if a.Problem == "" {
+		return nil
+	}
+	return broke(RulePartnerAPIContract, "%s", a.Problem)
+}
+
+func (a *Answer) apError() apError {
 	var e apError
-	_ = json.Unmarshal(a.body, &e)
+	_ = json.Unmarshal(a.Body, &e)
 	return e
 }
 
 // callAcquirer sends one Partner request to the Acquiring Partner. key "" sends no
 // Authorization header.
-func callAcquirer(ctx context.Context, client *http.Client, base, method, path, key string, body any, header http.Header) (*answer, error) {
+func callAcquirer(ctx context.Context, client *http.Client, base, method, path, key string, body any, header http.Header) (*Answer, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -236,5 +254,6 @@ func callAcquirer(ctx context.Context, client *http.Client, base, method, path, 
 	if err != nil {
 		return nil, err
 	}
-	return &answer{status: resp.StatusCode, header: resp.Header, body: raw, problem: checkAnswer(req, resp.StatusCode, resp.Header, raw)}, nil
+	return &Answer{Method: method, Path: path, Status: resp.StatusCode, Header: resp.Header, Body: raw,
+		Problem: checkAnswer(req, resp.StatusCode, resp.Header, raw)}, nil
 }

@@ -15,9 +15,9 @@ type Rule struct {
 	Text string
 }
 
-// The rules. Klarna's guide asks Acquiring Partners to "review and validate" Partner
-// integrations and to submit interoperability data "in line with Klarna's interoperability
-// standards"; these make that executable.
+// The rules: the duties of an Acquiring Partner along the three flows of docs/flows.md. Klarna
+// expects an Acquiring Partner to review and validate its Partners' integrations and to forward
+// the interoperability data unchanged; these rules make that executable.
 var (
 	RuleNetworkDataUnaltered = Rule{"network-data-unaltered",
 		"the Acquiring Partner must forward klarna_network_data unaltered"}

@@ -61,8 +61,9 @@ func (w *World) timePasses(n int, unit string) error {
 	return w.advance(d)
 }
 
-// advance moves the mock's clock once the webhooks due now have been attempted: an attempt's
-// timeout runs on the mock's clock, so moving it under an attempt in flight would cut it off.
+// advance moves the mock's clock once the webhooks due now have been attempted: an attempt that
+// fails schedules its retry from the clock's time when it ends, so a move made under it would not
+// walk past that retry.
 func (w *World) advance(d time.Duration) error {
 	if err := w.env.klarna.SettleWebhooks(w.env.apKlarnaKey, w.env.cfg.WaitTimeout); err != nil {
 		return fmt.Errorf("before moving Klarna's clock: %w", err)
@@ -71,23 +72,29 @@ func (w *World) advance(d time.Duration) error {
 	return err
 }
 
-func (w *World) klarnaReachesAgain() error {
+func (w *World) klarnaReachesAgain() error { return w.setOutage(false) }
+
+// interceptedJourney returns the door in front of the Acquiring Partner and the session or
+// charge whose Purchase Journey Klarna's webhooks are about.
+func (w *World) interceptedJourney() (*frontDoor, *op, error) {
 	f, err := w.inProcess()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	f.setOutage(false)
-	return nil
+	o, err := w.journeyOp()
+	return f, o, err
+}
+
+// completionMissing is the failure of a step that needs Klarna's completion webhook to have
+// reached the Acquiring Partner.
+func completionMissing(o *op) error {
+	return fmt.Errorf("Klarna's completion webhook for Payment Request %s never reached the Acquiring Partner", o.res.PaymentRequestID)
 }
 
 // klarnaRetries walks Klarna's retry schedule (+10 s, +2 min, +15 min, +3 h, ...) on the mock's
 // clock until the completion of the current Purchase Journey has reached the Acquiring Partner.
 func (w *World) klarnaRetries(ctx context.Context) error {
-	f, err := w.inProcess()
-	if err != nil {
-		return err
-	}
-	o, err := w.journeyOp()
+	f, o, err := w.interceptedJourney()
 	if err != nil {
 		return err
 	}
@@ -103,7 +110,7 @@ func (w *World) klarnaRetries(ctx context.Context) error {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
-	return fmt.Errorf("Klarna's completion webhook for Payment Request %s never reached the Acquiring Partner", o.res.PaymentRequestID)
+	return completionMissing(o)
 }
 
 // postWebhook posts a Klarna webhook to the Acquiring Partner past the door's recording.
@@ -154,17 +161,13 @@ func (w *World) postsForgedWebhook(ctx context.Context) error {
 }
 
 func (w *World) deliversAgain(ctx context.Context) error {
-	f, err := w.inProcess()
-	if err != nil {
-		return err
-	}
-	o, err := w.journeyOp()
+	f, o, err := w.interceptedJourney()
 	if err != nil {
 		return err
 	}
 	ds := f.passed("payment.request.state-change.completed", o.res.PaymentRequestID)
 	if len(ds) == 0 {
-		return fmt.Errorf("Klarna's completion webhook for Payment Request %s never reached the Acquiring Partner", o.res.PaymentRequestID)
+		return completionMissing(o)
 	}
 	return w.postWebhook(ctx, ds[0].header, ds[0].body)
 }

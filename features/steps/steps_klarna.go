@@ -31,7 +31,8 @@ func (w *World) forwardedData() error {
 	return w.checkCurrent(RuleNetworkDataUnaltered)
 }
 
-// lastWith returns the newest op that carried a network session token.
+// lastWithSessionToken returns the newest call to the Acquiring Partner that carried a network
+// session token.
 func (w *World) lastWithSessionToken() *op {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -52,20 +53,39 @@ func (w *World) forwardedSessionToken() error {
 		vs, err := w.checkInitial(o)
 		return checked(only(vs, RuleNetworkSessionTokenUnaltered, RuleForwardPurchase), err)
 	}
-	entries, err := w.journal()
-	if err != nil {
+	sent, ok, err := w.presentedWith(o, "Klarna-Network-Session-Token", o.nst)
+	if err != nil || ok {
 		return err
 	}
-	var sent []string
+	return broke(RuleNetworkSessionTokenUnaltered, "the Acquiring Partner asked Klarna for the payment presentation with Klarna-Network-Session-Token %q; Partner gave %q", sent, o.nst)
+}
+
+// presentedWith reports whether a payment presentation the Acquiring Partner asked Klarna for
+// during o's call carried header with the value want, and the values the others carried.
+func (w *World) presentedWith(o *op, header, want string) (sent []string, ok bool, err error) {
+	entries, err := w.journal()
+	if err != nil {
+		return nil, false, err
+	}
 	for _, e := range entries {
-		if e.isPresentation() && !e.fromSuite() && e.Seq > o.before && e.Seq <= o.after {
-			if e.header("Klarna-Network-Session-Token") == o.nst {
-				return nil
+		if e.isPresentation() && e.Seq > o.before && e.Seq <= o.after {
+			if e.header(header) == want {
+				return nil, true, nil
 			}
-			sent = append(sent, e.header("Klarna-Network-Session-Token"))
+			sent = append(sent, e.header(header))
 		}
 	}
-	return broke(RuleNetworkSessionTokenUnaltered, "the Acquiring Partner asked Klarna for the payment presentation with Klarna-Network-Session-Token %q; Partner gave %q", sent, o.nst)
+	return sent, false, nil
+}
+
+// currentJournal returns the current session or charge and the journal of the scenario.
+func (w *World) currentJournal() (*op, []entry, error) {
+	o, err := w.currentOp()
+	if err != nil {
+		return nil, nil, err
+	}
+	entries, err := w.journal()
+	return o, entries, err
 }
 
 func (w *World) askedForScope(usage string) error {
@@ -93,17 +113,13 @@ func (w *World) finalized() error {
 }
 
 func (w *World) notFinalized() error {
-	o, err := w.currentOp()
-	if err != nil {
-		return err
-	}
-	settle()
-	entries, err := w.journal()
+	settle() // a final authorize may still be on its way
+	o, entries, err := w.currentJournal()
 	if err != nil {
 		return err
 	}
 	for _, e := range entries {
-		if !e.isAuthorize() || e.fromSuite() || e.Seq <= o.after {
+		if !e.isAuthorize() || e.Seq <= o.after {
 			continue
 		}
 		if w.env.isolated || strings.Contains(e.Body, o.reference) {
@@ -122,16 +138,12 @@ func journeyState(o *op) string {
 }
 
 func (w *World) nothingAfterWindow() error {
-	o, err := w.currentOp()
+	o, entries, err := w.currentJournal()
 	if err != nil {
 		return err
 	}
 	if o.journeyToken() == "" || o.journey.CompletedAt == nil {
 		return errors.New("the customer did not complete the Purchase Journey")
-	}
-	entries, err := w.journal()
-	if err != nil {
-		return err
 	}
 	end := o.journey.CompletedAt.Add(60 * time.Minute)
 	for _, e := range w.finalAuthorizes(o, entries) {
@@ -147,18 +159,9 @@ func (w *World) presentedWithToken() error {
 	if o == nil || o.kind != "payment-methods" || o.klarnaToken == "" {
 		return errors.New("the Partner did not ask the Acquiring Partner for payment methods with a customer token")
 	}
-	entries, err := w.journal()
-	if err != nil {
+	sent, ok, err := w.presentedWith(o, "Klarna-Customer-Token", o.klarnaToken)
+	if err != nil || ok {
 		return err
-	}
-	var sent []string
-	for _, e := range entries {
-		if e.isPresentation() && !e.fromSuite() && e.Seq > o.before && e.Seq <= o.after {
-			if e.header("Klarna-Customer-Token") == o.klarnaToken {
-				return nil
-			}
-			sent = append(sent, e.header("Klarna-Customer-Token"))
-		}
 	}
 	if len(sent) == 0 {
 		return broke(RulePresentationToken, "the Acquiring Partner did not ask Klarna for the payment presentation at all")
@@ -173,7 +176,7 @@ func (w *World) idempotencyEverywhere() error {
 	}
 	posts := 0
 	for _, e := range entries {
-		if e.Method == http.MethodPost && !e.fromSuite() {
+		if e.Method == http.MethodPost {
 			posts++
 		}
 	}
@@ -186,11 +189,7 @@ func (w *World) idempotencyEverywhere() error {
 // initialKeys returns the initial authorizes of the current op and their distinct idempotency
 // keys.
 func (w *World) initialKeys() (*op, []entry, []string, error) {
-	o, err := w.currentOp()
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	entries, err := w.journal()
+	o, entries, err := w.currentJournal()
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -219,17 +218,13 @@ func (w *World) authorizedOnce() error {
 }
 
 func (w *World) notAskedToAuthorize() error {
-	o, err := w.currentOp()
-	if err != nil {
-		return err
-	}
-	entries, err := w.journal()
+	o, entries, err := w.currentJournal()
 	if err != nil {
 		return err
 	}
 	for _, e := range entries {
-		if e.isAuthorize() && !e.fromSuite() && e.Seq > o.before && (w.env.isolated || strings.Contains(e.Body, o.reference)) {
-			return broke(RuleValidateFirst, "the Acquiring Partner answered %d but first sent Klarna %s", o.ans.status, e.describe(time.Time{}))
+		if e.isAuthorize() && e.Seq > o.before && (w.env.isolated || strings.Contains(e.Body, o.reference)) {
+			return broke(RuleValidateFirst, "the Acquiring Partner answered %d but first sent Klarna %s", o.ans.Status, e.describe(time.Time{}))
 		}
 	}
 	return nil

@@ -135,18 +135,33 @@ func (w *World) awaitEnd(ctx context.Context, o *op) (completed, declined []*del
 	return completed, declined
 }
 
-func (w *World) toldCompleted(ctx context.Context, withTokens string) error {
+// createdOp returns the current session or charge, or an outcome failure when the Acquiring
+// Partner never created it.
+func (w *World) createdOp() (*op, error) {
 	o, err := w.currentOp()
+	if err != nil {
+		return nil, err
+	}
+	if o.res == nil {
+		return nil, w.outcome(o, "the %s was never created: %s", o.what, o.describeAnswer())
+	}
+	return o, nil
+}
+
+// notTold reports that the Partner was not told how o ended (ended: "completed", "expired", ...).
+func (w *World) notTold(o *op, ended string) error {
+	return w.withDiagnosis(o, broke(RuleTellPartner, "within %s the Partner was not told that %s %s %s; it was told: %s",
+		w.env.cfg.WaitTimeout, o.what, o.res.ID, ended, w.describeEvents(o.res.ID)))
+}
+
+func (w *World) toldCompleted(ctx context.Context, withTokens string) error {
+	o, err := w.createdOp()
 	if err != nil {
 		return err
 	}
-	if o.res == nil {
-		return w.outcome(o, "the %s was never created: %s", o.what, o.describeAnswer())
-	}
 	completed, _ := w.awaitEnd(ctx, o)
 	if len(completed) == 0 {
-		return w.withDiagnosis(o, broke(RuleTellPartner, "within %s the Partner was not told that %s %s completed; it was told: %s",
-			w.env.cfg.WaitTimeout, o.what, o.res.ID, w.describeEvents(o.res.ID)))
+		return w.notTold(o, "completed")
 	}
 	d := completed[0]
 	if d.data.Status != "COMPLETED" {
@@ -169,12 +184,9 @@ func (w *World) toldCompleted(ctx context.Context, withTokens string) error {
 }
 
 func (w *World) toldEnded(ctx context.Context, how string) error {
-	o, err := w.currentOp()
+	o, err := w.createdOp()
 	if err != nil {
 		return err
-	}
-	if o.res == nil {
-		return w.outcome(o, "the %s was never created: %s", o.what, o.describeAnswer())
 	}
 	want := map[string][]string{
 		"was declined": {"DECLINED"}, "expired": {"EXPIRED"}, "was canceled": {"CANCELED"}, "failed": {"FAILED", "EXPIRED"},
@@ -184,8 +196,7 @@ func (w *World) toldEnded(ctx context.Context, how string) error {
 		return w.outcome(o, "the Partner was told %s %s completed, but the payment %s", o.what, o.res.ID, how)
 	}
 	if len(declined) == 0 {
-		return w.withDiagnosis(o, broke(RuleTellPartner, "within %s the Partner was not told that %s %s %s; it was told: %s",
-			w.env.cfg.WaitTimeout, o.what, o.res.ID, how, w.describeEvents(o.res.ID)))
+		return w.notTold(o, how)
 	}
 	if !slices.Contains(want, declined[0].data.Status) {
 		return w.outcome(o, "the Partner was told payment.declined about %s with status %s (%s); the payment %s, so the status must be %s",
@@ -206,12 +217,21 @@ func (w *World) toldOnce() error {
 	return nil
 }
 
-func (w *World) stillWaiting(ctx context.Context) error {
+// readCurrent returns the current session or charge and how the Acquiring Partner reads it now.
+func (w *World) readCurrent(ctx context.Context) (*op, *resource, error) {
 	o, err := w.currentOp()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	r, err := w.read(ctx, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	return o, r, nil
+}
+
+func (w *World) stillWaiting(ctx context.Context) error {
+	o, r, err := w.readCurrent(ctx)
 	if err != nil {
 		return err
 	}
@@ -226,11 +246,7 @@ func (w *World) stillWaiting(ctx context.Context) error {
 }
 
 func (w *World) onlyToken(ctx context.Context) error {
-	o, err := w.currentOp()
-	if err != nil {
-		return err
-	}
-	r, err := w.read(ctx, o)
+	o, r, err := w.readCurrent(ctx)
 	if err != nil {
 		return err
 	}
@@ -245,7 +261,7 @@ func (w *World) klarnaIs(how string) error {
 	if o == nil {
 		return errors.New("the Partner did not ask how to present Klarna")
 	}
-	if o.ans.status != http.StatusOK {
+	if o.ans.Status != http.StatusOK {
 		return broke(RuleReportOutcome, "asking for the %s got %s", o.what, o.describeAnswer())
 	}
 	var instruction string
@@ -254,7 +270,7 @@ func (w *World) klarnaIs(how string) error {
 		var p struct {
 			Instruction string `json:"instruction"`
 		}
-		_ = json.Unmarshal(o.ans.body, &p)
+		_ = json.Unmarshal(o.ans.Body, &p)
 		instruction = p.Instruction
 	} else {
 		var p struct {
@@ -263,7 +279,7 @@ func (w *World) klarnaIs(how string) error {
 				Preselected bool   `json:"preselected"`
 			} `json:"payment_methods"`
 		}
-		_ = json.Unmarshal(o.ans.body, &p)
+		_ = json.Unmarshal(o.ans.Body, &p)
 		instruction = "HIDE_KLARNA"
 		if len(p.PaymentMethods) > 0 {
 			instruction, preselected = p.PaymentMethods[0].Instruction, p.PaymentMethods[0].Preselected
@@ -272,7 +288,7 @@ func (w *World) klarnaIs(how string) error {
 	want := map[string]string{"shown": "SHOW_KLARNA", "preselected": "PRESELECT_KLARNA", "hidden": "HIDE_KLARNA"}[how]
 	if instruction != want || (how == "preselected" && !preselected) {
 		return broke(RuleReportOutcome, "Klarna should be %s (%s) in the payment selector; the %s said %s (preselected %v): %s",
-			how, want, o.what, instruction, preselected, clip(string(o.ans.body), 300))
+			how, want, o.what, instruction, preselected, clip(string(o.ans.Body), 300))
 	}
 	return nil
 }
@@ -287,9 +303,9 @@ func (w *World) returnsSame(what string) error {
 	}
 	r := o.retries[len(o.retries)-1]
 	var got resource
-	_ = json.Unmarshal(r.body, &got)
-	if (r.status != http.StatusOK && r.status != http.StatusCreated) || got.ID != o.res.ID {
-		return broke(RuleOneAuthorizePerPayment, "the retry of %s %s answered %d with %s %q", what, o.res.ID, r.status, what, got.ID)
+	_ = json.Unmarshal(r.Body, &got)
+	if (r.Status != http.StatusOK && r.Status != http.StatusCreated) || got.ID != o.res.ID {
+		return broke(RuleOneAuthorizePerPayment, "the retry of %s %s answered %d with %s %q", what, o.res.ID, r.Status, what, got.ID)
 	}
 	return nil
 }
@@ -304,7 +320,7 @@ func (w *World) refusedInvalid(field string) error {
 	for _, f := range e.Errors {
 		named = append(named, f.Parameter)
 	}
-	if o.ans.status != http.StatusBadRequest || e.ErrorCode != "INVALID_REQUEST" || len(named) == 0 || (field != "" && !slices.Contains(named, field)) {
+	if o.ans.Status != http.StatusBadRequest || e.ErrorCode != "INVALID_REQUEST" || len(named) == 0 || (field != "" && !slices.Contains(named, field)) {
 		want := "naming the offending field"
 		if field != "" {
 			want = fmt.Sprintf("naming %q", field)
@@ -326,7 +342,7 @@ func (w *World) refusedAs(how string) error {
 		"unauthorized": {http.StatusUnauthorized, "UNAUTHORIZED"}, "a conflict": {http.StatusConflict, "IDEMPOTENCY_CONFLICT"},
 		"not found": {http.StatusNotFound, "NOT_FOUND"}, "forbidden": {http.StatusForbidden, "FORBIDDEN"},
 	}[how]
-	if o.ans.status != want.status || o.ans.apError().ErrorCode != want.code {
+	if o.ans.Status != want.status || o.ans.apError().ErrorCode != want.code {
 		return broke(RuleRefuseBadInput, "the %s should be refused as %s (%d %s); the Acquiring Partner answered %s", o.what, how, want.status, want.code, o.describeAnswer())
 	}
 	return nil
@@ -338,7 +354,7 @@ func (w *World) passesKlarnasRefusal() error {
 		return err
 	}
 	e := o.ans.apError()
-	if o.ans.status != http.StatusUnprocessableEntity || e.ErrorCode != "KLARNA_REJECTED" || e.KlarnaError == nil || e.KlarnaError.Status != http.StatusBadRequest {
+	if o.ans.Status != http.StatusUnprocessableEntity || e.ErrorCode != "KLARNA_REJECTED" || e.KlarnaError == nil || e.KlarnaError.Status != http.StatusBadRequest {
 		return broke(RuleRefuseBadInput, "Klarna refused the %s's data, so the Acquiring Partner should answer 422 KLARNA_REJECTED with Klarna's error in klarna_error; it answered %s", o.what, o.describeAnswer())
 	}
 	return nil

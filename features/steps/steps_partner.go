@@ -7,7 +7,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/cucumber/godog"
 )
@@ -134,12 +136,16 @@ func (w *World) inProcess() (*frontDoor, error) {
 	return w.env.front, nil
 }
 
-func (w *World) klarnaCannotReach() error {
+func (w *World) klarnaCannotReach() error { return w.setOutage(true) }
+
+// setOutage makes the door in front of the Acquiring Partner turn Klarna's webhooks away (on)
+// or let them pass again.
+func (w *World) setOutage(on bool) error {
 	f, err := w.inProcess()
 	if err != nil {
 		return err
 	}
-	f.setOutage(true)
+	f.setOutage(on)
 	return nil
 }
 
@@ -245,7 +251,7 @@ func (w *World) asksKlarna(ctx context.Context, amt, currency, withToken string)
 	if err != nil {
 		return err
 	}
-	o.ans = &answer{status: resp.StatusCode, header: resp.Header, body: body}
+	o.ans = &Answer{Method: req.Method, Path: req.URL.Path, Status: resp.StatusCode, Header: resp.Header, Body: body}
 	w.mu.Lock()
 	w.ops = append(w.ops, o)
 	w.methods = o
@@ -275,31 +281,50 @@ func (w *World) noKey(ctx context.Context) error {
 	return w.send(ctx, w.sessionOp(UsageOnDemand, 2500, "EUR"), "")
 }
 
-func (w *World) badSession(ctx context.Context, problem string) error {
-	o := w.sessionOp(UsageOnDemand, 2500, "EUR")
-	b := o.body
-	spd := b["supplementary_purchase_data"].(map[string]any)
-	switch problem {
-	case "an amount of zero":
-		b["amount"] = 0
-	case "neither an amount nor a customer token":
+// sessionFault is a fault the bad-session step builds into a payment session: problem is the
+// words a feature file names it with, spoil changes the body and its
+// supplementary_purchase_data.
+type sessionFault struct {
+	problem string
+	spoil   func(body, spd map[string]any)
+}
+
+// badSessions are the faults the bad-session step knows.
+var badSessions = []sessionFault{
+	{"an amount of zero", func(b, _ map[string]any) { b["amount"] = 0 }},
+	{"neither an amount nor a customer token", func(b, spd map[string]any) {
 		delete(b, "amount")
 		delete(b, "request_customer_token")
 		delete(spd, "line_items")
-	case "an unknown hand-over mode":
-		b["mode"] = "POPUP"
-	case "redirect mode but no return URL":
+	}},
+	{"an unknown hand-over mode", func(b, _ map[string]any) { b["mode"] = "POPUP" }},
+	{"redirect mode but no return URL", func(b, _ map[string]any) {
 		b["mode"] = "REDIRECT"
 		delete(b, "return_url")
-	case "a field the API does not know":
-		b["colour"] = "red"
-	case "a subscription token but no subscription":
+	}},
+	{"a field the API does not know", func(b, _ map[string]any) { b["colour"] = "red" }},
+	{"a subscription token but no subscription", func(b, _ map[string]any) {
 		b["request_customer_token"] = map[string]any{"usage": UsageSubscription}
-	case "a currency that is not a currency code":
-		b["currency"] = "euro"
-	default:
+	}},
+	{"a currency that is not a currency code", func(b, _ map[string]any) { b["currency"] = "euro" }},
+}
+
+// badSessionProblems lists the problems badSessions knows, for the step's meaning.
+func badSessionProblems() string {
+	names := make([]string, len(badSessions))
+	for i, f := range badSessions {
+		names[i] = `"` + f.problem + `"`
+	}
+	return strings.Join(names, ", ")
+}
+
+func (w *World) badSession(ctx context.Context, problem string) error {
+	i := slices.IndexFunc(badSessions, func(f sessionFault) bool { return f.problem == problem })
+	if i < 0 {
 		return fmt.Errorf("%w: no bad session %q is defined", godog.ErrUndefined, problem)
 	}
+	o := w.sessionOp(UsageOnDemand, 2500, "EUR")
+	badSessions[i].spoil(o.body, o.body["supplementary_purchase_data"].(map[string]any))
 	return w.send(ctx, o, w.env.partnerKey)
 }
 

@@ -1,29 +1,3 @@
-// Package steps holds the step definitions of the Acquiring Partner contract suite (features/):
-// Gherkin steps in business language that drive a Partner, a customer and Klarna around an
-// Acquiring Partner, and check both what the Partner gets and what the Acquiring Partner sent
-// Klarna (the klarna-mock's journal).
-//
-// The actors:
-//   - the Partner is a test double: it calls the Acquiring Partner's Partner API
-//     (contracts/acquirer.yaml), checking every answer against the contract, and takes the
-//     Acquiring Partner's webhooks, checking their AP-Signature;
-//   - the customer drives Klarna's Purchase Journey through the mock's control API;
-//   - the Acquiring Partner is the system under test: the reference one (reference-impl),
-//     started in process for each scenario, or any other at Config.AcquirerURL;
-//   - Klarna is the klarna-mock: started in process for each scenario, or at Config.KlarnaMockURL.
-//
-// Use it in a godog suite of your own:
-//
-//	s, err := steps.New(cfg) // or steps.ConfigFromEnv(os.Getenv)
-//	godog.TestSuite{
-//		TestSuiteInitializer: s.InitializeTestSuite,
-//		ScenarioInitializer:  s.InitializeScenario,
-//		Options: &godog.Options{FS: features.Files, Paths: []string{"."}, Tags: s.Tags(""), Strict: true},
-//	}.Run()
-//
-// and add steps of your own that reach the scenario's state with FromContext. Failures name
-// the broken rule (see Rule): "broken rule [network-data-unaltered]: the Acquiring Partner must
-// forward klarna_network_data unaltered: sent ..., Partner gave ...".
 package steps
 
 import (

@@ -88,15 +88,17 @@ type op struct {
 	klarnaToken string
 
 	before, after uint64
-	ans           *answer
+	ans           *Answer
 	res           *resource
-	retries       []*answer
+	retries       []*Answer
 	// journey is the Payment Request after the customer's last action in the Purchase Journey.
 	journey *testkit.PaymentRequest
 }
 
 // World is the state of one scenario: the systems it runs against and what the Partner and the
-// customer did. Step definitions of other suites reach it with FromContext.
+// customer did. Steps of a team's own suite reach it with Must or FromContext, and act and look
+// through its exported methods: CallAcquirer and Answers (the Partner's side), Klarna,
+// KlarnaCredentials and Journal (Klarna's side).
 type World struct {
 	env *env
 	id  string
@@ -115,6 +117,8 @@ type World struct {
 	ops     []*op
 	current *op // the last session or charge
 	methods *op // the last payment-methods or presentation call
+	// answers are the Acquiring Partner's answers to the Partner, oldest first.
+	answers []*Answer
 	// webhookStatus is the Acquiring Partner's answer to the last webhook the suite posted.
 	webhookStatus int
 	webhookBody   string
@@ -136,20 +140,79 @@ func (w *World) AcquirerURL() string { return w.env.acquirerURL }
 // PartnerKey is the Partner's API key at the Acquiring Partner for this scenario.
 func (w *World) PartnerKey() string { return w.env.partnerKey }
 
-// Klarna acts on the klarna-mock of this scenario (journey, clock, journal).
+// Klarna is the client of the scenario's klarna-mock: the customer's Purchase Journey, the
+// clock, the journal, and any call to Klarna's API (Control.Do, with KlarnaCredentials).
 func (w *World) Klarna() *testkit.Control { return w.env.klarna }
 
-// LastAnswer returns the Acquiring Partner's answer to the Partner's last call (status, header,
-// body), or status 0 when the Partner has called nothing yet.
-func (w *World) LastAnswer() (int, http.Header, []byte) {
+// KlarnaCredentials are the Acquiring Partner's API key and partner account id at the mock:
+// what Klarna's API and the journal are called with to see what the Acquiring Partner sees.
+func (w *World) KlarnaCredentials() (apiKey, accountID string) {
+	return w.env.apKlarnaKey, w.env.account
+}
+
+// CallAcquirer sends a call to the Acquiring Partner as the scenario's Partner would: its API
+// key as "Authorization: Bearer", body (if not nil) as JSON, and header (may be nil). The
+// answer is checked against contracts/acquirer.yaml (Answer.Problem) and joins Answers. The
+// error is a call that got no answer at all.
+func (w *World) CallAcquirer(ctx context.Context, method, path string, body any, header http.Header) (Answer, error) {
+	a, err := w.call(ctx, method, path, w.env.partnerKey, body, header)
+	if err != nil {
+		return Answer{}, err
+	}
+	return a.clone(), nil
+}
+
+// call sends one Partner call to the Acquiring Partner with key ("" for none) and records the
+// answer.
+func (w *World) call(ctx context.Context, method, path, key string, body any, header http.Header) (*Answer, error) {
+	a, err := callAcquirer(ctx, w.env.client, w.env.acquirerURL, method, path, key, body, header)
+	if err != nil {
+		return nil, fmt.Errorf("the Partner could not reach the Acquiring Partner at %s: %w", w.env.acquirerURL, err)
+	}
+	w.mu.Lock()
+	w.answers = append(w.answers, a)
+	w.mu.Unlock()
+	return a, nil
+}
+
+// Answers returns every answer the Partner got from the Acquiring Partner in this scenario,
+// oldest first: the suite's steps' calls (retries and reads included) and CallAcquirer's. The
+// payment presentation the Partner asks Klarna for directly is Klarna's answer, not among them.
+func (w *World) Answers() []Answer {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for i := len(w.ops) - 1; i >= 0; i-- {
-		if a := w.ops[i].ans; a != nil && w.ops[i].kind != "presentation" {
-			return a.status, a.header.Clone(), append([]byte(nil), a.body...)
-		}
+	out := make([]Answer, len(w.answers))
+	for i, a := range w.answers {
+		out[i] = a.clone()
 	}
-	return 0, nil, nil
+	return out
+}
+
+// LastAnswer returns the Acquiring Partner's answer to the Partner's last call, and false when
+// the Partner has called nothing yet.
+func (w *World) LastAnswer() (Answer, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.answers) == 0 {
+		return Answer{}, false
+	}
+	return w.answers[len(w.answers)-1].clone(), true
+}
+
+// Journal returns what the Acquiring Partner sent Klarna's API in this scenario, oldest first,
+// as the mock received it: method, path, headers (Authorization left out), raw body and the
+// status Klarna answered. The suite's own calls to Klarna (the Partner's Klarna SDK, the
+// customer) are left out.
+func (w *World) Journal() ([]testkit.JournalEntry, error) {
+	entries, err := w.journalOf("")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]testkit.JournalEntry, len(entries))
+	for i, e := range entries {
+		out[i] = e.JournalEntry
+	}
+	return out, nil
 }
 
 // nextReference returns a reference unique to this scenario; Klarna's verdict on the next
@@ -258,21 +321,21 @@ func (w *World) send(ctx context.Context, o *op, key string) error {
 		o.header.Set("Idempotency-Key", o.idemKey)
 	}
 	var err error
-	if o.before, err = w.journalHead(); err != nil {
+	if o.before, err = w.env.journalHead(); err != nil {
 		return err
 	}
-	ans, err := callAcquirer(ctx, w.env.client, w.env.acquirerURL, http.MethodPost, o.path, key, o.body, o.header)
+	ans, err := w.call(ctx, http.MethodPost, o.path, key, o.body, o.header)
 	if err != nil {
-		return fmt.Errorf("the Partner could not reach the Acquiring Partner at %s: %w", w.env.acquirerURL, err)
+		return err
 	}
-	if o.after, err = w.journalHead(); err != nil {
+	if o.after, err = w.env.journalHead(); err != nil {
 		return err
 	}
 	o.ans = ans
-	if ans.status >= 200 && ans.status < 300 && (o.kind == "session" || o.kind == "charge") {
+	if ans.Status >= 200 && ans.Status < 300 && (o.kind == "session" || o.kind == "charge") {
 		o.res = &resource{}
-		if err := json.Unmarshal(ans.body, o.res); err != nil {
-			return broke(RulePartnerAPIContract, "%s %s answered %d with a body that is not a %s: %v", http.MethodPost, o.path, ans.status, o.what, err)
+		if err := json.Unmarshal(ans.Body, o.res); err != nil {
+			return broke(RulePartnerAPIContract, "%s %s answered %d with a body that is not a %s: %v", http.MethodPost, o.path, ans.Status, o.what, err)
 		}
 	}
 	w.mu.Lock()
@@ -283,45 +346,42 @@ func (w *World) send(ctx context.Context, o *op, key string) error {
 		w.methods = o
 	}
 	w.mu.Unlock()
-	if ans.problem != "" {
-		return broke(RulePartnerAPIContract, "%s", ans.problem)
+	if err := ans.contractErr(); err != nil {
+		return err
 	}
 	return checked(w.checkInitial(o))
 }
 
 // retry sends o again as the Partner would after a timeout: same body, same Idempotency-Key.
 func (w *World) retry(ctx context.Context, o *op) error {
-	ans, err := callAcquirer(ctx, w.env.client, w.env.acquirerURL, http.MethodPost, o.path, o.key, o.body, o.header)
+	ans, err := w.call(ctx, http.MethodPost, o.path, o.key, o.body, o.header)
 	if err != nil {
 		return err
 	}
-	if o.after, err = w.journalHead(); err != nil {
+	if o.after, err = w.env.journalHead(); err != nil {
 		return err
 	}
 	o.retries = append(o.retries, ans)
-	if ans.problem != "" {
-		return broke(RulePartnerAPIContract, "%s", ans.problem)
-	}
-	return nil
+	return ans.contractErr()
 }
 
 // read fetches the session or charge as it is now.
 func (w *World) read(ctx context.Context, o *op) (*resource, error) {
 	if o.res == nil {
-		return nil, fmt.Errorf("the %s was never created (the Acquiring Partner answered %d)", o.what, o.ans.status)
+		return nil, fmt.Errorf("the %s was never created (the Acquiring Partner answered %d)", o.what, o.ans.Status)
 	}
-	ans, err := callAcquirer(ctx, w.env.client, w.env.acquirerURL, http.MethodGet, o.path+"/"+o.res.ID, o.key, nil, nil)
+	ans, err := w.call(ctx, http.MethodGet, o.path+"/"+o.res.ID, o.key, nil, nil)
 	if err != nil {
 		return nil, err
 	}
-	if ans.problem != "" {
-		return nil, broke(RulePartnerAPIContract, "%s", ans.problem)
+	if err := ans.contractErr(); err != nil {
+		return nil, err
 	}
-	if ans.status != http.StatusOK {
-		return nil, broke(RuleReportOutcome, "GET %s/%s answered %d: %s", o.path, o.res.ID, ans.status, clip(string(ans.body), 300))
+	if ans.Status != http.StatusOK {
+		return nil, broke(RuleReportOutcome, "GET %s/%s answered %d: %s", o.path, o.res.ID, ans.Status, clip(string(ans.Body), 300))
 	}
 	r := &resource{}
-	if err := json.Unmarshal(ans.body, r); err != nil {
+	if err := json.Unmarshal(ans.Body, r); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -342,7 +402,7 @@ func (w *World) journeyOp() (*op, error) {
 		return nil, err
 	}
 	if o.res == nil || o.res.PaymentRequestID == "" {
-		return nil, fmt.Errorf("the %s has no Klarna Payment Request to act on (the Acquiring Partner answered %d: %s)", o.what, o.ans.status, clip(string(o.ans.body), 300))
+		return nil, fmt.Errorf("the %s has no Klarna Payment Request to act on (the Acquiring Partner answered %s)", o.what, o.describeAnswer())
 	}
 	return o, nil
 }
