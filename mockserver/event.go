@@ -2,8 +2,9 @@ package mockserver
 
 import "time"
 
-// Event types the simulator publishes (klarna-api-facts §8). Customer-token events are not
-// published by Klarna; the mock names them after the same pattern.
+// Event types the simulator publishes (docs/klarna.md §8). The customer-token events keep the
+// mock's own names, not Klarna's identity.customer-token.state-change.revoked: a difference
+// docs/klarna.md lists under "Where klarna-mock differs today".
 const (
 	EventRequestSubmitted      = "payment.request.state-change.submitted"
 	EventRequestInProgress     = "payment.request.state-change.in-progress"
@@ -48,4 +49,14 @@ func (f PublisherFunc) Publish(e Event) { f(e) }
 func newEvent(typ, scope, subject string, at time.Time, payload any) Event {
 	tenant, account := SplitScope(scope)
 	return Event{Type: typ, Tenant: tenant, AccountID: account, Subject: subject, OccurredAt: at, Payload: payload}
+}
+
+// tokenEvent is an event about a customer token, carrying the token.
+func tokenEvent(typ string, ct *CustomerToken, now time.Time) Event {
+	return newEvent(typ, ct.AccountID, ct.Token, now, ct)
+}
+
+// requestEvent is an event about a Payment Request, carrying the request as it is now.
+func requestEvent(typ string, pr *PaymentRequest, now time.Time) Event {
+	return newEvent(typ, pr.AccountID, pr.PaymentRequestID, now, pr)
 }

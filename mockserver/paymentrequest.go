@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Payment Request states (klarna-api-facts §6).
+// Payment Request states (docs/klarna.md §6).
 const (
 	StateSubmitted  = "SUBMITTED"
 	StateInProgress = "IN_PROGRESS"
@@ -154,4 +154,9 @@ func (p *PaymentRequest) Clone() *PaymentRequest {
 		c.StateContext = &sc
 	}
 	return &c
+}
+
+// PaymentRequest returns a Payment Request of the account.
+func (s *Service) PaymentRequest(accountID, id string) (*PaymentRequest, error) {
+	return lookup(s, "Payment request", id, func(tx Tx) (*PaymentRequest, error) { return tx.PaymentRequest(accountID, id) })
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestTransitions walks every pair of states and checks the state machine of klarna-api-facts §6:
+// TestTransitions walks every pair of states and checks the state machine of docs/klarna.md §6:
 // exactly the listed moves are allowed, everything else is a 409 that leaves the request as it was.
 func TestTransitions(t *testing.T) {
 	t.Parallel()

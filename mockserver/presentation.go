@@ -2,11 +2,10 @@ package mockserver
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 )
 
-// Payment presentation instructions (klarna-api-facts §9).
+// Payment presentation instructions (docs/klarna.md §9).
 const (
 	InstructionShow        = "SHOW_KLARNA"
 	InstructionPreselect   = "PRESELECT_KLARNA"
@@ -94,10 +93,7 @@ func (s *Service) Presentation(q PresentationQuery) (*Presentation, error) {
 			known = ct.Email
 		}
 		if q.SessionToken != "" {
-			ns, err := tx.NetworkSession(q.AccountID, q.SessionToken)
-			if errors.Is(err, ErrNotFound) {
-				return Invalid(q.SessionHeader, "the network session token is unknown to this account")
-			}
+			ns, err := networkSession(tx, q.AccountID, q.SessionToken, q.SessionHeader)
 			if err != nil {
 				return err
 			}
@@ -133,7 +129,7 @@ func (s *Service) Presentation(q PresentationQuery) (*Presentation, error) {
 		opt.Subheader.Short.Text = "Pay with your Klarna account in one click"
 	}
 	if q.Amount > 0 {
-		opt.Message = &Text{Text: fmt.Sprintf("4 interest-free payments of %s %s", formatMinor(ceilDiv(q.Amount, 4)), strings.ToUpper(q.Currency))}
+		opt.Message = &Text{Text: "4 interest-free payments of " + FormatMoney(ceilDiv(q.Amount, 4), q.Currency)}
 	}
 	return &Presentation{Instruction: instruction, PaymentOption: opt}, nil
 }
@@ -151,6 +147,3 @@ func buttonText(intents []string) string {
 }
 
 func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }
-
-// formatMinor renders an amount in minor units with two decimals.
-func formatMinor(v int64) string { return fmt.Sprintf("%d.%02d", v/100, v%100) }

@@ -3,7 +3,6 @@ package testkit
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/klarna-mock/klarna-mock/mockserver"
 	mockhttp "github.com/klarna-mock/klarna-mock/mockserver/http"
+	"github.com/klarna-mock/klarna-mock/mockserver/webhook"
 )
 
 // DefaultUserAgent is the User-Agent of a Control's requests. It shows in the journal, so a
@@ -29,9 +29,9 @@ type PaymentRequest = mockserver.PaymentRequest
 type JournalEntry = mockhttp.JournalEntry
 
 // Control acts on a klarna-mock through its HTTP API: as the customer in the Purchase Journey, on
-// the clock, and on the journal of what an account sent. It works against any klarna-mock, in
-// process (Mock embeds one) or started elsewhere (testkit.Control{URL: "http://127.0.0.1:8480"}).
-// It is safe for concurrent use.
+// the clock, on the journal of what an account sent, and on the webhook deliveries still due. It
+// works against any klarna-mock, in process (Mock embeds one) or started elsewhere
+// (testkit.Control{URL: "http://127.0.0.1:8480"}). It is safe for concurrent use.
 type Control struct {
 	// URL is the mock's base URL, without a trailing slash.
 	URL string
@@ -204,87 +204,51 @@ func (c *Control) RevokeCustomerToken(apiKey, account, customerToken string) err
 	return c.Do(http.MethodPost, "/mock/v1/accounts/"+url.PathEscape(account)+"/customer-tokens/"+url.PathEscape(customerToken)+"/revoke", apiKey, nil, nil)
 }
 
-// staticWebhookID is the id of the webhook configured at start (WithWebhook, --webhook-url).
-const staticWebhookID = "krn:partner:global:notification:webhook:static"
+// DueReport is what the mock will still do for an account's webhooks without its clock moving
+// (GET /mock/v1/deliveries/due).
+type DueReport = webhook.DueReport
 
-// WebhooksDue counts the webhook deliveries of the API key's account that are due now: queued
-// or being attempted. Deliveries delivered, failed, waiting for a retry later on the mock's
-// clock, or held behind an earlier delivery about the same resource (the mock delivers those in
-// order) do not count. It looks at the account's registered webhooks and the static one.
+// DueDeliveries asks the mock which webhook deliveries of the API key's account are due now on
+// its clock, and how many of the account's events are not yet turned into deliveries.
+func (c *Control) DueDeliveries(apiKey string) (*DueReport, error) {
+	out := &DueReport{}
+	if err := c.Do(http.MethodGet, "/mock/v1/deliveries/due", apiKey, nil, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// WebhooksDue counts what the mock still has to do for the API key's account's webhooks without
+// its clock moving: the deliveries due now (queued, being attempted, or whose retry time has
+// come) and the events not yet turned into deliveries. Deliveries delivered, failed, waiting for
+// a retry later on the mock's clock, or held behind an earlier delivery about the same resource
+// (the mock delivers those in order) do not count. The mock works it out from its queues.
 func (c *Control) WebhooksDue(apiKey string) (int, error) {
-	now, err := c.Now()
+	d, err := c.DueDeliveries(apiKey)
 	if err != nil {
 		return 0, err
 	}
-	var hooks struct {
-		Webhooks []struct {
-			WebhookID string `json:"webhook_id"`
-		} `json:"webhooks"`
-	}
-	if err := c.Do(http.MethodGet, "/v2/notification/webhooks", apiKey, nil, &hooks); err != nil {
-		return 0, err
-	}
-	ids := []string{staticWebhookID}
-	for _, h := range hooks.Webhooks {
-		ids = append(ids, h.WebhookID)
-	}
-	due := 0
-	for _, id := range ids {
-		var out struct {
-			Deliveries []struct {
-				State         string     `json:"state"`
-				Subject       string     `json:"subject"`
-				NextAttemptAt *time.Time `json:"next_attempt_at"`
-			} `json:"deliveries"`
-		}
-		err := c.Do(http.MethodGet, "/v2/notification/webhooks/"+url.PathEscape(id)+"/deliveries?limit=1000", apiKey, nil, &out)
-		var se *StatusError
-		if id == staticWebhookID && errors.As(err, &se) && se.Status == http.StatusNotFound {
-			continue // no static webhook configured
-		}
-		if err != nil {
-			return 0, err
-		}
-		// Per subject only the oldest pending delivery is attempted; the rest wait for it. The
-		// list is newest first.
-		first := map[string]int{}
-		for i := len(out.Deliveries) - 1; i >= 0; i-- {
-			if _, seen := first[out.Deliveries[i].Subject]; !seen && out.Deliveries[i].State == "PENDING" {
-				first[out.Deliveries[i].Subject] = i
-			}
-		}
-		for _, i := range first {
-			if d := out.Deliveries[i]; d.NextAttemptAt == nil || !d.NextAttemptAt.After(now) {
-				due++
-			}
-		}
-	}
-	return due, nil
+	return d.Count + d.EventsPending, nil
 }
 
-// SettleWebhooks waits, up to timeout, until no webhook delivery of the API key's account is due
-// (WebhooksDue is 0 twice in a row). Call it before moving the clock: an attempt's timeout runs
-// on the mock's clock, so advancing the clock while an attempt is in flight cancels it and
-// postpones the delivery to its next retry.
+// SettleWebhooks waits, up to timeout, until nothing is due for the API key's account's webhooks
+// (WebhooksDue is 0). Call it before moving the clock: a delivery still queued or in flight
+// schedules its retry from the clock's time when its attempt fails, so a move made meanwhile
+// would not walk past that retry. Once nothing is due, every retry is scheduled, and the move
+// fires each one it passes.
 func (c *Control) SettleWebhooks(apiKey string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
-	quiet := 0
 	for {
 		n, err := c.WebhooksDue(apiKey)
 		if err != nil {
 			return err
 		}
 		if n == 0 {
-			quiet++
-		} else {
-			quiet = 0
-		}
-		if quiet == 2 {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("klarna-mock: %d webhook deliveries still due after %s", n, timeout)
+			return fmt.Errorf("klarna-mock: %d webhook deliveries or events still due after %s", n, timeout)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -14,9 +14,10 @@
 // The helpers go through the mock's HTTP control API (contracts/mock-control.yaml), so a
 // [Control] does the same against a klarna-mock running elsewhere (testkit.Control{URL: ...}).
 //
-// A webhook attempt's timeout runs on the mock's clock: call SettleWebhooks before moving the
-// clock while webhooks may be in flight, or the move cuts them off and they wait for their
-// next retry.
+// Call SettleWebhooks before moving the clock while webhooks may be queued or in flight: an
+// attempt that fails schedules its retry from the clock's time when it ends, so a move made
+// before then does not walk past that retry. (Moving the clock never cuts an attempt off: its
+// timeout runs in real time.)
 package testkit
 
 import (

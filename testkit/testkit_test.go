@@ -167,6 +167,10 @@ func TestSettleWebhooksBeforeMovingTheClock(t *testing.T) {
 	due, err := m.WebhooksDue(key)
 	require.NoError(t, err)
 	require.Zero(t, due)
+	report, err := m.DueDeliveries(key)
+	require.NoError(t, err)
+	require.Equal(t, start, report.Now)
+	require.Empty(t, report.DeliveryIDs, "the retries wait on the clock")
 
 	mu.Lock()
 	failing = false

@@ -17,11 +17,11 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"time"
 
 	"github.com/klarna-mock/klarna-mock/internal/cli"
+	"github.com/klarna-mock/klarna-mock/internal/httpserver"
 	"github.com/klarna-mock/klarna-mock/reference-impl/acquirer"
 	"github.com/klarna-mock/klarna-mock/reference-impl/app"
 	"github.com/klarna-mock/klarna-mock/reference-impl/klarna"
@@ -51,6 +51,7 @@ type options struct {
 	partnerWebhookURL    string
 	partnerWebhookSecret string
 	logFormat, logLevel  string
+	timeouts             *httpserver.Timeouts
 }
 
 // parseOptions parses the command line; asked for help, it writes the help to stdout and
@@ -69,6 +70,10 @@ func parseOptions(args []string, getenv func(string) string, stdout io.Writer) (
 	fs.StringVar(&o.partnerWebhookSecret, "partner-webhook-secret", getenv("ACQUIRER_PARTNER_WEBHOOK_SECRET"), "test mode: the secret they are signed with (env ACQUIRER_PARTNER_WEBHOOK_SECRET)")
 	fs.StringVar(&o.logFormat, "log-format", cli.EnvOr(getenv, "ACQUIRER_LOG_FORMAT", "text"), "log format: text or json (env ACQUIRER_LOG_FORMAT)")
 	fs.StringVar(&o.logLevel, "log-level", cli.EnvOr(getenv, "ACQUIRER_LOG_LEVEL", "info"), "log level: debug (every request), info, warn, error (env ACQUIRER_LOG_LEVEL)")
+	var err error
+	if o.timeouts, err = httpserver.Flags(fs, getenv, "ACQUIRER"); err != nil {
+		return nil, err
+	}
 	if helped, err := cli.Parse(fs, args, stdout, func(w io.Writer) { help(w, fs) }); helped || err != nil {
 		return nil, err
 	}
@@ -116,7 +121,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return errors.Join(err, a.Close(ctx))
 	}
 	base := "http://" + ln.Addr().String()
-	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := httpserver.New(a.Handler, logger, *o.timeouts)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 

@@ -19,6 +19,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/klarna-mock/klarna-mock/internal/cli"
+	"github.com/klarna-mock/klarna-mock/internal/httpserver"
+	"github.com/klarna-mock/klarna-mock/internal/httpserver/slowclient"
 	"github.com/klarna-mock/klarna-mock/mockserver/app"
 	"github.com/klarna-mock/klarna-mock/reference-impl/klarna"
 	"github.com/klarna-mock/klarna-mock/reference-impl/signature"
@@ -117,6 +119,26 @@ func TestRunServesInTestModeOnAFreePort(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, status)
 }
 
+// TestRunCutsOffASlowBody checks that the server of the command has the read timeout of its
+// environment variable: a client trickling its body gets the acquirer's 400 and the connection
+// closes.
+func TestRunCutsOffASlowBody(t *testing.T) {
+	t.Parallel()
+	base := start(t, []string{"-addr", "127.0.0.1:0"}, map[string]string{"ACQUIRER_READ_TIMEOUT": "300ms"})
+	resp, body := slowclient.SlowBody(t, strings.TrimPrefix(base, "http://"),
+		"POST /v1/sessions HTTP/1.1\r\nHost: acquirer\r\nAuthorization: Bearer ap_test_slow\r\nContent-Type: application/json")
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode, body)
+	require.Contains(t, body, `"error_code":"INVALID_REQUEST"`)
+}
+
+// TestWriteTimeoutOutlastsAKlarnaCall checks the reason for the default write timeout: a
+// Partner's request waits for a Klarna call with all its retries, and its answer must still get
+// out.
+func TestWriteTimeoutOutlastsAKlarnaCall(t *testing.T) {
+	t.Parallel()
+	require.Greater(t, httpserver.DefaultWriteTimeout, klarna.DefaultDeadline)
+}
+
 func TestRunWithAPartnersFile(t *testing.T) {
 	t.Parallel()
 	mock := startMock(t)
@@ -158,6 +180,8 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 		"unknown partners key":   {args: []string{"-partners", typo}, msg: "webhook_uri"},
 		"no partners":            {args: []string{"-partners", empty}, msg: "no partners"},
 		"bad listen address":     {args: []string{"-addr", "256.0.0.1:1"}, msg: "256.0.0.1"},
+		"bad idle timeout":       {env: map[string]string{"ACQUIRER_IDLE_TIMEOUT": "never"}, usage: true, msg: "ACQUIRER_IDLE_TIMEOUT"},
+		"no write timeout":       {args: []string{"-write-timeout", "0s"}, usage: true, msg: "-write-timeout"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/klarna-mock/klarna-mock/fixtures"
 	"github.com/klarna-mock/klarna-mock/internal/cli"
+	"github.com/klarna-mock/klarna-mock/internal/httpserver"
 	"github.com/klarna-mock/klarna-mock/mockserver/app"
 	mockhttp "github.com/klarna-mock/klarna-mock/mockserver/http"
 )
@@ -56,6 +56,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	maxObjects := fs.Int("max-objects", 0, "objects kept per kind before the oldest are dropped (default 5000)")
 	memLimit := fs.Int64("memory-limit-mib", 32, "soft memory limit for the Go runtime in MiB; 0 leaves the runtime's default")
 	gcPercent := fs.Int("gc-percent", 200, "the Go runtime's GOGC; with the soft memory limit bounding the heap, collecting less often saves CPU under load")
+	timeouts, err := httpserver.Flags(fs, getenv, "KLARNA_MOCK")
+	if err != nil {
+		return err
+	}
 	if helped, err := cli.Parse(fs, args, stdout, func(w io.Writer) { mainHelp(w, fs) }); helped || err != nil {
 		return err
 	}
@@ -94,7 +98,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mock.Handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := httpserver.New(mock.Handler, logger, *timeouts)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "klarna-mock listening on http://%s\n", ln.Addr())

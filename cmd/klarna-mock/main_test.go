@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/klarna-mock/klarna-mock/internal/cli"
+	"github.com/klarna-mock/klarna-mock/internal/httpserver/slowclient"
 	"github.com/klarna-mock/klarna-mock/mockserver"
 )
 
@@ -55,6 +56,18 @@ func TestRunServesAndStops(t *testing.T) {
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+// TestRunCutsOffASlowBody checks that the server of the command has the read timeout of its
+// flag: a client trickling its body gets the Klarna-shaped 400 and the connection closes.
+func TestRunCutsOffASlowBody(t *testing.T) {
+	t.Parallel()
+	url := start(t, "--read-timeout", "300ms")
+	resp, body := slowclient.SlowBody(t, strings.TrimPrefix(url, "http://"),
+		"POST /v2/accounts/krn:partner:global:account:test:SLOW0001/payment/authorize HTTP/1.1\r\n"+
+			"Host: mock\r\nAuthorization: Basic klarna_test_api_slow\r\nContent-Type: application/json")
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode, body)
+	require.Contains(t, body, `"error_code":"VALIDATION_ERROR"`)
 }
 
 func TestRunWithFixturesAndCLI(t *testing.T) {
@@ -110,6 +123,7 @@ func TestRunRejectsBadConfiguration(t *testing.T) {
 		"bad log level":    {"--log-level", "loud"},
 		"extra argument":   {"serve-please"},
 		"bad address":      {"--addr", "not-an-address"},
+		"no read timeout":  {"--read-timeout", "0"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -90,7 +89,7 @@ func apiKey(header string) (string, bool) {
 
 // errUnauthorized is what a missing or refused key gets.
 func errUnauthorized(why string) *mockserver.Error {
-	return mockserver.NewError(http.StatusUnauthorized, mockserver.AccessError, mockserver.CodeUnauthorized, why)
+	return mockserver.NewError(mockserver.CodeUnauthorized, why)
 }
 
 // Resolve authenticates the Authorization header and returns the tenant whose state the call
@@ -113,7 +112,7 @@ func (a *Accounts) Resolve(authorization, pathAccount string) (tenant string, er
 		return "", errUnauthorized("The API key is not known to this mock's accounts file.")
 	}
 	if pathAccount != "" && pathAccount != account {
-		return "", mockserver.NewError(http.StatusForbidden, mockserver.AccessError, mockserver.CodeForbidden,
+		return "", mockserver.NewError(mockserver.CodeForbidden,
 			"The API key belongs to another partner account than "+pathAccount+".")
 	}
 	return account, nil

@@ -71,6 +71,7 @@ func (s *Server) runOnce(w http.ResponseWriter, r *request, scope, key string, d
 	if cw.status < 300 {
 		stored := &mockserver.IdempotencyRecord{
 			Scope:      scope,
+			Tenant:     r.tenant,
 			Key:        key,
 			BodyDigest: digest,
 			Status:     cw.status,
@@ -113,7 +114,7 @@ func (s *Server) storedAnswer(scope, key string) (*mockserver.IdempotencyRecord,
 // replay writes a stored answer, or a 409 when the body differs from the first request's.
 func replay(w http.ResponseWriter, rec *mockserver.IdempotencyRecord, digest [32]byte) error {
 	if rec.BodyDigest != digest {
-		return mockserver.NewError(http.StatusConflict, mockserver.InputError, mockserver.CodeIdempotencyConflict,
+		return mockserver.NewError(mockserver.CodeIdempotencyConflict,
 			"The Klarna-Idempotency-Key was already used with a different request body.",
 			mockserver.FieldError{Parameter: "Klarna-Idempotency-Key", ErrorMessage: "already used with a different request body"})
 	}

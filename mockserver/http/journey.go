@@ -118,12 +118,12 @@ func viewRequest(pr *mockserver.PaymentRequest) *journeyRequest {
 	}
 	req := &pr.Request
 	if req.RequestPaymentTransaction != nil {
-		v.Amount = formatAmount(pr.Amount, pr.Currency)
+		v.Amount = mockserver.FormatMoney(pr.Amount, pr.Currency)
 	}
 	if spd := req.SupplementaryPurchaseData; spd != nil {
 		v.PurchaseReference = spd.PurchaseReference
 		for _, li := range spd.LineItems {
-			v.LineItems = append(v.LineItems, journeyLine{Name: li.Name, Quantity: li.Quantity, Total: formatAmount(li.TotalAmount, pr.Currency)})
+			v.LineItems = append(v.LineItems, journeyLine{Name: li.Name, Quantity: li.Quantity, Total: mockserver.FormatMoney(li.TotalAmount, pr.Currency)})
 		}
 		for _, sub := range spd.Subscriptions {
 			v.Subscriptions = append(v.Subscriptions, describeSubscription(sub, pr.Currency))
@@ -170,7 +170,7 @@ func describeSubscription(sub mockserver.Subscription, currency string) string {
 		if cur == "" {
 			cur = currency
 		}
-		plan := formatAmount(bp.BillingAmount, cur)
+		plan := mockserver.FormatMoney(bp.BillingAmount, cur)
 		if bp.Interval != "" {
 			unit := strings.ToLower(bp.Interval)
 			if bp.IntervalFrequency > 1 {
@@ -191,36 +191,6 @@ func describeSubscription(sub mockserver.Subscription, currency string) string {
 		return name
 	}
 	return name + ": " + strings.Join(plans, ", then ")
-}
-
-// currencyDigits is the number of minor-unit digits of a currency (ISO 4217); two unless listed.
-func currencyDigits(currency string) int {
-	switch currency {
-	case "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF":
-		return 0
-	case "BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND":
-		return 3
-	}
-	return 2
-}
-
-// formatAmount formats an amount in minor units with its currency: 11800 USD is "118.00 USD".
-func formatAmount(minor int64, currency string) string {
-	currency = strings.ToUpper(currency)
-	sign := ""
-	abs := uint64(minor)
-	if minor < 0 {
-		sign, abs = "-", -abs
-	}
-	digits := currencyDigits(currency)
-	if digits == 0 {
-		return fmt.Sprintf("%s%d %s", sign, abs, currency)
-	}
-	pow := uint64(1)
-	for range digits {
-		pow *= 10
-	}
-	return fmt.Sprintf("%s%d.%0*d %s", sign, abs/pow, digits, abs%pow, currency)
 }
 
 func customerInteraction(pr *mockserver.PaymentRequest) *mockserver.CustomerInteraction {

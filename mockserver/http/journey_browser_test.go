@@ -56,7 +56,7 @@ func (b *browserOutput) String() string {
 }
 
 // startBrowser starts one headless Chromium for a test and its subtests; each subtest opens its
-// own tab with browserTab. The browser's output is logged when the test fails.
+// own tab with browseJourney. The browser's output is logged when the test fails.
 func startBrowser(t *testing.T) context.Context {
 	t.Helper()
 	path := journeyChromium()
@@ -97,15 +97,28 @@ func startBrowser(t *testing.T) context.Context {
 	return browserCtx
 }
 
-// browserTab opens a tab of the browser for one test, closed when the test ends or journeyBrowserTimeout
-// passes.
-func browserTab(t *testing.T, browserCtx context.Context) context.Context {
+// browseJourney opens the journey page of the Payment Request id of h's mock in a new tab of the
+// browser, and waits until the element with id visible shows. The tab is closed when the test
+// ends or journeyBrowserTimeout passes.
+func browseJourney(t *testing.T, browserCtx context.Context, h *harness, id, visible string) context.Context {
 	t.Helper()
 	tabCtx, cancel := chromedp.NewContext(browserCtx)
 	t.Cleanup(cancel)
 	ctx, timeoutCancel := context.WithTimeout(tabCtx, journeyBrowserTimeout)
 	t.Cleanup(timeoutCancel)
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Navigate(h.srv.URL+"/journey/"+id),
+		chromedp.WaitVisible(chromedp.ID(visible)),
+	))
 	return ctx
+}
+
+// browserText is the text of the element with id on the tab's page.
+func browserText(t *testing.T, ctx context.Context, id string) string {
+	t.Helper()
+	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID(id)))
+	require.NoError(t, err)
+	return text
 }
 
 // journeyMerchant stands for the merchant's shop: its return page records the query Klarna sends
@@ -136,10 +149,7 @@ func newJourneyMerchant(t *testing.T) *journeyMerchant {
 }
 
 // returnURL is the merchant's return_url with every Klarna placeholder.
-func (m *journeyMerchant) returnURL() string {
-	return m.url + "/return?id={klarna.payment_request.id}&state={klarna.payment_request.state}" +
-		"&nst={klarna.payment_request.klarna_network_session_token}&ref={klarna.payment_request.payment_request_reference}"
-}
+func (m *journeyMerchant) returnURL() string { return m.url + journeyReturnPath }
 
 // returns is what the return page was called with, in order.
 func (m *journeyMerchant) returns() []url.Values {
@@ -167,24 +177,14 @@ func TestJourneyInBrowser(t *testing.T) {
 
 	t.Run("consent and approve return to the merchant", func(t *testing.T) {
 		t.Parallel()
-		j := newJourneyMock(t)
+		h := newHarness(t)
 		merchant := newJourneyMerchant(t)
-		id := j.stepUp(journeyTokenPurchase("pr-browser", "HANDOVER", merchant.returnURL()))["payment_request_id"].(string)
-		ctx := browserTab(t, browser)
+		id := h.stepUp(journeyTokenPurchase("pr-browser", "HANDOVER", merchant.returnURL()))
+		ctx := browseJourney(t, browser, h, id, "approve")
 
-		require.NoError(t, chromedp.Do(ctx,
-			chromedp.Navigate(j.url+"/journey/"+id),
-			chromedp.WaitVisible(chromedp.ID("approve")),
-		))
-		state, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("state")))
-		require.NoError(t, err)
-		require.Equal(t, "IN_PROGRESS", state)
-		amount, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("amount")))
-		require.NoError(t, err)
-		require.Equal(t, "118.00 USD", amount)
-		consent, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("consent-text")))
-		require.NoError(t, err)
-		require.Contains(t, consent, "without you being present")
+		require.Equal(t, "IN_PROGRESS", browserText(t, ctx, "state"))
+		require.Equal(t, "118.00 USD", browserText(t, ctx, "amount"))
+		require.Contains(t, browserText(t, ctx, "consent-text"), "without you being present")
 		journeyScreenshot(t, ctx)
 
 		// Without consent the browser refuses to submit the approval.
@@ -198,20 +198,18 @@ func TestJourneyInBrowser(t *testing.T) {
 		marker, err := chromedp.Run(ctx, chromedp.Evaluate[string](`window.journeyMarker || ""`))
 		require.NoError(t, err)
 		require.Equal(t, "still here", marker, "approve without consent does not leave the page")
-		require.Equal(t, "IN_PROGRESS", j.state(id))
+		require.Equal(t, "IN_PROGRESS", h.state(id))
 
 		require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.ID("consent"))))
 		resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.ID("approve")))
 		require.NoError(t, err)
 		require.Equal(t, int64(http.StatusOK), resp.Status)
 		require.True(t, strings.HasPrefix(resp.URL, merchant.url+"/return?"), resp.URL)
-		heading, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("merchant")))
-		require.NoError(t, err)
-		require.Equal(t, "back at merchant", heading)
+		require.Equal(t, "back at merchant", browserText(t, ctx, "merchant"))
 
-		got := j.request(id)
-		require.Equal(t, "COMPLETED", got["state"])
-		nst, _ := got["state_context"].(map[string]any)["klarna_network_session_token"].(string)
+		got := h.request(id)
+		require.Equal(t, "COMPLETED", got.str("state"))
+		nst := got.str("state_context.klarna_network_session_token")
 		require.NotEmpty(t, nst)
 		returns := merchant.returns()
 		require.Len(t, returns, 1)
@@ -223,22 +221,17 @@ func TestJourneyInBrowser(t *testing.T) {
 
 	t.Run("decline returns to the merchant", func(t *testing.T) {
 		t.Parallel()
-		j := newJourneyMock(t)
+		h := newHarness(t)
 		merchant := newJourneyMerchant(t)
-		id := j.stepUp(journeyTokenPurchase("pr-browser-refused", "HANDOVER", merchant.returnURL()))["payment_request_id"].(string)
-		ctx := browserTab(t, browser)
-
-		require.NoError(t, chromedp.Do(ctx,
-			chromedp.Navigate(j.url+"/journey/"+id),
-			chromedp.WaitVisible(chromedp.ID("decline")),
-		))
+		id := h.stepUp(journeyTokenPurchase("pr-browser-refused", "HANDOVER", merchant.returnURL()))
+		ctx := browseJourney(t, browser, h, id, "decline")
 		// Decline needs no consent: the required checkbox does not block it.
 		resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.ID("decline")))
 		require.NoError(t, err)
 		require.Equal(t, int64(http.StatusOK), resp.Status)
 		require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("merchant"))))
 
-		require.Equal(t, "DECLINED", j.state(id))
+		require.Equal(t, "DECLINED", h.state(id))
 		returns := merchant.returns()
 		require.Len(t, returns, 1)
 		require.Equal(t, id, returns[0].Get("id"))
@@ -248,33 +241,21 @@ func TestJourneyInBrowser(t *testing.T) {
 
 	t.Run("SDK mode is opened by payment_request_id", func(t *testing.T) {
 		t.Parallel()
-		j := newJourneyMock(t)
-		pr := j.stepUp(journeyTokenPurchase("pr-browser-sdk", "SDK", ""))
-		ci := pr["state_context"].(map[string]any)["customer_interaction"].(map[string]any)
-		require.NotContains(t, ci, "payment_request_url")
-		id := ci["payment_request_id"].(string)
-		ctx := browserTab(t, browser)
-
-		require.NoError(t, chromedp.Do(ctx,
-			chromedp.Navigate(j.url+"/journey/"+id),
-			chromedp.WaitVisible(chromedp.ID("approve")),
-		))
-		state, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("state")))
-		require.NoError(t, err)
-		require.Equal(t, "IN_PROGRESS", state)
+		h := newHarness(t)
+		pr := h.authorize(journeyTokenPurchase("pr-browser-sdk", "SDK", ""))
+		require.Nil(t, pr.get("payment_request.state_context.customer_interaction.payment_request_url"))
+		id := pr.str("payment_request.state_context.customer_interaction.payment_request_id")
+		ctx := browseJourney(t, browser, h, id, "approve")
+		require.Equal(t, "IN_PROGRESS", browserText(t, ctx, "state"))
 
 		require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.ID("consent"))))
 		resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.ID("approve")))
 		require.NoError(t, err)
 		require.Equal(t, int64(http.StatusOK), resp.Status)
-		require.Equal(t, j.url+"/journey/"+id, resp.URL, "SDK mode stays on the journey page")
+		require.Equal(t, h.srv.URL+"/journey/"+id, resp.URL, "SDK mode stays on the journey page")
 		require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("notice"))))
-		state, err = chromedp.Run(ctx, chromedp.Text(chromedp.ID("state")))
-		require.NoError(t, err)
-		require.Equal(t, "COMPLETED", state)
-		heading, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("heading")))
-		require.NoError(t, err)
-		require.Equal(t, "Purchase approved", heading)
-		require.Equal(t, "COMPLETED", j.state(id))
+		require.Equal(t, "COMPLETED", browserText(t, ctx, "state"))
+		require.Equal(t, "Purchase approved", browserText(t, ctx, "heading"))
+		require.Equal(t, "COMPLETED", h.state(id))
 	})
 }

@@ -1,13 +1,7 @@
 package http_test
 
 import (
-	"bytes"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -15,120 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
-
-	"github.com/klarna-mock/klarna-mock/mockserver/app"
-	"github.com/klarna-mock/klarna-mock/mockserver/clock"
 )
-
-// journeyReturnURL uses every placeholder Klarna fills in a return_url.
-const journeyReturnURL = "https://merchant.example/return?id={klarna.payment_request.id}&state={klarna.payment_request.state}" +
-	"&nst={klarna.payment_request.klarna_network_session_token}&ref={klarna.payment_request.payment_request_reference}"
-
-// journeyAccount is the partner account every journey test authorizes on; each test has its own
-// API key, so their state is isolated anyway.
-const journeyAccount = "krn:partner:global:account:test:JOURNEY1"
-
-// journeyMock is a real mock served over HTTP for the Purchase Journey tests: requests are
-// created through the authorize API with a unique test key, and the customer's side is driven
-// through the journey page with a client that does not follow redirects.
-type journeyMock struct {
-	t      *testing.T
-	url    string
-	clock  *clock.Clock
-	key    string
-	client *http.Client
-}
-
-func newJourneyMock(t *testing.T) *journeyMock {
-	t.Helper()
-	c := clock.NewManual(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
-	m, err := app.New(app.Config{Clock: c})
-	require.NoError(t, err)
-	srv := httptest.NewServer(m.Handler)
-	t.Cleanup(srv.Close)
-	client := srv.Client()
-	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	return &journeyMock{t: t, url: srv.URL, clock: c, key: "klarna_test_api_journey_" + hex.EncodeToString(b), client: client}
-}
-
-// journeyResult is an answer of the mock.
-type journeyResult struct {
-	status int
-	header http.Header
-	body   string
-}
-
-func (j *journeyMock) do(req *http.Request) journeyResult {
-	j.t.Helper()
-	resp, err := j.client.Do(req)
-	require.NoError(j.t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(j.t, err)
-	return journeyResult{status: resp.StatusCode, header: resp.Header, body: string(b)}
-}
-
-// api calls Klarna's API with the test's key and decodes the JSON answer.
-func (j *journeyMock) api(method, path string, body any) map[string]any {
-	j.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		raw, err := json.Marshal(body)
-		require.NoError(j.t, err)
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, j.url+"/v2/accounts/"+journeyAccount+path, rd)
-	require.NoError(j.t, err)
-	req.Header.Set("Authorization", "Basic "+j.key)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	r := j.do(req)
-	require.Equal(j.t, http.StatusOK, r.status, r.body)
-	var out map[string]any
-	require.NoError(j.t, json.Unmarshal([]byte(r.body), &out))
-	return out
-}
-
-// stepUp authorizes body, which must step up, and returns the Payment Request.
-func (j *journeyMock) stepUp(body map[string]any) map[string]any {
-	j.t.Helper()
-	resp := j.api(http.MethodPost, "/payment/authorize", body)
-	pr, ok := resp["payment_request"].(map[string]any)
-	require.True(j.t, ok, "the authorize must step up: %v", resp)
-	return pr
-}
-
-// request reads a Payment Request through Klarna's API.
-func (j *journeyMock) request(id string) map[string]any {
-	j.t.Helper()
-	return j.api(http.MethodGet, "/payment/requests/"+id, nil)
-}
-
-func (j *journeyMock) state(id string) string {
-	j.t.Helper()
-	s, _ := j.request(id)["state"].(string)
-	return s
-}
-
-// open opens the journey page as the customer's browser does.
-func (j *journeyMock) open(id string) journeyResult {
-	j.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, j.url+"/journey/"+id, nil)
-	require.NoError(j.t, err)
-	return j.do(req)
-}
-
-// submit sends the page's form.
-func (j *journeyMock) submit(id string, form url.Values) journeyResult {
-	j.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, j.url+"/journey/"+id, strings.NewReader(form.Encode()))
-	require.NoError(j.t, err)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	return j.do(req)
-}
 
 func journeyConsentForm(action string) url.Values {
 	return url.Values{"action": {action}, "consent": {"yes"}}
@@ -161,25 +42,17 @@ func journeyTokenPurchase(reference, method, returnURL string) map[string]any {
 	}
 }
 
-// journeyOneTime is a one-time payment without a network session token: it steps up by default.
-func journeyOneTime(returnURL string) map[string]any {
-	b := journeyTokenPurchase("pr-one-time", "HANDOVER", returnURL)
-	delete(b, "request_customer_token")
-	return b
-}
-
-func requireJourneyHTML(t *testing.T, r journeyResult, status int) {
+func requireJourneyHTML(t *testing.T, r response, status int) {
 	t.Helper()
 	require.Equal(t, status, r.status, r.body)
 	require.Equal(t, "text/html; charset=utf-8", r.header.Get("Content-Type"))
 	require.Contains(t, r.body, "<!doctype html>")
 }
 
-var journeyButtons = []string{`id="approve"`, `id="decline"`, `id="back-out"`, `id="abandon"`}
-
+// requireJourneyButtons asserts the page offers the customer's four buttons, or none of them.
 func requireJourneyButtons(t *testing.T, body string, want bool) {
 	t.Helper()
-	for _, b := range journeyButtons {
+	for _, b := range []string{`id="approve"`, `id="decline"`, `id="back-out"`, `id="abandon"`} {
 		if want {
 			require.Contains(t, body, b)
 		} else {
@@ -189,7 +62,7 @@ func requireJourneyButtons(t *testing.T, body string, want bool) {
 }
 
 // requireJourneyRedirect asserts a 303 and returns the Location's query.
-func requireJourneyRedirect(t *testing.T, r journeyResult) url.Values {
+func requireJourneyRedirect(t *testing.T, r response) url.Values {
 	t.Helper()
 	require.Equal(t, http.StatusSeeOther, r.status, r.body)
 	loc, err := url.Parse(r.header.Get("Location"))
@@ -202,14 +75,13 @@ func requireJourneyRedirect(t *testing.T, r journeyResult) url.Values {
 
 func TestJourneyPageShowsThePurchaseAndOpensTheJourney(t *testing.T) {
 	t.Parallel()
-	j := newJourneyMock(t)
-	pr := j.stepUp(journeyTokenPurchase("pr-42", "HANDOVER", journeyReturnURL))
-	id := pr["payment_request_id"].(string)
-	ci := pr["state_context"].(map[string]any)["customer_interaction"].(map[string]any)
-	require.Equal(t, j.url+"/journey/"+id, ci["payment_request_url"], "the page is the payment_request_url")
-	require.Equal(t, "SUBMITTED", j.state(id))
+	h := newHarness(t)
+	pr := h.authorize(journeyTokenPurchase("pr-42", "HANDOVER", journeyReturnURL))
+	id := pr.str("payment_request.payment_request_id")
+	require.Equal(t, h.srv.URL+"/journey/"+id, pr.str("payment_request.state_context.customer_interaction.payment_request_url"), "the page is the payment_request_url")
+	require.Equal(t, "SUBMITTED", h.state(id))
 
-	r := j.open(id)
+	r := h.open(id)
 	requireJourneyHTML(t, r, http.StatusOK)
 	for _, want := range []string{
 		"pr-42", "purchase-42", "118.00 USD",
@@ -221,10 +93,10 @@ func TestJourneyPageShowsThePurchaseAndOpensTheJourney(t *testing.T) {
 		require.Contains(t, r.body, want)
 	}
 	requireJourneyButtons(t, r.body, true)
-	require.Equal(t, "IN_PROGRESS", j.state(id), "opening the page opens the journey")
+	require.Equal(t, "IN_PROGRESS", h.state(id), "opening the page opens the journey")
 	require.Equal(t, "no-store", r.header.Get("Cache-Control"))
 
-	again := j.open(id)
+	again := h.open(id)
 	requireJourneyHTML(t, again, http.StatusOK)
 	require.Contains(t, again.body, `data-state="IN_PROGRESS"`, "an open journey is shown as it is")
 	requireJourneyButtons(t, again.body, true)
@@ -232,51 +104,47 @@ func TestJourneyPageShowsThePurchaseAndOpensTheJourney(t *testing.T) {
 
 func TestJourneyOneTimePaymentAsksNoConsent(t *testing.T) {
 	t.Parallel()
-	j := newJourneyMock(t)
-	id := j.stepUp(journeyOneTime(journeyReturnURL))["payment_request_id"].(string)
-	r := j.open(id)
+	h := newHarness(t)
+	id := h.stepUp(oneTime(11800))
+	r := h.open(id)
 	requireJourneyHTML(t, r, http.StatusOK)
 	require.NotContains(t, r.body, `id="consent"`)
 	requireJourneyButtons(t, r.body, true)
 
-	q := requireJourneyRedirect(t, j.submit(id, journeyForm("approve")))
+	q := requireJourneyRedirect(t, h.submit(id, journeyForm("approve")))
 	require.Equal(t, "COMPLETED", q.Get("state"))
-	require.Equal(t, "COMPLETED", j.state(id))
+	require.Equal(t, "COMPLETED", h.state(id))
 }
 
 func TestJourneyApproveWithoutConsentChangesNothing(t *testing.T) {
 	t.Parallel()
-	j := newJourneyMock(t)
-	id := j.stepUp(journeyTokenPurchase("pr-42", "HANDOVER", journeyReturnURL))["payment_request_id"].(string)
-	j.open(id)
+	h := newHarness(t)
+	id := h.startJourney(journeyTokenPurchase("pr-42", "HANDOVER", journeyReturnURL))
 
 	for _, form := range []url.Values{journeyForm("approve"), {"action": {"approve"}, "consent": {"no"}}} {
-		r := j.submit(id, form)
+		r := h.submit(id, form)
 		requireJourneyHTML(t, r, http.StatusBadRequest)
 		require.Contains(t, r.body, `id="error"`)
 		require.Contains(t, r.body, "Tick the consent box")
 		requireJourneyButtons(t, r.body, true)
-		require.Equal(t, "IN_PROGRESS", j.state(id))
+		require.Equal(t, "IN_PROGRESS", h.state(id))
 	}
-	sc, _ := j.request(id)["state_context"].(map[string]any)
-	require.NotContains(t, sc, "klarna_network_session_token")
+	require.Nil(t, h.request(id).get("state_context.klarna_network_session_token"))
 }
 
 func TestJourneyApproveRedirectsToTheFilledReturnURL(t *testing.T) {
 	t.Parallel()
-	j := newJourneyMock(t)
+	h := newHarness(t)
 	const reference = "Order #42 & co/ünï"
-	id := j.stepUp(journeyTokenPurchase(reference, "HANDOVER", journeyReturnURL))["payment_request_id"].(string)
-	j.open(id)
+	id := h.startJourney(journeyTokenPurchase(reference, "HANDOVER", journeyReturnURL))
 
-	r := j.submit(id, journeyConsentForm("approve"))
+	r := h.submit(id, journeyConsentForm("approve"))
 	q := requireJourneyRedirect(t, r)
-	got := j.request(id)
-	require.Equal(t, "COMPLETED", got["state"])
-	sc := got["state_context"].(map[string]any)
-	nst, _ := sc["klarna_network_session_token"].(string)
+	got := h.request(id)
+	require.Equal(t, "COMPLETED", got.str("state"))
+	nst := got.str("state_context.klarna_network_session_token")
 	require.True(t, strings.HasPrefix(nst, "krn:payment:eu1:klarna-network-session-token:"), nst)
-	require.NotNil(t, sc["customer_token"], "the consented customer token is issued")
+	require.NotNil(t, got.get("state_context.customer_token"), "the consented customer token is issued")
 
 	require.Equal(t, id, q.Get("id"))
 	require.Equal(t, "COMPLETED", q.Get("state"))
@@ -287,7 +155,7 @@ func TestJourneyApproveRedirectsToTheFilledReturnURL(t *testing.T) {
 	require.Contains(t, loc, "id=krn%3Apayment%3Aeu1%3Arequest%3A")
 	require.Contains(t, loc, "ref=Order%20%2342%20%26%20co%2F")
 
-	again := j.open(id)
+	again := h.open(id)
 	requireJourneyHTML(t, again, http.StatusOK)
 	require.Contains(t, again.body, `data-state="COMPLETED"`)
 	requireJourneyButtons(t, again.body, false)
@@ -295,146 +163,140 @@ func TestJourneyApproveRedirectsToTheFilledReturnURL(t *testing.T) {
 
 func TestJourneyApproveOpensASubmittedRequest(t *testing.T) {
 	t.Parallel()
-	j := newJourneyMock(t)
-	id := j.stepUp(journeyTokenPurchase("pr-42", "HANDOVER", journeyReturnURL))["payment_request_id"].(string)
-	q := requireJourneyRedirect(t, j.submit(id, journeyConsentForm("approve")))
+	h := newHarness(t)
+	id := h.stepUp(journeyTokenPurchase("pr-42", "HANDOVER", journeyReturnURL))
+	q := requireJourneyRedirect(t, h.submit(id, journeyConsentForm("approve")))
 	require.Equal(t, "COMPLETED", q.Get("state"))
 }
 
 func TestJourneyDeclineRedirects(t *testing.T) {
 	t.Parallel()
-	j := newJourneyMock(t)
-	id := j.stepUp(journeyTokenPurchase("pr-42", "HANDOVER", journeyReturnURL))["payment_request_id"].(string)
-	j.open(id)
+	h := newHarness(t)
+	id := h.startJourney(journeyTokenPurchase("pr-42", "HANDOVER", journeyReturnURL))
 
-	q := requireJourneyRedirect(t, j.submit(id, journeyForm("decline")))
+	q := requireJourneyRedirect(t, h.submit(id, journeyForm("decline")))
 	require.Equal(t, id, q.Get("id"))
 	require.Equal(t, "DECLINED", q.Get("state"))
 	require.Empty(t, q.Get("nst"), "a declined request has no network session token")
 	require.Equal(t, "pr-42", q.Get("ref"))
-	require.Equal(t, "DECLINED", j.state(id))
+	require.Equal(t, "DECLINED", h.state(id))
 }
 
 func TestJourneyBackOutReturnsToTheMerchant(t *testing.T) {
 	t.Parallel()
-	j := newJourneyMock(t)
-	id := j.stepUp(journeyTokenPurchase("pr-42", "HANDOVER", journeyReturnURL))["payment_request_id"].(string)
-	j.open(id)
+	h := newHarness(t)
+	id := h.startJourney(journeyTokenPurchase("pr-42", "HANDOVER", journeyReturnURL))
 
-	q := requireJourneyRedirect(t, j.submit(id, journeyForm("back-out")))
+	q := requireJourneyRedirect(t, h.submit(id, journeyForm("back-out")))
 	require.Equal(t, "SUBMITTED", q.Get("state"))
-	require.Equal(t, "SUBMITTED", j.state(id))
+	require.Equal(t, "SUBMITTED", h.state(id))
 
-	reopened := j.open(id)
+	reopened := h.open(id)
 	requireJourneyHTML(t, reopened, http.StatusOK)
 	require.Contains(t, reopened.body, `data-state="IN_PROGRESS"`, "the merchant can send the customer back in")
-	require.Equal(t, "IN_PROGRESS", j.state(id))
+	require.Equal(t, "IN_PROGRESS", h.state(id))
 }
 
 func TestJourneyAbandonLeavesTheRequestOpen(t *testing.T) {
 	t.Parallel()
-	j := newJourneyMock(t)
-	id := j.stepUp(journeyTokenPurchase("pr-42", "HANDOVER", journeyReturnURL))["payment_request_id"].(string)
-	j.open(id)
+	h := newHarness(t)
+	id := h.startJourney(journeyTokenPurchase("pr-42", "HANDOVER", journeyReturnURL))
 
-	r := j.submit(id, journeyForm("abandon"))
+	r := h.submit(id, journeyForm("abandon"))
 	requireJourneyHTML(t, r, http.StatusOK)
 	require.Contains(t, r.body, "You left the journey")
 	require.Contains(t, r.body, "stays IN_PROGRESS until it expires")
 	requireJourneyButtons(t, r.body, false)
-	require.Equal(t, "IN_PROGRESS", j.state(id))
+	require.Equal(t, "IN_PROGRESS", h.state(id))
 }
 
 func TestJourneyWithoutReturnURLShowsTheResult(t *testing.T) {
 	t.Parallel()
-	j := newJourneyMock(t)
+	h := newHarness(t)
 	for _, tc := range []struct{ action, state, heading string }{
 		{"approve", "COMPLETED", "Purchase approved"},
 		{"decline", "DECLINED", "Purchase declined"},
 		{"back-out", "SUBMITTED", "You went back to the merchant"},
 	} {
-		id := j.stepUp(journeyTokenPurchase("pr-42", "HANDOVER", ""))["payment_request_id"].(string)
-		j.open(id)
-		r := j.submit(id, journeyConsentForm(tc.action))
+		id := h.startJourney(journeyTokenPurchase("pr-42", "HANDOVER", ""))
+		r := h.submit(id, journeyConsentForm(tc.action))
 		requireJourneyHTML(t, r, http.StatusOK)
 		require.Contains(t, r.body, tc.heading)
 		require.Contains(t, r.body, `data-state="`+tc.state+`"`)
 		require.Contains(t, r.body, "close this window")
 		requireJourneyButtons(t, r.body, false)
-		require.Equal(t, tc.state, j.state(id))
+		require.Equal(t, tc.state, h.state(id))
 	}
 }
 
 func TestJourneySDKModeIsOpenedByID(t *testing.T) {
 	t.Parallel()
-	j := newJourneyMock(t)
+	h := newHarness(t)
 	// An SDK request with a return_url still ends on the page: the SDK, not a redirect, takes the
 	// customer back.
-	pr := j.stepUp(journeyTokenPurchase("pr-sdk", "SDK", journeyReturnURL))
-	id := pr["payment_request_id"].(string)
-	ci := pr["state_context"].(map[string]any)["customer_interaction"].(map[string]any)
-	require.Equal(t, "SDK", ci["method"])
-	require.Equal(t, id, ci["payment_request_id"])
-	require.NotContains(t, ci, "payment_request_url")
+	pr := h.authorize(journeyTokenPurchase("pr-sdk", "SDK", journeyReturnURL))
+	id := pr.str("payment_request.state_context.customer_interaction.payment_request_id")
+	require.Equal(t, pr.str("payment_request.payment_request_id"), id)
+	require.Equal(t, "SDK", pr.str("payment_request.state_context.customer_interaction.method"))
+	require.Nil(t, pr.get("payment_request.state_context.customer_interaction.payment_request_url"))
 
-	r := j.open(ci["payment_request_id"].(string))
+	r := h.open(id)
 	requireJourneyHTML(t, r, http.StatusOK)
 	require.Contains(t, r.body, "pr-sdk")
 	require.Contains(t, r.body, `data-state="IN_PROGRESS"`)
-	require.Equal(t, "IN_PROGRESS", j.state(id))
+	require.Equal(t, "IN_PROGRESS", h.state(id))
 
-	done := j.submit(id, journeyConsentForm("approve"))
+	done := h.submit(id, journeyConsentForm("approve"))
 	requireJourneyHTML(t, done, http.StatusOK)
 	require.Empty(t, done.header.Get("Location"))
 	require.Contains(t, done.body, "close this window")
 	require.Contains(t, done.body, `data-state="COMPLETED"`)
-	require.Equal(t, "COMPLETED", j.state(id))
+	require.Equal(t, "COMPLETED", h.state(id))
 }
 
 func TestJourneyTerminalRequestShowsNoButtons(t *testing.T) {
 	t.Parallel()
-	j := newJourneyMock(t)
-	id := j.stepUp(journeyTokenPurchase("pr-42", "HANDOVER", journeyReturnURL))["payment_request_id"].(string)
-	j.open(id)
-	requireJourneyRedirect(t, j.submit(id, journeyForm("decline")))
+	h := newHarness(t)
+	id := h.startJourney(journeyTokenPurchase("pr-42", "HANDOVER", journeyReturnURL))
+	requireJourneyRedirect(t, h.submit(id, journeyForm("decline")))
 
-	r := j.open(id)
+	r := h.open(id)
 	requireJourneyHTML(t, r, http.StatusOK)
 	require.Contains(t, r.body, `data-state="DECLINED"`)
 	require.Contains(t, r.body, "Purchase declined")
 	requireJourneyButtons(t, r.body, false)
 	require.NotContains(t, r.body, "<form")
 
-	again := j.submit(id, journeyConsentForm("approve"))
+	again := h.submit(id, journeyConsentForm("approve"))
 	requireJourneyHTML(t, again, http.StatusConflict)
 	require.Contains(t, again.body, `id="error"`)
-	require.Equal(t, "DECLINED", j.state(id))
+	require.Equal(t, "DECLINED", h.state(id))
 }
 
 func TestJourneyCanceledRequest(t *testing.T) {
 	t.Parallel()
-	j := newJourneyMock(t)
-	id := j.stepUp(journeyTokenPurchase("pr-42", "HANDOVER", journeyReturnURL))["payment_request_id"].(string)
-	j.api(http.MethodDelete, "/payment/requests/"+id, nil)
+	h := newHarness(t)
+	id := h.stepUp(journeyTokenPurchase("pr-42", "HANDOVER", journeyReturnURL))
+	require.Equal(t, http.StatusOK, h.cancel(id).status)
 
-	r := j.open(id)
+	r := h.open(id)
 	requireJourneyHTML(t, r, http.StatusOK)
 	require.Contains(t, r.body, `data-state="CANCELED"`)
 	requireJourneyButtons(t, r.body, false)
-	require.Equal(t, "CANCELED", j.state(id), "opening an ended request changes nothing")
+	require.Equal(t, "CANCELED", h.state(id), "opening an ended request changes nothing")
 }
 
 func TestJourneyUnknownRequestIsAnHTMLNotFound(t *testing.T) {
 	t.Parallel()
-	j := newJourneyMock(t)
+	h := newHarness(t)
 	for _, id := range []string{"krn:payment:eu1:request:" + uuid.NewString(), "nonsense"} {
-		r := j.open(id)
+		r := h.open(id)
 		requireJourneyHTML(t, r, http.StatusNotFound)
 		require.Contains(t, r.body, "Payment request not found")
 		require.Contains(t, r.body, id)
 		require.NotContains(t, r.body, "<form")
 
-		post := j.submit(id, journeyConsentForm("approve"))
+		post := h.submit(id, journeyConsentForm("approve"))
 		requireJourneyHTML(t, post, http.StatusNotFound)
 		require.Contains(t, post.body, "Payment request not found")
 	}
@@ -442,38 +304,36 @@ func TestJourneyUnknownRequestIsAnHTMLNotFound(t *testing.T) {
 
 func TestJourneyRejectsAnUnknownAction(t *testing.T) {
 	t.Parallel()
-	j := newJourneyMock(t)
-	id := j.stepUp(journeyTokenPurchase("pr-42", "HANDOVER", journeyReturnURL))["payment_request_id"].(string)
-	j.open(id)
+	h := newHarness(t)
+	id := h.startJourney(journeyTokenPurchase("pr-42", "HANDOVER", journeyReturnURL))
 	for _, form := range []url.Values{journeyForm("open"), journeyForm("pay-twice"), {}} {
-		r := j.submit(id, form)
+		r := h.submit(id, form)
 		requireJourneyHTML(t, r, http.StatusBadRequest)
 		require.Contains(t, r.body, "unknown choice")
 		requireJourneyButtons(t, r.body, true)
 	}
-	require.Equal(t, "IN_PROGRESS", j.state(id))
+	require.Equal(t, "IN_PROGRESS", h.state(id))
 }
 
 func TestJourneyExpiredRequestRefusesApproval(t *testing.T) {
 	t.Parallel()
-	j := newJourneyMock(t)
-	id := j.stepUp(journeyTokenPurchase("pr-42", "HANDOVER", journeyReturnURL))["payment_request_id"].(string)
-	j.open(id)
-	j.clock.Advance(3*time.Hour + time.Second)
-	require.Equal(t, "EXPIRED", j.state(id))
+	h := newHarness(t)
+	id := h.startJourney(journeyTokenPurchase("pr-42", "HANDOVER", journeyReturnURL))
+	h.clock.Advance(3*time.Hour + time.Second)
+	require.Equal(t, "EXPIRED", h.state(id))
 
-	r := j.open(id)
+	r := h.open(id)
 	requireJourneyHTML(t, r, http.StatusOK)
 	require.Contains(t, r.body, `data-state="EXPIRED"`)
 	require.Contains(t, r.body, "This purchase has expired")
 	requireJourneyButtons(t, r.body, false)
 
 	// The customer still had the page open and approves: the request expired meanwhile.
-	late := j.submit(id, journeyConsentForm("approve"))
+	late := h.submit(id, journeyConsentForm("approve"))
 	requireJourneyHTML(t, late, http.StatusConflict)
 	require.Contains(t, late.body, `id="error"`)
 	require.Contains(t, late.body, "EXPIRED")
 	require.Contains(t, late.body, `data-state="EXPIRED"`)
 	requireJourneyButtons(t, late.body, false)
-	require.Equal(t, "EXPIRED", j.state(id))
+	require.Equal(t, "EXPIRED", h.state(id))
 }

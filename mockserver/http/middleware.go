@@ -57,7 +57,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 					panic(v)
 				}
 				s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
-				s.fail(w, r, mockserver.NewError(http.StatusInternalServerError, mockserver.TechnicalError, mockserver.CodeInternal,
+				s.fail(w, r, mockserver.NewError(mockserver.CodeInternal,
 					fmt.Sprintf("The mock failed while processing the request: %v", v)))
 			}
 		}()

@@ -9,11 +9,12 @@ import (
 )
 
 // EnableNotifications mounts Klarna's Notifications API (klarna-notifications.yaml: signing keys,
-// webhooks, the simulator, and the mock-only delivery log), served by n. Call it once, before the
-// server serves requests; without it those paths answer 404. Signing keys, webhooks and
-// deliveries belong to the caller's tenant (see Accounts.Resolve), like every other object.
+// webhooks and the simulator) and the mock's delivery log (mock-control.yaml: what was
+// delivered, and what is due), served by n. Call it once, before the server serves requests;
+// without it those paths answer 404. Signing keys, webhooks and deliveries belong to the caller's
+// tenant (see Accounts.Resolve), like every other object.
 func (s *Server) EnableNotifications(n *webhook.Notifier) error {
-	for _, rt := range s.notificationRoutes(notifications{n: n}) {
+	for _, rt := range s.notificationRoutes(n) {
 		if err := s.add(rt); err != nil {
 			return err
 		}
@@ -21,113 +22,88 @@ func (s *Server) EnableNotifications(n *webhook.Notifier) error {
 	return nil
 }
 
-// notifications holds the handlers of the Notifications API.
+// The Notifier's methods take the caller's tenant first and then the object the path names; the
+// adapters below make route handlers of them, so that the route table names the method that
+// answers each route. What fits none of them is a method of notifications.
+
+// reply returns the function that writes a call's result as JSON with status, or returns the
+// call's error.
+func reply(w http.ResponseWriter, status int) func(v any, err error) error {
+	return func(v any, err error) error {
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, status, v)
+	}
+}
+
+// tenantCall answers status with what call returns for the caller's tenant.
+func tenantCall[T any](status int, call func(tenant string) (T, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *request) error {
+		return reply(w, status)(call(r.tenant))
+	}
+}
+
+// listCall answers 200 with {name: [...]}, the list call returns for the caller's tenant.
+func listCall[T any](name string, call func(tenant string) ([]T, error)) handlerFunc {
+	return tenantCall(http.StatusOK, func(tenant string) (map[string][]T, error) {
+		list, err := call(tenant)
+		return map[string][]T{name: list}, err
+	})
+}
+
+// objectCall answers 200 with what call returns for the tenant's object named by the path
+// variable idVar.
+func objectCall[T any](idVar string, call func(tenant, id string) (T, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *request) error {
+		return reply(w, http.StatusOK)(call(r.tenant, r.vars[idVar]))
+	}
+}
+
+// deleteCall answers 204 once call has deleted the tenant's object named by the path variable
+// idVar.
+func deleteCall(idVar string, call func(tenant, id string) error) handlerFunc {
+	return func(w http.ResponseWriter, r *request) error {
+		if err := call(r.tenant, r.vars[idVar]); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+}
+
+// bodyCall answers status with what call returns for the request and its JSON body decoded
+// into a B; a body that does not decode is a 400 naming the field.
+func bodyCall[B, T any](status int, call func(r *request, body B) (T, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *request) error {
+		var body B
+		if err := decodeJSON(r.body, &body); err != nil {
+			return err
+		}
+		return reply(w, status)(call(r, body))
+	}
+}
+
+// notifications holds the handlers that fit no adapter.
 type notifications struct{ n *webhook.Notifier }
 
-// noContent answers 204.
-func (notifications) noContent(w http.ResponseWriter) error {
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+func (a notifications) createWebhook(r *request, in webhook.WebhookInput) (*webhook.Webhook, error) {
+	return a.n.CreateWebhook(r.tenant, in)
 }
 
-func (a notifications) createSigningKey(w http.ResponseWriter, r *request) error {
-	k, err := a.n.CreateSigningKey(r.tenant)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusCreated, k)
+func (a notifications) updateWebhook(r *request, p webhook.WebhookPatch) (*webhook.Webhook, error) {
+	return a.n.UpdateWebhook(r.tenant, r.vars["webhook_id"], p)
 }
 
-func (a notifications) listSigningKeys(w http.ResponseWriter, r *request) error {
-	keys, err := a.n.ListSigningKeys(r.tenant)
-	if err != nil {
-		return err
-	}
-	if keys == nil {
-		keys = []*webhook.SigningKey{}
-	}
-	return writeJSON(w, http.StatusOK, map[string]any{"signing_keys": keys})
+// simulation is the body of a simulate call.
+type simulation struct {
+	EventType    string `json:"event_type"`
+	EventVersion string `json:"event_version"`
 }
 
-func (a notifications) readSigningKey(w http.ResponseWriter, r *request) error {
-	k, err := a.n.ReadSigningKey(r.tenant, r.vars["signing_key_id"])
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, k)
-}
-
-func (a notifications) deleteSigningKey(w http.ResponseWriter, r *request) error {
-	if err := a.n.DeleteSigningKey(r.tenant, r.vars["signing_key_id"]); err != nil {
-		return err
-	}
-	return a.noContent(w)
-}
-
-func (a notifications) createWebhook(w http.ResponseWriter, r *request) error {
-	var in webhook.WebhookInput
-	if err := decodeJSON(r.body, &in); err != nil {
-		return err
-	}
-	wh, err := a.n.CreateWebhook(r.tenant, in)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusCreated, wh)
-}
-
-func (a notifications) listWebhooks(w http.ResponseWriter, r *request) error {
-	hooks, err := a.n.ListWebhooks(r.tenant)
-	if err != nil {
-		return err
-	}
-	if hooks == nil {
-		hooks = []*webhook.Webhook{}
-	}
-	return writeJSON(w, http.StatusOK, map[string]any{"webhooks": hooks})
-}
-
-func (a notifications) readWebhook(w http.ResponseWriter, r *request) error {
-	wh, err := a.n.ReadWebhook(r.tenant, r.vars["webhook_id"])
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, wh)
-}
-
-func (a notifications) updateWebhook(w http.ResponseWriter, r *request) error {
-	var p webhook.WebhookPatch
-	if err := decodeJSON(r.body, &p); err != nil {
-		return err
-	}
-	wh, err := a.n.UpdateWebhook(r.tenant, r.vars["webhook_id"], p)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, wh)
-}
-
-func (a notifications) deleteWebhook(w http.ResponseWriter, r *request) error {
-	if err := a.n.DeleteWebhook(r.tenant, r.vars["webhook_id"]); err != nil {
-		return err
-	}
-	return a.noContent(w)
-}
-
-// simulateWebhook answers 202 with the delivery; Klarna does not publish its answer's body.
-func (a notifications) simulateWebhook(w http.ResponseWriter, r *request) error {
-	var body struct {
-		EventType    string `json:"event_type"`
-		EventVersion string `json:"event_version"`
-	}
-	if err := decodeJSON(r.body, &body); err != nil {
-		return err
-	}
-	d, err := a.n.Simulate(r.tenant, r.vars["webhook_id"], body.EventType, body.EventVersion)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusAccepted, d)
+// simulateWebhook answers with the delivery; Klarna does not publish its answer's body.
+func (a notifications) simulateWebhook(r *request, in simulation) (*webhook.Delivery, error) {
+	return a.n.Simulate(r.tenant, r.vars["webhook_id"], in.EventType, in.EventVersion)
 }
 
 // listDeliveries is mock-only: what the mock delivered to a webhook, newest first.
@@ -141,20 +117,10 @@ func (a notifications) listDeliveries(w http.ResponseWriter, r *request) error {
 		limit = n
 	}
 	ds, err := a.n.Deliveries(r.tenant, r.vars["webhook_id"], limit)
-	if err != nil {
-		return err
-	}
-	if ds == nil {
-		ds = []*webhook.Delivery{}
-	}
-	return writeJSON(w, http.StatusOK, map[string]any{"deliveries": ds})
+	return reply(w, http.StatusOK)(map[string]any{"deliveries": ds}, err)
 }
 
-// readDelivery is mock-only.
-func (a notifications) readDelivery(w http.ResponseWriter, r *request) error {
-	d, err := a.n.Delivery(r.tenant, r.vars["delivery_id"])
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, d)
+// dueDeliveries is mock-only: what the mock will still deliver without its clock moving.
+func (a notifications) dueDeliveries(w http.ResponseWriter, r *request) error {
+	return writeJSON(w, http.StatusOK, a.n.Due(r.tenant))
 }

@@ -8,31 +8,15 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/klarna-mock/klarna-mock/mockserver/app"
 	mockhttp "github.com/klarna-mock/klarna-mock/mockserver/http"
 )
 
-func TestAuthentication(t *testing.T) {
+// TestBasicAuthAsUserName: curl -u sends the key base64-encoded as a user name; that works too.
+func TestBasicAuthAsUserName(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, app.Config{})
-	for _, tc := range []struct {
-		name, header string
-		status       int
-		code         string
-	}{
-		{"missing", "", http.StatusUnauthorized, "UNAUTHORIZED"},
-		{"not basic", "Bearer " + h.key, http.StatusUnauthorized, "UNAUTHORIZED"},
-		{"not a test key", "Basic klarna_live_api_abc", http.StatusUnauthorized, "UNAUTHORIZED"},
-		{"empty test key", "Basic klarna_test_api_", http.StatusUnauthorized, "UNAUTHORIZED"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			r := h.authorize(oneTime(1000), "Authorization", tc.header)
-			requireError(t, r, tc.status, tc.code, "")
-		})
-	}
-	// curl -u sends the key base64-encoded as a user name; that works too.
+	h := newHarness(t)
 	r := h.authorize(oneTime(1000), "Authorization", "Basic "+basic(h.key+":"))
-	require.Equal(t, http.StatusOK, r.status, string(r.body))
+	require.Equal(t, http.StatusOK, r.status, r.body)
 }
 
 func TestAccountsFile(t *testing.T) {
@@ -45,23 +29,14 @@ accounts:
     partner_account_id: krn:partner:global:account:test:TEAMA001
 `))
 	require.NoError(t, err)
-	h := newHarness(t, app.Config{Accounts: accounts})
-	h.key = "klarna_test_api_team_a"
-	h.account = "krn:partner:global:account:test:TEAMA001"
-	id := h.authorize(oneTime(1000)).str("payment_request.payment_request_id")
-	require.NotEmpty(t, id)
+	h := newHarness(t, withAccounts(accounts)).withKey("klarna_test_api_team_a").withAccount("krn:partner:global:account:test:TEAMA001")
+	id := h.stepUp(oneTime(1000))
 
 	// Two keys of one account share its state.
-	second := *h
-	second.key = "klarna_test_api_team_a2"
-	require.Equal(t, http.StatusOK, second.do(http.MethodGet, h.path("/payment/requests/"+id), nil).status)
+	require.Equal(t, "SUBMITTED", h.withKey("klarna_test_api_team_a2").state(id))
 
-	other := *h
-	other.account = "krn:partner:global:account:test:TEAMB001"
-	requireError(t, other.authorize(oneTime(1000)), http.StatusForbidden, "FORBIDDEN", "")
-	unknown := *h
-	unknown.key = newKey()
-	requireError(t, unknown.authorize(oneTime(1000)), http.StatusUnauthorized, "UNAUTHORIZED", "")
+	requireError(t, h.withAccount("krn:partner:global:account:test:TEAMB001").authorize(oneTime(1000)), http.StatusForbidden, "FORBIDDEN", "")
+	requireError(t, h.withKey(newKey()).authorize(oneTime(1000)), http.StatusUnauthorized, "UNAUTHORIZED", "")
 
 	for _, bad := range []string{"", "accounts: []", "accounts:\n  - api_key: k\n", "nope: 1", "accounts:\n  - api_key: k\n    partner_account_id: a\n  - api_key: k\n    partner_account_id: b\n"} {
 		_, err := mockhttp.LoadAccounts("bad.yaml", []byte(bad))
@@ -72,21 +47,22 @@ accounts:
 
 func TestKeysAreIsolated(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, app.Config{})
-	id := h.authorize(oneTime(1000)).str("payment_request.payment_request_id")
-	other := *h
-	other.key = newKey()
-	requireError(t, other.do(http.MethodGet, h.path("/payment/requests/"+id), nil), http.StatusNotFound, "NOT_FOUND", "")
-	requireError(t, other.do(http.MethodDelete, h.path("/payment/requests/"+id), nil), http.StatusNotFound, "NOT_FOUND", "")
-	require.Equal(t, "SUBMITTED", h.do(http.MethodGet, h.path("/payment/requests/"+id), nil).str("state"), "nothing stored is lost")
+	h := newHarness(t)
+	id := h.stepUp(oneTime(1000))
+	other := []string{"Authorization", "Basic " + newKey()}
+	h.requireRejections([]rejection{
+		{"read", http.MethodGet, h.path("/payment/requests/" + id), nil, other, 404, "NOT_FOUND", ""},
+		{"cancel", http.MethodDelete, h.path("/payment/requests/" + id), nil, other, 404, "NOT_FOUND", ""},
+	})
+	require.Equal(t, "SUBMITTED", h.state(id), "nothing stored is lost")
 }
 
 func TestIdempotency(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, app.Config{})
+	h := newHarness(t)
 	first := h.authorize(oneTime(1000), "Klarna-Idempotency-Key", "key-1")
 	again := h.authorize(oneTime(1000), "Klarna-Idempotency-Key", "key-1")
-	require.Equal(t, string(first.body), string(again.body))
+	require.Equal(t, first.body, again.body)
 
 	conflict := h.authorize(oneTime(2000), "Klarna-Idempotency-Key", "key-1")
 	requireError(t, conflict, http.StatusConflict, "IDEMPOTENCY_CONFLICT", "Klarna-Idempotency-Key")
@@ -94,16 +70,14 @@ func TestIdempotency(t *testing.T) {
 	// Another key, and another API key with the same idempotency key, are separate requests.
 	fresh := h.authorize(oneTime(1000), "Klarna-Idempotency-Key", "key-2")
 	require.NotEqual(t, first.str("payment_request.payment_request_id"), fresh.str("payment_request.payment_request_id"))
-	other := *h
-	other.key = newKey()
-	o := other.authorize(oneTime(1000), "Klarna-Idempotency-Key", "key-1")
+	o := h.withKey(newKey()).authorize(oneTime(1000), "Klarna-Idempotency-Key", "key-1")
 	require.NotEqual(t, first.str("payment_request.payment_request_id"), o.str("payment_request.payment_request_id"))
 
 	// A rejected request is not stored: correcting it under the same key works.
 	bad := h.authorize(map[string]any{"currency": "USD"}, "Klarna-Idempotency-Key", "key-3")
 	require.Equal(t, http.StatusBadRequest, bad.status)
 	ok := h.authorize(oneTime(1000), "Klarna-Idempotency-Key", "key-3")
-	require.Equal(t, http.StatusOK, ok.status, string(ok.body))
+	require.Equal(t, http.StatusOK, ok.status, ok.body)
 
 	// After 24 hours the key is forgotten.
 	h.clock.Advance(mockhttp.IdempotencyWindow)
@@ -115,7 +89,7 @@ func TestIdempotency(t *testing.T) {
 // and every caller gets it.
 func TestIdempotencyUnderConcurrency(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, app.Config{})
+	h := newHarness(t)
 	token := h.customerToken("payment:customer_not_present", "")
 	const n = 24
 	ids := make([]string, n)
@@ -135,21 +109,18 @@ func TestIdempotencyUnderConcurrency(t *testing.T) {
 	}
 }
 
-func TestBadInput(t *testing.T) {
+// TestRejectedRequests is the table of requests the mock refuses before or instead of doing
+// anything, with the Klarna error each gets.
+func TestRejectedRequests(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, app.Config{})
+	h := newHarness(t)
 	authorize := h.path("/payment/authorize")
 	huge := `{"currency":"USD","pad":"` + strings.Repeat("x", mockhttp.MaxBodyBytes) + `"}`
-	for _, tc := range []struct {
-		name    string
-		method  string
-		path    string
-		body    any
-		headers []string
-		status  int
-		code    string
-		param   string
-	}{
+	h.requireRejections([]rejection{
+		{"no API key", http.MethodPost, authorize, oneTime(1000), []string{"Authorization", ""}, 401, "UNAUTHORIZED", ""},
+		{"not basic", http.MethodPost, authorize, oneTime(1000), []string{"Authorization", "Bearer " + h.key}, 401, "UNAUTHORIZED", ""},
+		{"not a test key", http.MethodPost, authorize, oneTime(1000), []string{"Authorization", "Basic klarna_live_api_abc"}, 401, "UNAUTHORIZED", ""},
+		{"empty test key", http.MethodPost, authorize, oneTime(1000), []string{"Authorization", "Basic klarna_test_api_"}, 401, "UNAUTHORIZED", ""},
 		{"malformed JSON", http.MethodPost, authorize, `{"currency":`, nil, 400, "VALIDATION_ERROR", ""},
 		{"not an object", http.MethodPost, authorize, `[1,2]`, nil, 400, "VALIDATION_ERROR", ""},
 		{"empty body", http.MethodPost, authorize, nil, nil, 400, "VALIDATION_ERROR", ""},
@@ -169,22 +140,17 @@ func TestBadInput(t *testing.T) {
 		{"idempotency key too long", http.MethodPost, authorize, oneTime(1000), []string{"Klarna-Idempotency-Key", strings.Repeat("k", 256)}, 400, "VALIDATION_ERROR", "Klarna-Idempotency-Key"},
 		{"unknown route", http.MethodGet, "/v2/nothing/here", nil, nil, 404, "NOT_FOUND", ""},
 		{"wrong method", http.MethodPut, authorize, nil, nil, 405, "METHOD_NOT_ALLOWED", ""},
-		{"unknown payment request", http.MethodGet, h.path("/payment/requests/krn:payment:eu1:request:00000000-0000-4000-8000-000000000000"), nil, nil, 404, "NOT_FOUND", ""},
-		{"unknown transaction", http.MethodGet, h.path("/payment/transactions/krn:payment:eu1:transaction:00000000-0000-4000-8000-000000000000"), nil, nil, 404, "NOT_FOUND", ""},
+		{"unknown payment request", http.MethodGet, h.path("/payment/requests/krn:payment:eu1:request:" + unknownID), nil, nil, 404, "NOT_FOUND", ""},
+		{"unknown transaction", http.MethodGet, h.path("/payment/transactions/krn:payment:eu1:transaction:" + unknownID), nil, nil, 404, "NOT_FOUND", ""},
 		{"presentation without currency", http.MethodGet, h.path("/payment/presentation"), nil, nil, 400, "VALIDATION_ERROR", "currency"},
-		{"unknown journey action", http.MethodPost, "/mock/v1/payment-requests/krn:payment:eu1:request:00000000-0000-4000-8000-000000000000/dance", nil, nil, 400, "VALIDATION_ERROR", "action"},
+		{"unknown journey action", http.MethodPost, "/mock/v1/payment-requests/krn:payment:eu1:request:" + unknownID + "/dance", nil, nil, 400, "VALIDATION_ERROR", "action"},
 		{"clock backwards", http.MethodPost, "/mock/v1/clock/advance", map[string]any{"duration": "-1h"}, nil, 400, "VALIDATION_ERROR", "duration"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			r := h.do(tc.method, tc.path, tc.body, tc.headers...)
-			requireError(t, r, tc.status, tc.code, tc.param)
-		})
-	}
+	})
 }
 
 func TestCorrelationHeaders(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, app.Config{})
+	h := newHarness(t)
 	r := h.authorize(oneTime(1000), "Partner-Correlation-Id", "abc123")
 	require.Equal(t, "abc123", r.header.Get("Partner-Correlation-Id"))
 	other := h.authorize(oneTime(1000))
@@ -193,17 +159,17 @@ func TestCorrelationHeaders(t *testing.T) {
 
 func TestServesContract(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, app.Config{})
+	h := newHarness(t)
 	r := h.do(http.MethodGet, "/openapi.yaml", nil)
 	require.Equal(t, http.StatusOK, r.status)
-	require.Contains(t, string(r.body), "/v2/accounts/{partner_account_id}/payment/authorize")
+	require.Contains(t, r.body, "/v2/accounts/{partner_account_id}/payment/authorize")
 }
 
 func TestClockAPI(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, app.Config{})
+	h := newHarness(t)
 	r := h.do(http.MethodPost, "/mock/v1/clock/advance", map[string]any{"duration": "PT1H"})
-	require.Equal(t, http.StatusOK, r.status, string(r.body))
+	require.Equal(t, http.StatusOK, r.status, r.body)
 	require.Equal(t, "1h0m0s", r.str("offset"))
 	r = h.do(http.MethodPost, "/mock/v1/clock/advance", map[string]any{"duration": "30m"})
 	require.Equal(t, "1h30m0s", h.do(http.MethodGet, "/mock/v1/clock", nil).str("offset"))

@@ -1,6 +1,10 @@
 package http
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/klarna-mock/klarna-mock/mockserver/webhook"
+)
 
 // Contract documents, by file name in contracts/.
 const (
@@ -47,23 +51,29 @@ func (s *Server) routes() error {
 	return nil
 }
 
-// notificationRoutes are Klarna's Notifications API (klarna-notifications.yaml), mounted by
-// EnableNotifications when the mock sends webhooks. The two delivery routes are mock-only.
-func (s *Server) notificationRoutes(api notifications) []route {
+// notificationRoutes are Klarna's Notifications API (klarna-notifications.yaml) and the mock's
+// delivery log (mock-control.yaml), mounted by EnableNotifications when the mock sends webhooks.
+// The delivery log lives under /mock/v1 because Klarna has no such endpoints, and authenticates
+// like the Notifications API: the API key's tenant owns the deliveries.
+func (s *Server) notificationRoutes(n *webhook.Notifier) []route {
 	const base = "/v2/notification"
+	const control = "/mock/v1"
+	api := notifications{n: n}
 	return []route{
-		{method: http.MethodPost, path: base + "/signing-keys", contract: contractNotify, idempotent: true, handle: api.createSigningKey},
-		{method: http.MethodGet, path: base + "/signing-keys", contract: contractNotify, handle: api.listSigningKeys},
-		{method: http.MethodGet, path: base + "/signing-keys/{signing_key_id}", contract: contractNotify, handle: api.readSigningKey},
-		{method: http.MethodDelete, path: base + "/signing-keys/{signing_key_id}", contract: contractNotify, handle: api.deleteSigningKey},
-		{method: http.MethodPost, path: base + "/webhooks", contract: contractNotify, idempotent: true, handle: api.createWebhook},
-		{method: http.MethodGet, path: base + "/webhooks", contract: contractNotify, handle: api.listWebhooks},
-		{method: http.MethodGet, path: base + "/webhooks/{webhook_id}", contract: contractNotify, handle: api.readWebhook},
-		{method: http.MethodPatch, path: base + "/webhooks/{webhook_id}", contract: contractNotify, idempotent: true, handle: api.updateWebhook},
-		{method: http.MethodDelete, path: base + "/webhooks/{webhook_id}", contract: contractNotify, handle: api.deleteWebhook},
-		{method: http.MethodPost, path: base + "/webhooks/{webhook_id}/simulate", contract: contractNotify, idempotent: true, handle: api.simulateWebhook},
-		// Mock-only: what the mock delivered.
-		{method: http.MethodGet, path: base + "/webhooks/{webhook_id}/deliveries", contract: contractNotify, handle: api.listDeliveries},
-		{method: http.MethodGet, path: base + "/deliveries/{delivery_id}", contract: contractNotify, handle: api.readDelivery},
+		{method: http.MethodPost, path: base + "/signing-keys", contract: contractNotify, idempotent: true, handle: tenantCall(http.StatusCreated, n.CreateSigningKey)},
+		{method: http.MethodGet, path: base + "/signing-keys", contract: contractNotify, handle: listCall("signing_keys", n.ListSigningKeys)},
+		{method: http.MethodGet, path: base + "/signing-keys/{signing_key_id}", contract: contractNotify, handle: objectCall("signing_key_id", n.ReadSigningKey)},
+		{method: http.MethodDelete, path: base + "/signing-keys/{signing_key_id}", contract: contractNotify, handle: deleteCall("signing_key_id", n.DeleteSigningKey)},
+		{method: http.MethodPost, path: base + "/webhooks", contract: contractNotify, idempotent: true, handle: bodyCall(http.StatusCreated, api.createWebhook)},
+		{method: http.MethodGet, path: base + "/webhooks", contract: contractNotify, handle: listCall("webhooks", n.ListWebhooks)},
+		{method: http.MethodGet, path: base + "/webhooks/{webhook_id}", contract: contractNotify, handle: objectCall("webhook_id", n.ReadWebhook)},
+		{method: http.MethodPatch, path: base + "/webhooks/{webhook_id}", contract: contractNotify, idempotent: true, handle: bodyCall(http.StatusOK, api.updateWebhook)},
+		{method: http.MethodDelete, path: base + "/webhooks/{webhook_id}", contract: contractNotify, handle: deleteCall("webhook_id", n.DeleteWebhook)},
+		{method: http.MethodPost, path: base + "/webhooks/{webhook_id}/simulate", contract: contractNotify, idempotent: true, handle: bodyCall(http.StatusAccepted, api.simulateWebhook)},
+
+		{method: http.MethodGet, path: control + "/webhooks/{webhook_id}/deliveries", contract: contractControl, handle: api.listDeliveries},
+		// Before {delivery_id}: the router takes the first route that matches.
+		{method: http.MethodGet, path: control + "/deliveries/due", contract: contractControl, handle: api.dueDeliveries},
+		{method: http.MethodGet, path: control + "/deliveries/{delivery_id}", contract: contractControl, handle: objectCall("delivery_id", n.Delivery)},
 	}
 }

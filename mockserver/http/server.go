@@ -18,8 +18,9 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/klarna-mock/klarna-mock/contracts"
-	"github.com/klarna-mock/klarna-mock/mockserver"
 	"github.com/klarna-mock/klarna-mock/contracts/validate"
+	"github.com/klarna-mock/klarna-mock/internal/httpserver"
+	"github.com/klarna-mock/klarna-mock/mockserver"
 )
 
 // MaxBodyBytes is the largest request body accepted; Klarna answers 413 above 1 MB.
@@ -73,11 +74,11 @@ func NewServer(d Deps) (*Server, error) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.router.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.fail(w, r, mockserver.NewError(http.StatusNotFound, mockserver.ResourceError, mockserver.CodeNotFound,
+		s.fail(w, r, mockserver.NewError(mockserver.CodeNotFound,
 			fmt.Sprintf("No route %s %s.", r.Method, r.URL.Path)))
 	})
 	s.router.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.fail(w, r, mockserver.NewError(http.StatusMethodNotAllowed, mockserver.InputError, mockserver.CodeMethodNotAllowed,
+		s.fail(w, r, mockserver.NewError(mockserver.CodeMethodNotAllowed,
 			fmt.Sprintf("%s is not allowed on %s.", r.Method, r.URL.Path)))
 	})
 	if err := s.compileContracts(contractPayments, contractControl, contractNotify); err != nil {
@@ -86,7 +87,7 @@ func NewServer(d Deps) (*Server, error) {
 	if err := s.routes(); err != nil {
 		return nil, err
 	}
-	s.handler = s.logRequests(s.recoverPanics(s.router))
+	s.handler = s.logRequests(s.recoverPanics(httpserver.CanonicalPaths(s.router)))
 	return s, nil
 }
 
@@ -224,7 +225,7 @@ func readBody(w http.ResponseWriter, r *http.Request, raw bool) ([]byte, error) 
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		return nil, mockserver.NewError(http.StatusRequestEntityTooLarge, mockserver.InputError, mockserver.CodePayloadTooLarge,
+		return nil, mockserver.NewError(mockserver.CodePayloadTooLarge,
 			fmt.Sprintf("The request body is larger than %d bytes.", MaxBodyBytes))
 	}
 	if err != nil {
@@ -234,7 +235,7 @@ func readBody(w http.ResponseWriter, r *http.Request, raw bool) ([]byte, error) 
 		ct := r.Header.Get("Content-Type")
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return nil, mockserver.NewError(http.StatusUnsupportedMediaType, mockserver.InputError, mockserver.CodeUnsupportedMediaType,
+			return nil, mockserver.NewError(mockserver.CodeUnsupportedMediaType,
 				fmt.Sprintf("Send the body as application/json, not %q.", ct))
 		}
 	}
@@ -251,7 +252,7 @@ func violationsError(vs []validate.Violation) error {
 	if len(vs) > 1 {
 		msg += fmt.Sprintf(" (and %d more)", len(vs)-1)
 	}
-	return mockserver.NewError(http.StatusBadRequest, mockserver.InputError, mockserver.CodeValidation, msg, fields...)
+	return mockserver.NewError(mockserver.CodeValidation, msg, fields...)
 }
 
 // decodeJSON decodes a body the contract already accepted into v. It only fails for JSON the

@@ -81,7 +81,7 @@ func TestSigningKeyDelete(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
 	w, _ := f.hook(acctA, "http://127.0.0.1:1/hook", "*")
-	ke := klarnaError(t, f.n.DeleteSigningKey(acctA, w.SigningKeyID), http.StatusConflict, webhook.CodeResourceInUse)
+	ke := klarnaError(t, f.n.DeleteSigningKey(acctA, w.SigningKeyID), http.StatusConflict, mockserver.CodeResourceInUse)
 	require.Contains(t, ke.ErrorMessage, w.WebhookID)
 
 	klarnaError(t, f.n.DeleteSigningKey(acctB, w.SigningKeyID), http.StatusNotFound, mockserver.CodeNotFound)
@@ -306,7 +306,7 @@ func TestNewRejectsBadStaticConfig(t *testing.T) {
 		{StaticURL: "http://x"},
 		{StaticURL: "http://x", StaticSecret: "s", StaticEventTypes: []string{"bogus.*"}},
 	} {
-		store, err := memdb.New(0)
+		store, err := memdb.New(memdb.Config{})
 		require.NoError(t, err)
 		_, err = webhook.New(store.Notifications(), cfg)
 		require.Error(t, err)

@@ -67,6 +67,7 @@ func (n *Notifier) Publish(e mockserver.Event) {
 		return
 	}
 	n.inbox = append(n.inbox, e)
+	n.undispatched[owner(e)]++
 	n.inboxMu.Unlock()
 	select {
 	case n.inboxSignal <- struct{}{}:
@@ -86,6 +87,16 @@ func (n *Notifier) dispatchLoop() {
 		for _, e := range batch {
 			n.dispatch(e)
 		}
+		// Only now, with the batch's deliveries queued, do its events stop counting for Due.
+		n.inboxMu.Lock()
+		for _, e := range batch {
+			o := owner(e)
+			n.undispatched[o]--
+			if n.undispatched[o] == 0 {
+				delete(n.undispatched, o)
+			}
+		}
+		n.inboxMu.Unlock()
 		if closed {
 			return // Publish refuses events once the inbox is closed: it stays empty
 		}
@@ -283,6 +294,63 @@ func (n *Notifier) expedite(accountID, webhookID string) {
 	}
 }
 
+// DueReport is what the mock will still do for an account's webhooks without its clock moving.
+type DueReport struct {
+	// Now is the mock's clock when the report was made.
+	Now time.Time `json:"now"`
+	// Count is how many deliveries are due: len(DeliveryIDs).
+	Count int `json:"count"`
+	// DeliveryIDs are the due deliveries, oldest first. Per FIFO (one webhook, one subject) only
+	// the oldest pending delivery can be due: when it is queued for an attempt, being attempted,
+	// or waiting for a retry whose time has come. The deliveries behind it wait for it.
+	DeliveryIDs []string `json:"delivery_ids"`
+	// EventsPending counts the account's events published and not yet turned into deliveries.
+	EventsPending int `json:"events_pending"`
+}
+
+// Due reports the account's deliveries that are due now on the mock's clock and its events not
+// yet turned into deliveries; once both are zero, nothing more happens to the account's webhooks
+// until the clock moves or a new event comes. After Close nothing is due: no attempt is made.
+func (n *Notifier) Due(accountID string) DueReport {
+	// The events are counted first: an event stops counting only after its deliveries are
+	// queued, so reading the queues afterwards may count it twice but never misses it.
+	n.inboxMu.Lock()
+	events := n.undispatched[accountID]
+	n.inboxMu.Unlock()
+
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	r := DueReport{Now: n.clock.Now(), DeliveryIDs: []string{}}
+	if n.closing {
+		return r
+	}
+	var heads []*item
+	for key, q := range n.queues {
+		if key.account == accountID && q.headDue(r.Now) {
+			heads = append(heads, q.items[0])
+		}
+	}
+	slices.SortFunc(heads, func(a, b *item) int { return cmp.Compare(a.seq, b.seq) })
+	for _, it := range heads {
+		r.DeliveryIDs = append(r.DeliveryIDs, it.d.DeliveryID)
+	}
+	r.Count, r.EventsPending = len(r.DeliveryIDs), events
+	return r
+}
+
+// headDue reports whether q's head is being attempted, waits for a worker, or waits for a retry
+// due at or before now (its timer fires as the clock gets there); Notifier.mu is held.
+func (q *queue) headDue(now time.Time) bool {
+	if len(q.items) == 0 {
+		return false
+	}
+	if q.running || q.due || q.inReady {
+		return true
+	}
+	next := q.items[0].d.NextAttemptAt
+	return next != nil && !next.After(now)
+}
+
 // worker attempts the heads of ready queues until Close.
 func (n *Notifier) worker() {
 	defer n.wg.Done()
@@ -403,7 +471,7 @@ func (n *Notifier) resolve(d *Delivery) (tgt target, gone bool, err error) {
 	return tgt, gone, err
 }
 
-// success reports whether a status counts as delivered (klarna-api-facts §8).
+// success reports whether a status counts as delivered (docs/klarna.md §8).
 func success(status int) bool {
 	switch status {
 	case http.StatusOK, http.StatusCreated, http.StatusAccepted, http.StatusNoContent:

@@ -604,7 +604,7 @@ func TestCloseFinishesInFlightAndReports(t *testing.T) {
 	time.Sleep(20 * time.Millisecond)
 	require.Equal(t, 2, r.count())
 	_, err = f.n.Simulate(acctA, w.WebhookID, mockserver.EventRequestCompleted, "v2")
-	klarnaError(t, err, http.StatusServiceUnavailable, mockserver.CodeInternal)
+	klarnaError(t, err, http.StatusServiceUnavailable, mockserver.CodeServiceUnavailable)
 	_, err = f.n.Close(context.Background())
 	require.Error(t, err)
 }

@@ -16,7 +16,10 @@
 // a receiver passes the string it stored straight to its HMAC; the static key configured for CI
 // (Config.StaticSecret) is used the same way. Every delivery carries the headers
 // Klarna-Signing-Key-Id and Klarna-Signature, the lowercase hex HMAC-SHA256 of the exact raw body.
-// Sign and Verify are the one implementation the mock, the reference acquirer and tests share.
+// Sign is the mock's only signer: every delivery, static webhook included, is signed with it.
+// Verify is its counterpart for Go receivers such as the mock's own tests. The reference acquirer
+// checks signatures with its own code in reference-impl/klarna, on purpose: it is meant to be
+// copied without the mock.
 // The secret is returned once, by CreateSigningKey; reads and lists never show it again.
 // An account holds at most MaxSigningKeys keys; one more is refused with 403 FORBIDDEN (the status
 // Klarna uses for its other per-resource limits). A key that a webhook of the account still uses
@@ -44,6 +47,11 @@
 // deliveries of other subjects or other webhooks are not held back and run in parallel.
 // Deleting a webhook ends its pending deliveries promptly as FAILED; disabling it only stops new
 // events from being queued for it.
+//
+// Due tells a test what the mock will still do for an account without the clock moving: the
+// events not yet turned into deliveries, and per FIFO the head delivery when it is queued, being
+// attempted, or waiting for a retry whose time has come. A test that waits for Due to be empty
+// before it advances the clock knows every retry the advance walks past has been scheduled.
 //
 // # Shutdown
 //

@@ -9,7 +9,7 @@ import (
 	"github.com/klarna-mock/klarna-mock/mockserver"
 )
 
-// EventCaptured is a Klarna event type (klarna-api-facts §8) the simulator does not publish yet;
+// EventCaptured is a Klarna event type (docs/klarna.md §8) the simulator does not publish yet;
 // webhooks may subscribe to it and Simulate can send a sample.
 const EventCaptured = "payment.transaction.captured"
 

@@ -37,7 +37,7 @@ type fixture struct {
 // newFixture starts a Notifier on a fresh memdb store and a manual clock; mod adjusts the config.
 func newFixture(t *testing.T, mod func(*webhook.Config)) *fixture {
 	t.Helper()
-	store, err := memdb.New(0)
+	store, err := memdb.New(memdb.Config{})
 	require.NoError(t, err)
 	cfg := webhook.Config{Clock: clock.NewManual(start), Logger: slog.New(slog.DiscardHandler)}
 	if mod != nil {

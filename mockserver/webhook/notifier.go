@@ -87,6 +87,9 @@ type Notifier struct {
 	inbox       []mockserver.Event
 	inboxClosed bool
 	inboxSignal chan struct{}
+	// undispatched counts, per owner, the events published and not yet queued as deliveries:
+	// those in the inbox and those the dispatcher is working on. Due reports them.
+	undispatched map[string]int
 
 	mu      sync.Mutex
 	cond    *sync.Cond // signalled when ready grows or closing is set
@@ -103,11 +106,12 @@ func New(store Store, cfg Config) (*Notifier, error) {
 		return nil, errors.New("webhook: nil store")
 	}
 	n := &Notifier{
-		store:       store,
-		clock:       cfg.Clock,
-		log:         cfg.Logger,
-		inboxSignal: make(chan struct{}, 1),
-		queues:      make(map[queueKey]*queue),
+		store:        store,
+		clock:        cfg.Clock,
+		log:          cfg.Logger,
+		inboxSignal:  make(chan struct{}, 1),
+		undispatched: make(map[string]int),
+		queues:       make(map[queueKey]*queue),
 	}
 	n.cond = sync.NewCond(&n.mu)
 	if cfg.Workers <= 0 {
@@ -193,7 +197,7 @@ func (n *Notifier) CreateSigningKey(accountID string) (*SigningKey, error) {
 			return err
 		}
 		if len(keys) >= MaxSigningKeys {
-			return mockserver.NewError(http.StatusForbidden, mockserver.ResourceError, mockserver.CodeForbidden,
+			return mockserver.NewError(mockserver.CodeForbidden,
 				fmt.Sprintf("An account can hold at most %d signing keys; delete one first.", MaxSigningKeys))
 		}
 		return tx.PutSigningKey(key)
@@ -208,34 +212,13 @@ func (n *Notifier) CreateSigningKey(accountID string) (*SigningKey, error) {
 
 // ReadSigningKey returns the key without its secret, or 404.
 func (n *Notifier) ReadSigningKey(accountID, id string) (*SigningKey, error) {
-	var key *SigningKey
-	err := n.store.View(func(tx Tx) error {
-		k, err := tx.SigningKey(accountID, id)
-		key = k
-		return err
-	})
-	if err != nil {
-		return nil, notFound(err, "Signing key", id)
-	}
-	return key.public(), nil
+	return readOne(n, Tx.SigningKey, accountID, id, "Signing key", (*SigningKey).public)
 }
 
-// ListSigningKeys returns the account's keys, oldest first, without their secrets.
+// ListSigningKeys returns the account's keys, oldest first, without their secrets; the slice is
+// empty, not nil, when there are none.
 func (n *Notifier) ListSigningKeys(accountID string) ([]*SigningKey, error) {
-	var keys []*SigningKey
-	err := n.store.View(func(tx Tx) error {
-		ks, err := tx.SigningKeys(accountID)
-		keys = ks
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*SigningKey, len(keys))
-	for i, k := range keys {
-		out[i] = k.public()
-	}
-	return out, nil
+	return readAll(n, Tx.SigningKeys, accountID, (*SigningKey).public)
 }
 
 // DeleteSigningKey deletes the key: 404 if the account has no such key, 409 RESOURCE_IN_USE if a
@@ -251,7 +234,7 @@ func (n *Notifier) DeleteSigningKey(accountID, id string) error {
 		}
 		for _, w := range hooks {
 			if w.SigningKeyID == id {
-				return mockserver.NewError(http.StatusConflict, mockserver.ResourceError, CodeResourceInUse,
+				return mockserver.NewError(mockserver.CodeResourceInUse,
 					fmt.Sprintf("Signing key %q is used by webhook %q; delete the webhook or give it another key first.", id, w.WebhookID))
 			}
 		}
@@ -310,34 +293,13 @@ func (n *Notifier) CreateWebhook(accountID string, in WebhookInput) (*Webhook, e
 // ReadWebhook returns the webhook, or 404. The static webhook is configuration, not an account's
 // resource: it is not readable here.
 func (n *Notifier) ReadWebhook(accountID, id string) (*Webhook, error) {
-	var w *Webhook
-	err := n.store.View(func(tx Tx) error {
-		x, err := tx.Webhook(accountID, id)
-		w = x
-		return err
-	})
-	if err != nil {
-		return nil, notFound(err, "Webhook", id)
-	}
-	return w.clone(), nil
+	return readOne(n, Tx.Webhook, accountID, id, "Webhook", (*Webhook).clone)
 }
 
-// ListWebhooks returns the account's webhooks, oldest first.
+// ListWebhooks returns the account's webhooks, oldest first; the slice is empty, not nil, when
+// there are none.
 func (n *Notifier) ListWebhooks(accountID string) ([]*Webhook, error) {
-	var hooks []*Webhook
-	err := n.store.View(func(tx Tx) error {
-		hs, err := tx.Webhooks(accountID)
-		hooks = hs
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*Webhook, len(hooks))
-	for i, w := range hooks {
-		out[i] = w.clone()
-	}
-	return out, nil
+	return readAll(n, Tx.Webhooks, accountID, (*Webhook).clone)
 }
 
 // UpdateWebhook changes the fields sent in p (PATCH semantics) and returns the webhook: 404 for an
@@ -441,46 +403,67 @@ func (n *Notifier) Simulate(accountID, webhookID, eventType, eventVersion string
 // ---- deliveries
 
 // Deliveries lists the deliveries of one webhook of the account, newest first, at most limit
-// (<= 0 means DefaultDeliveryLimit, capped at MaxDeliveryLimit). StaticWebhookID lists the
-// account's deliveries to the static webhook. Mock-only: Klarna has no such endpoint.
+// (<= 0 means DefaultDeliveryLimit, capped at MaxDeliveryLimit); the slice is empty, not nil,
+// when there are none. StaticWebhookID lists the account's deliveries to the static webhook.
+// Mock-only: Klarna has no such endpoint.
 func (n *Notifier) Deliveries(accountID, webhookID string, limit int) ([]*Delivery, error) {
 	if limit <= 0 {
 		limit = DefaultDeliveryLimit
 	}
 	limit = min(limit, MaxDeliveryLimit)
-	var ds []*Delivery
-	err := n.store.View(func(tx Tx) error {
+	return readAll(n, func(tx Tx, accountID string) ([]*Delivery, error) {
 		if webhookID != StaticWebhookID || n.static == nil {
 			if _, err := tx.Webhook(accountID, webhookID); err != nil {
-				return err
+				return nil, notFound(err, "Webhook", webhookID)
 			}
 		}
-		var err error
-		ds, err = tx.Deliveries(accountID, webhookID, limit)
-		return err
-	})
-	if err != nil {
-		return nil, notFound(err, "Webhook", webhookID)
-	}
-	out := make([]*Delivery, len(ds))
-	for i, d := range ds {
-		out[i] = d.clone()
-	}
-	return out, nil
+		return tx.Deliveries(accountID, webhookID, limit)
+	}, accountID, (*Delivery).clone)
 }
 
 // Delivery returns one delivery of the account, or 404. Mock-only.
 func (n *Notifier) Delivery(accountID, id string) (*Delivery, error) {
-	var d *Delivery
+	return readOne(n, Tx.Delivery, accountID, id, "Delivery", (*Delivery).clone)
+}
+
+// ---- reads
+//
+// Stored values are never changed, so what a read returns is a copy (or, for signing keys, the
+// public part): callers may change it freely.
+
+// readOne reads one object of the account with get and returns out's copy of it; an object the
+// account does not have is a 404 naming what and id.
+func readOne[T any](n *Notifier, get func(Tx, string, string) (T, error), accountID, id, what string, out func(T) T) (T, error) {
+	var v T
 	err := n.store.View(func(tx Tx) error {
-		x, err := tx.Delivery(accountID, id)
-		d = x
+		var err error
+		v, err = get(tx, accountID, id)
 		return err
 	})
 	if err != nil {
-		return nil, notFound(err, "Delivery", id)
+		var zero T
+		return zero, notFound(err, what, id)
 	}
-	return d.clone(), nil
+	return out(v), nil
+}
+
+// readAll lists objects of the account with get and returns out's copy of each, in get's order.
+// The slice is never nil, so that an empty list is encoded as [] rather than null.
+func readAll[T any](n *Notifier, get func(Tx, string) ([]T, error), accountID string, out func(T) T) ([]T, error) {
+	var vs []T
+	err := n.store.View(func(tx Tx) error {
+		var err error
+		vs, err = get(tx, accountID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	copies := make([]T, len(vs))
+	for i, v := range vs {
+		copies[i] = out(v)
+	}
+	return copies, nil
 }
 
 // ---- validation helpers
@@ -572,6 +555,6 @@ func notFound(err error, what, id string) error {
 }
 
 func errClosedAPI() *mockserver.Error {
-	return mockserver.NewError(http.StatusServiceUnavailable, mockserver.TechnicalError, mockserver.CodeInternal,
+	return mockserver.NewError(mockserver.CodeServiceUnavailable,
 		"The mock is shutting down and sends no more webhooks.")
 }

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Id prefixes (klarna-api-facts §12). Delivery ids are the mock's own.
+// Id prefixes (docs/klarna.md §12). Delivery ids are the mock's own.
 const (
 	SigningKeyIDPrefix = "krn:partner:global:notification:signing-key:"
 	WebhookIDPrefix    = "krn:partner:global:notification:webhook:"
@@ -42,10 +42,6 @@ const (
 
 // MaxSigningKeys is how many signing keys one account may hold.
 const MaxSigningKeys = 50
-
-// CodeResourceInUse is the error_code of deleting a signing key a webhook still uses (409). It is
-// the mock's own code: Klarna does not document this case.
-const CodeResourceInUse = "RESOURCE_IN_USE"
 
 // SigningKey is a secret that webhooks of an account are signed with. Stored values are never
 // mutated.
@@ -105,7 +101,7 @@ type WebhookPatch struct {
 	Status       *string  `json:"status,omitempty"`
 }
 
-// EventMetadata is the metadata block of the v2 envelope (klarna-api-facts §8).
+// EventMetadata is the metadata block of the v2 envelope (docs/klarna.md §8).
 type EventMetadata struct {
 	EventType          string    `json:"event_type"`
 	EventID            string    `json:"event_id"`
@@ -173,7 +169,7 @@ func (d *Delivery) clone() *Delivery {
 	return &c
 }
 
-// retryDelays is the wait after the n-th failure before attempt n+1 (klarna-api-facts §8).
+// retryDelays is the wait after the n-th failure before attempt n+1 (docs/klarna.md §8).
 var retryDelays = [...]time.Duration{
 	10 * time.Second,
 	2 * time.Minute,

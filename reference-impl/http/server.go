@@ -21,6 +21,7 @@ import (
 
 	"github.com/klarna-mock/klarna-mock/contracts"
 	"github.com/klarna-mock/klarna-mock/contracts/validate"
+	"github.com/klarna-mock/klarna-mock/internal/httpserver"
 	"github.com/klarna-mock/klarna-mock/reference-impl/acquirer"
 	"github.com/klarna-mock/klarna-mock/reference-impl/klarna"
 )
@@ -82,7 +83,7 @@ func NewServer(d Deps) (*Server, error) {
 	if err := s.routes(); err != nil {
 		return nil, err
 	}
-	s.handler = s.identify(s.recoverPanics(s.router))
+	s.handler = s.identify(s.recoverPanics(httpserver.CanonicalPaths(s.router)))
 	return s, nil
 }
 

@@ -45,17 +45,8 @@ func ParseJourneyAction(parameter, s string) (JourneyAction, error) {
 // Approve, decline and abandon open the journey first when the request is still SUBMITTED, so a
 // test can complete a request in one call.
 func (s *Service) Act(accountID, paymentRequestID string, action JourneyAction) (*PaymentRequest, error) {
-	now := s.clock.Now()
-	var out *PaymentRequest
-	var events []Event
-	err := s.store.Update(func(tx Tx) error {
-		pr, err := tx.PaymentRequest(accountID, paymentRequestID)
-		if errors.Is(err, ErrNotFound) {
-			return NotFound("Payment request", paymentRequestID)
-		}
-		if err != nil {
-			return err
-		}
+	return s.updateRequest(accountID, paymentRequestID, func(tx Tx, pr *PaymentRequest, now time.Time) (*PaymentRequest, []Event, error) {
+		var events []Event
 		step := func(to, reason, event string) error {
 			next, err := pr.Transition(to, reason, now)
 			if err != nil {
@@ -67,24 +58,24 @@ func (s *Service) Act(accountID, paymentRequestID string, action JourneyAction) 
 		}
 		if action != JourneyBackOut && pr.State == StateSubmitted {
 			if err := step(StateInProgress, "", EventRequestInProgress); err != nil {
-				return err
+				return nil, nil, err
 			}
 		} else if action == JourneyOpen {
 			// Opening a journey that is already open changes nothing but is refused elsewhere.
-			return Conflict("Payment request " + paymentRequestID + " is " + pr.State + " and cannot be opened.")
+			return nil, nil, Conflict("Payment request " + paymentRequestID + " is " + pr.State + " and cannot be opened.")
 		}
 		switch action {
 		case JourneyApprove:
 			next, err := pr.Transition(StateCompleted, "", now)
 			if err != nil {
-				return err
+				return nil, nil, err
 			}
 			pr = next
 			// The completed event carries the network session token and the customer token,
 			// so it is built once complete has issued them, and announced before the token.
 			token, err := s.complete(tx, pr, now)
 			if err != nil {
-				return err
+				return nil, nil, err
 			}
 			events = append(events, requestEvent(EventRequestCompleted, pr, now))
 			if token != nil {
@@ -92,25 +83,19 @@ func (s *Service) Act(accountID, paymentRequestID string, action JourneyAction) 
 			}
 		case JourneyDecline:
 			if err := step(StateDeclined, ReasonCustomerDeclined, EventRequestDeclined); err != nil {
-				return err
+				return nil, nil, err
 			}
 		case JourneyBackOut:
 			if err := step(StateSubmitted, ReasonCustomerBackedOut, EventRequestSubmitted); err != nil {
-				return err
+				return nil, nil, err
 			}
 		case JourneyAbandon:
 			if pr.State != StateInProgress {
-				return Conflict("Payment request " + paymentRequestID + " is " + pr.State + "; only an open journey can be abandoned.")
+				return nil, nil, Conflict("Payment request " + paymentRequestID + " is " + pr.State + "; only an open journey can be abandoned.")
 			}
 		}
-		out = pr
-		return tx.PutPaymentRequest(pr)
+		return pr, events, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	s.publish(events...)
-	return out, nil
 }
 
 // complete issues what a COMPLETED request hands over: the network session token for the final
@@ -159,26 +144,37 @@ func (s *Service) expire(accountID, paymentRequestID string) {
 
 // transition moves a request to state and publishes the event.
 func (s *Service) transition(accountID, paymentRequestID, to, reason, event string) (*PaymentRequest, error) {
+	return s.updateRequest(accountID, paymentRequestID, func(_ Tx, pr *PaymentRequest, now time.Time) (*PaymentRequest, []Event, error) {
+		next, err := pr.Transition(to, reason, now)
+		if err != nil {
+			return nil, nil, err
+		}
+		return next, []Event{requestEvent(event, next, now)}, nil
+	})
+}
+
+// updateRequest changes a Payment Request of the account in one write transaction: change gets
+// the stored request and returns the one to store instead and the events to publish once it is
+// stored. A request the account does not have is a 404.
+func (s *Service) updateRequest(accountID, paymentRequestID string, change func(tx Tx, pr *PaymentRequest, now time.Time) (*PaymentRequest, []Event, error)) (*PaymentRequest, error) {
 	now := s.clock.Now()
-	var next *PaymentRequest
+	var out *PaymentRequest
+	var events []Event
 	err := s.store.Update(func(tx Tx) error {
 		pr, err := tx.PaymentRequest(accountID, paymentRequestID)
-		if errors.Is(err, ErrNotFound) {
-			return NotFound("Payment request", paymentRequestID)
-		}
 		if err != nil {
+			return notFound(err, "Payment request", paymentRequestID)
+		}
+		if out, events, err = change(tx, pr, now); err != nil {
 			return err
 		}
-		if next, err = pr.Transition(to, reason, now); err != nil {
-			return err
-		}
-		return tx.PutPaymentRequest(next)
+		return tx.PutPaymentRequest(out)
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.publish(requestEvent(event, next, now))
-	return next, nil
+	s.publish(events...)
+	return out, nil
 }
 
 // simulateCustomer carries out the action an outcome rule scripted for the customer.
@@ -199,91 +195,11 @@ func (s *Service) simulateCustomer(accountID, paymentRequestID string, action ru
 	}
 }
 
-// PaymentRequest returns a Payment Request of the account.
-func (s *Service) PaymentRequest(accountID, id string) (*PaymentRequest, error) {
-	return lookup(s, "Payment request", id, func(tx Tx) (*PaymentRequest, error) { return tx.PaymentRequest(accountID, id) })
-}
+// JourneyPath is where the mock serves the Purchase Journey of a Payment Request; the id is the
+// full payment_request_id.
+const JourneyPath = "/journey/"
 
-// PaymentTransaction returns a payment transaction of the account.
-func (s *Service) PaymentTransaction(accountID, id string) (*PaymentTransaction, error) {
-	return lookup(s, "Payment transaction", id, func(tx Tx) (*PaymentTransaction, error) { return tx.PaymentTransaction(accountID, id) })
-}
-
-// TestTokenRequest asks the mock for a network session token standing for a customer already
-// identified by Klarna (as in a Klarna Express Checkout session).
-type TestTokenRequest struct {
-	Email   string   `json:"email,omitempty"`
-	Consent *bool    `json:"consent,omitempty"`
-	Scopes  []string `json:"scopes,omitempty"`
-}
-
-// TestToken is the answer to a TestTokenRequest.
-type TestToken struct {
-	KlarnaNetworkSessionToken string    `json:"klarna_network_session_token"`
-	ExpiresAt                 time.Time `json:"expires_at"`
-}
-
-// MintTestToken mints a network session token for an identified customer, consenting unless
-// the request says otherwise.
-func (s *Service) MintTestToken(accountID string, in TestTokenRequest) (*TestToken, error) {
-	now := s.clock.Now()
-	ns := &NetworkSession{
-		Token:     PrefixNetworkSession + uuid.NewString(),
-		AccountID: accountID,
-		Email:     in.Email,
-		Consent:   in.Consent == nil || *in.Consent,
-		Scopes:    in.Scopes,
-		ExpiresAt: now.Add(TestTokenLifetime),
-	}
-	if err := s.store.Update(func(tx Tx) error { return tx.PutNetworkSession(ns) }); err != nil {
-		return nil, err
-	}
-	return &TestToken{KlarnaNetworkSessionToken: ns.Token, ExpiresAt: ns.ExpiresAt}, nil
-}
-
-// RevokeCustomerToken revokes a customer token: later charges with it are rejected. Klarna does
-// not publish revocation; the mock offers it so integrations can test the rejection.
-func (s *Service) RevokeCustomerToken(accountID, token string) (*CustomerToken, error) {
-	now := s.clock.Now()
-	var out *CustomerToken
-	err := s.store.Update(func(tx Tx) error {
-		ct, err := tx.CustomerToken(accountID, token)
-		if errors.Is(err, ErrNotFound) {
-			return NotFound("Customer token", token)
-		}
-		if err != nil {
-			return err
-		}
-		if ct.Status == TokenRevoked {
-			return Conflict("Customer token " + token + " is already revoked.")
-		}
-		c := *ct
-		c.Status = TokenRevoked
-		out = &c
-		return tx.PutCustomerToken(out)
-	})
-	if err != nil {
-		return nil, err
-	}
-	s.publish(tokenEvent(EventCustomerTokenRevoked, out, now))
-	return out, nil
-}
-
-// CustomerToken returns a customer token of the account, active or revoked.
-func (s *Service) CustomerToken(accountID, token string) (*CustomerToken, error) {
-	return lookup(s, "Customer token", token, func(tx Tx) (*CustomerToken, error) { return tx.CustomerToken(accountID, token) })
-}
-
-// lookup reads one object in a read transaction; a missing one is a 404 naming what and id.
-func lookup[T any](s *Service, what, id string, get func(Tx) (T, error)) (T, error) {
-	var v T
-	err := s.store.View(func(tx Tx) error {
-		var err error
-		v, err = get(tx)
-		return err
-	})
-	if errors.Is(err, ErrNotFound) {
-		return v, NotFound(what, id)
-	}
-	return v, err
+// JourneyURL is the payment_request_url of a Payment Request.
+func JourneyURL(base, paymentRequestID string) string {
+	return base + JourneyPath + paymentRequestID
 }
