@@ -41,7 +41,9 @@ type Tx interface {
 // IdempotencyRecord is the stored first answer to a request with a Klarna-Idempotency-Key.
 type IdempotencyRecord struct {
 	// Scope isolates keys: the API key and the route, so one key cannot collide across accounts.
-	Scope      string
+	Scope string
+	// Tenant is the tenant whose request it answers, which the store bounds the record under.
+	Tenant     string
 	Key        string
 	BodyDigest [32]byte
 	Status     int

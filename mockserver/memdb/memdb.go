@@ -1,75 +1,134 @@
 // Package memdb keeps the simulator's state in memory with hashicorp/go-memdb.
 //
-// Every table holds the same record shape: an id and the immutable domain object. The store keeps
-// a bounded number of objects per table, dropping the oldest first, so a mock that has served
-// millions of requests in a load test stays small; the bound is far above what any single test
-// touches. Insertion order is kept in a plain queue beside go-memdb rather than in a second
-// index: sequential keys make go-memdb copy one ever-wider radix node on every insert.
+// Every table holds the same record shape: an id, the owning tenant and the immutable domain
+// object. The mock is shared by many tenants, so the store bounds each one on its own: a tenant
+// holds at most Config.MaxObjectsPerTenant objects of each kind. When a tenant's table of a kind
+// is full, a new object takes the place of that tenant's object of the kind that finished first
+// (see mockserver.Retained), provided one has finished by the tenant's now; otherwise the write
+// fails with mockserver.QuotaExceeded. Prune removes finished objects once Config.Retention has
+// passed on their tenant's clock. Nothing a tenant does touches another tenant's objects.
+//
+// The bookkeeping sits beside go-memdb and changes only under the write lock, undone when a
+// transaction aborts: per tenant and kind, a count and a min-heap of (DoneAt, version, id) holding
+// an entry for every object, finished or not. An entry is stale once its record is gone or was
+// given another version (which happens when its DoneAt changes); stale entries are skipped when
+// they reach the top and dropped when the heap grows past twice the live count, so finding the
+// object to drop costs O(log n) however full the tenant is.
 package memdb
 
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-memdb"
 
 	"github.com/klarna-mock/klarna-mock/mockserver"
+	"github.com/klarna-mock/klarna-mock/mockserver/clock"
 )
 
-// Table names.
+// kind is one kind of stored object, an index into kinds.
+type kind int
+
 const (
-	tablePaymentRequest     = "payment_request"
-	tablePaymentTransaction = "payment_transaction"
-	tableCustomerToken      = "customer_token"
-	tableNetworkSession     = "network_session"
-	tableIdempotency        = "idempotency"
+	kindPaymentRequest kind = iota
+	kindPaymentTransaction
+	kindCustomerToken
+	kindNetworkSession
+	kindIdempotency
+	kindSigningKey
+	kindWebhook
+	kindDelivery
+	numKinds
 )
 
-// tables lists every table of the schema; all share the record shape.
-var tables = []string{
-	tablePaymentRequest,
-	tablePaymentTransaction,
-	tableCustomerToken,
-	tableNetworkSession,
-	tableIdempotency,
-	tableSigningKey,
-	tableWebhook,
-	tableDelivery,
+// kinds names each kind's table and, for the quota error, its objects.
+var kinds = [numKinds]struct{ table, what string }{
+	kindPaymentRequest:     {"payment_request", "payment requests"},
+	kindPaymentTransaction: {"payment_transaction", "payment transactions"},
+	kindCustomerToken:      {"customer_token", "customer tokens"},
+	kindNetworkSession:     {"network_session", "network session tokens"},
+	kindIdempotency:        {"idempotency", "idempotency keys"},
+	kindSigningKey:         {"notification_signing_key", "signing keys"},
+	kindWebhook:            {"notification_webhook", "webhooks"},
+	kindDelivery:           {"notification_delivery", "webhook deliveries"},
 }
 
-// DefaultMaxPerTable is how many objects each table keeps before the oldest are dropped.
-const DefaultMaxPerTable = 5000
+// Defaults of Config.
+const (
+	DefaultMaxPerTenant = 5000
+	DefaultRetention    = 24 * time.Hour
+)
 
-// record is the one shape stored in every table. Seq orders records by creation (a replaced
-// record keeps its Seq); Obj is never mutated after insertion.
+// quotaFlag is the klarna-mock flag that sets Config.MaxObjectsPerTenant; the quota error names it.
+const quotaFlag = "--max-objects"
+
+// compactSlack is how many stale heap entries a shelf may hold beyond its live count before it is
+// compacted, so that small shelves are not rebuilt on every change.
+const compactSlack = 64
+
+// Config bounds the store.
+type Config struct {
+	// MaxObjectsPerTenant is how many objects of each kind one tenant may hold; 0 means
+	// DefaultMaxPerTenant.
+	MaxObjectsPerTenant int
+	// Retention is how long a finished object is kept after its DoneAt, on its tenant's clock,
+	// before Prune removes it; 0 means DefaultRetention.
+	Retention time.Duration
+	// Clock is the base clock; a tenant's now is Clock.Tenant(tenant).Now(). Nil means the wall
+	// clock for every tenant.
+	Clock *clock.Clock
+}
+
+// record is the one shape stored in every table; Obj is never mutated after insertion.
 type record struct {
-	ID  string
+	ID     string
+	Tenant string
+	// Seq orders records by creation: a replaced record keeps it.
 	Seq uint64
-	Obj any
+	// Ver names the heap entry that stands for this record: a replacement keeps it while DoneAt
+	// stays the same and gets a new one, with a new entry, when DoneAt changes.
+	Ver uint64
+	Obj mockserver.Retained
 }
 
 // Store is a mockserver.Store backed by go-memdb.
 type Store struct {
-	db  *memdb.MemDB
-	max int
-	// mu serializes write transactions (as go-memdb does anyway) so that order, the insertion
-	// order of each table, changes together with the data.
-	mu    sync.Mutex
-	seq   uint64
-	order map[string]*queue
+	db        *memdb.MemDB
+	max       int
+	retention time.Duration
+	clock     *clock.Clock
+	// mu serializes write transactions (as go-memdb does anyway) so that the bookkeeping changes
+	// together with the data.
+	mu      sync.Mutex
+	seq     uint64
+	tenants map[string]*books
 }
 
-// New returns an empty store that keeps at most maxPerTable objects per table (0 means
-// DefaultMaxPerTable).
-func New(maxPerTable int) (*Store, error) {
-	if maxPerTable <= 0 {
-		maxPerTable = DefaultMaxPerTable
+// books is a tenant's bookkeeping, one shelf per kind.
+type books [numKinds]shelf
+
+// shelf is the bookkeeping of one tenant's objects of one kind.
+type shelf struct {
+	count int
+	heap  doneHeap
+}
+
+// New returns an empty store bounded by cfg.
+func New(cfg Config) (*Store, error) {
+	if cfg.MaxObjectsPerTenant <= 0 {
+		cfg.MaxObjectsPerTenant = DefaultMaxPerTenant
+	}
+	if cfg.Retention <= 0 {
+		cfg.Retention = DefaultRetention
 	}
 	schema := &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{}}
-	for _, name := range tables {
-		schema.Tables[name] = &memdb.TableSchema{
-			Name: name,
+	for _, k := range kinds {
+		schema.Tables[k.table] = &memdb.TableSchema{
+			Name: k.table,
 			Indexes: map[string]*memdb.IndexSchema{
 				"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
 			},
@@ -79,43 +138,145 @@ func New(maxPerTable int) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("memdb schema: %w", err)
 	}
-	order := make(map[string]*queue, len(tables))
-	for _, name := range tables {
-		order[name] = &queue{}
-	}
-	return &Store{db: db, max: maxPerTable, order: order}, nil
+	return &Store{
+		db:        db,
+		max:       cfg.MaxObjectsPerTenant,
+		retention: cfg.Retention,
+		clock:     cfg.Clock,
+		tenants:   map[string]*books{},
+	}, nil
 }
 
-// View runs fn in a read-only transaction.
+// now is the tenant's time.
+func (s *Store) now(tenant string) time.Time {
+	if s.clock == nil {
+		return time.Now()
+	}
+	return s.clock.Tenant(tenant).Now()
+}
+
+// View runs fn in a read-only transaction on a consistent snapshot.
 func (s *Store) View(fn func(mockserver.Tx) error) error {
 	txn := s.db.Txn(false)
 	defer txn.Abort()
 	return fn(&tx{s: s, txn: txn})
 }
 
-// Update runs fn in a write transaction, committed only when fn returns nil. The objects it
-// added are queued for eviction, and the oldest dropped, in the same transaction.
+// Update runs fn in a write transaction, committed only when fn returns nil.
 func (s *Store) Update(fn func(mockserver.Tx) error) error {
+	return s.update(func(t *tx) error { return fn(t) })
+}
+
+// update runs fn in a write transaction. When fn fails (or panics) the data and the bookkeeping
+// are both left as they were.
+func (s *Store) update(fn func(*tx) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	txn := s.db.Txn(true)
-	t := &tx{s: s, txn: txn, write: true}
+	t := &tx{s: s, txn: s.db.Txn(true), write: true}
+	committed := false
+	defer func() {
+		if !committed {
+			t.txn.Abort()
+			t.rollback()
+		}
+		t.tidy()
+	}()
 	if err := fn(t); err != nil {
-		txn.Abort()
 		return err
 	}
-	for _, a := range t.added {
-		q := s.order[a.table]
-		q.push(a.id)
-		for q.len() > s.max {
-			if _, err := txn.DeleteAll(a.table, "id", q.pop()); err != nil {
-				txn.Abort()
-				return fmt.Errorf("memdb: evicting from %s: %w", a.table, err)
+	t.txn.Commit()
+	committed = true
+	return nil
+}
+
+// Prune removes every finished object whose DoneAt lies Retention or more before its tenant's
+// now, and reports how many it removed. It runs one write transaction per tenant, so a writer
+// waits for at most one tenant's share; it is meant for one background loop, never the request
+// path.
+func (s *Store) Prune() (removed int, err error) {
+	s.mu.Lock()
+	tenants := slices.Collect(maps.Keys(s.tenants))
+	s.mu.Unlock()
+	for _, tenant := range tenants {
+		cutoff := doneKey(s.now(tenant).Add(-s.retention))
+		n := 0
+		err := s.update(func(t *tx) error {
+			for k := range numKinds {
+				sh := t.shelf(tenant, k)
+				for len(sh.heap) > 0 && sh.heap[0].at <= cutoff {
+					dropped, err := t.drop(k, sh, t.pop(sh))
+					if err != nil {
+						return err
+					}
+					if dropped {
+						n++
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return removed, err
+		}
+		removed += n
+	}
+	return removed, nil
+}
+
+// ForgetTenant removes every object of the tenant, live or finished, in one transaction.
+func (s *Store) ForgetTenant(tenant string) error {
+	return s.update(func(t *tx) error {
+		for k := range numKinds {
+			sh := t.shelf(tenant, k)
+			// Every object has a valid entry, so walking the heap finds them all; dropping
+			// leaves the heap alone, and tidy drops it with the emptied shelf.
+			for _, e := range sh.heap {
+				if _, err := t.drop(k, sh, e); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// Count reports how many objects of each kind the tenant holds, keyed by table name
+// (payment_request, payment_transaction, customer_token, network_session, idempotency,
+// notification_signing_key, notification_webhook, notification_delivery); kinds it holds none of
+// are left out.
+func (s *Store) Count(tenant string) map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	if b := s.tenants[tenant]; b != nil {
+		for k := range b {
+			if n := b[k].count; n > 0 {
+				out[kinds[k].table] = n
 			}
 		}
 	}
-	txn.Commit()
-	return nil
+	return out
+}
+
+// next returns a fresh sequence number; the caller holds mu.
+func (s *Store) next() uint64 {
+	s.seq++
+	return s.seq
+}
+
+// compact rebuilds the shelf's heap from the entries still valid in the committed data; the caller
+// holds mu. An entry that cannot be checked is kept: the heap stays correct, only larger.
+func (s *Store) compact(k kind, sh *shelf) {
+	txn := s.db.Txn(false)
+	defer txn.Abort()
+	valid := make(doneHeap, 0, sh.count)
+	for _, e := range sh.heap {
+		if rec, err := current(txn, k, e); rec != nil || err != nil {
+			valid = append(valid, e)
+		}
+	}
+	valid.init()
+	sh.heap = valid
 }
 
 // tx implements mockserver.Tx on a go-memdb transaction.
@@ -123,143 +284,259 @@ type tx struct {
 	s     *Store
 	txn   *memdb.Txn
 	write bool
-	// added lists the objects this transaction inserted (not replaced), in order.
-	added []added
+	// undo lists the bookkeeping changes made so far, reverted if the transaction aborts. Entries
+	// pushed need no undoing: without their record they are stale.
+	undo []change
+	// touched lists the tenants whose bookkeeping the transaction used.
+	touched []string
 }
 
-type added struct{ table, id string }
+// change is one bookkeeping change: a count moved by delta, or, with popped, an entry taken off
+// the heap.
+type change struct {
+	sh     *shelf
+	delta  int
+	popped bool
+	e      entry
+}
 
-// get returns the object stored under id in table, or mockserver.ErrNotFound.
-func (t *tx) get(table, id string) (any, error) {
-	raw, err := t.txn.First(table, "id", id)
+var errReadOnly = errors.New("memdb: write in a read transaction")
+
+// shelf returns the tenant's shelf of kind k, creating the tenant's books on first use.
+func (t *tx) shelf(tenant string, k kind) *shelf {
+	b := t.s.tenants[tenant]
+	if b == nil {
+		b = new(books)
+		t.s.tenants[tenant] = b
+	}
+	if !slices.Contains(t.touched, tenant) {
+		t.touched = append(t.touched, tenant)
+	}
+	return &b[k]
+}
+
+func (t *tx) count(sh *shelf, delta int) {
+	sh.count += delta
+	t.undo = append(t.undo, change{sh: sh, delta: delta})
+}
+
+func (t *tx) pop(sh *shelf) entry {
+	e := sh.heap.pop()
+	t.undo = append(t.undo, change{sh: sh, popped: true, e: e})
+	return e
+}
+
+// rollback reverts the bookkeeping changes of an aborted transaction.
+func (t *tx) rollback() {
+	for _, c := range slices.Backward(t.undo) {
+		c.sh.count -= c.delta
+		if c.popped {
+			c.sh.heap.push(c.e)
+		}
+	}
+}
+
+// tidy drops the books of touched tenants that hold nothing any more, and compacts heaps grown
+// past twice their live count (or left with far more room than they use after a prune).
+func (t *tx) tidy() {
+	for _, tenant := range t.touched {
+		b := t.s.tenants[tenant]
+		empty := true
+		for k := range b {
+			sh := &b[k]
+			switch {
+			case sh.count == 0:
+				sh.heap = nil
+			case len(sh.heap) > 2*sh.count+compactSlack || cap(sh.heap) > 4*sh.count+compactSlack:
+				t.s.compact(kind(k), sh)
+			}
+			empty = empty && sh.count == 0
+		}
+		if empty {
+			delete(t.s.tenants, tenant)
+		}
+	}
+}
+
+// get returns the record stored under id in kind k's table, or mockserver.ErrNotFound.
+func get(txn *memdb.Txn, k kind, id string) (*record, error) {
+	raw, err := txn.First(kinds[k].table, "id", id)
 	if err != nil {
 		return nil, err
 	}
 	if raw == nil {
 		return nil, mockserver.ErrNotFound
 	}
-	return raw.(*record).Obj, nil
+	return raw.(*record), nil
 }
 
-// put stores obj under id, replacing an earlier version (which keeps its place in the eviction
-// order).
-func (t *tx) put(table, id string, obj any) error {
+// current returns the record entry e stands for, or nil when e is stale.
+func current(txn *memdb.Txn, k kind, e entry) (*record, error) {
+	rec, err := get(txn, k, e.id)
+	if errors.Is(err, mockserver.ErrNotFound) || err == nil && rec.Ver != e.ver {
+		return nil, nil
+	}
+	return rec, err
+}
+
+// tenantOf returns the tenant of an account id: the simulator's objects are stored under a scope
+// (mockserver.Scope: tenant and partner account), the webhook package's under the tenant itself.
+// Bounding by tenant rather than by scope keeps a tenant from multiplying its quota with made-up
+// partner account ids.
+func tenantOf(accountID string) string {
+	tenant, _ := mockserver.SplitScope(accountID)
+	return tenant
+}
+
+// put stores obj under id for the tenant of owner (an account id or a tenant). Replacing an
+// object keeps its place in the quota; a new object in a full table takes the place of the
+// tenant's object of the kind that finished first, or fails with mockserver.QuotaExceeded.
+func (t *tx) put(k kind, owner, id string, obj mockserver.Retained) error {
 	if !t.write {
-		return errors.New("memdb: write in a read transaction")
+		return errReadOnly
 	}
-	existing, err := t.txn.First(table, "id", id)
-	if err != nil {
+	tenant := tenantOf(owner)
+	at := doneKey(obj.DoneAt())
+	old, err := get(t.txn, k, id)
+	switch {
+	case err == nil:
+		if old.Tenant != tenant {
+			// Ids are the mock's own random ones or scoped by the tenant, so this is a fault of
+			// the mock; refusing it keeps one tenant from overwriting another's object.
+			return fmt.Errorf("memdb: %s %q belongs to another tenant", kinds[k].table, id)
+		}
+		rec := &record{ID: id, Tenant: tenant, Seq: old.Seq, Ver: old.Ver, Obj: obj}
+		if doneKey(old.Obj.DoneAt()) != at {
+			rec.Ver = t.s.next()
+			t.shelf(tenant, k).heap.push(entry{at: at, ver: rec.Ver, id: id})
+		}
+		return t.txn.Insert(kinds[k].table, rec)
+	case !errors.Is(err, mockserver.ErrNotFound):
 		return err
 	}
-	if existing != nil {
-		return t.txn.Insert(table, &record{ID: id, Seq: existing.(*record).Seq, Obj: obj})
+	sh := t.shelf(tenant, k)
+	if sh.count >= t.s.max {
+		if err := t.makeRoom(k, tenant, sh); err != nil {
+			return err
+		}
 	}
-	t.s.seq++
-	if err := t.txn.Insert(table, &record{ID: id, Seq: t.s.seq, Obj: obj}); err != nil {
+	seq := t.s.next()
+	if err := t.txn.Insert(kinds[k].table, &record{ID: id, Tenant: tenant, Seq: seq, Ver: seq, Obj: obj}); err != nil {
 		return err
 	}
-	t.added = append(t.added, added{table, id})
+	t.count(sh, 1)
+	sh.heap.push(entry{at: at, ver: seq, id: id})
 	return nil
 }
 
-func (t *tx) PaymentRequest(accountID, id string) (*mockserver.PaymentRequest, error) {
-	obj, err := t.get(tablePaymentRequest, id)
+// makeRoom removes the tenant's object of kind k that finished first, if it finished by the
+// tenant's now; otherwise every object on the shelf is still in use and the quota is exhausted.
+// The heap is ordered by DoneAt, so once its top is later than now no entry is due.
+func (t *tx) makeRoom(k kind, tenant string, sh *shelf) error {
+	now := doneKey(t.s.now(tenant))
+	for len(sh.heap) > 0 && sh.heap[0].at <= now {
+		dropped, err := t.drop(k, sh, t.pop(sh))
+		if err != nil || dropped {
+			return err
+		}
+	}
+	return mockserver.QuotaExceeded(kinds[k].what, t.s.max, quotaFlag)
+}
+
+// drop removes the object entry e of the shelf sh stands for, and reports whether there was one
+// (e was not stale).
+func (t *tx) drop(k kind, sh *shelf, e entry) (bool, error) {
+	rec, err := current(t.txn, k, e)
+	if rec == nil || err != nil {
+		return false, err
+	}
+	return true, t.remove(k, sh, rec)
+}
+
+// remove deletes rec, an object on the shelf sh. Its heap entry turns stale.
+func (t *tx) remove(k kind, sh *shelf, rec *record) error {
+	if err := t.txn.Delete(kinds[k].table, rec); err != nil {
+		return err
+	}
+	t.count(sh, -1)
+	return nil
+}
+
+// removeID deletes the object of owner's tenant stored under id in kind k's table, or returns
+// mockserver.ErrNotFound.
+func (t *tx) removeID(k kind, owner, id string) error {
+	if !t.write {
+		return errReadOnly
+	}
+	tenant := tenantOf(owner)
+	rec, err := get(t.txn, k, id)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	pr := obj.(*mockserver.PaymentRequest)
-	if accountID != "" && pr.AccountID != accountID {
-		return nil, mockserver.ErrNotFound
+	if rec.Tenant != tenant {
+		return mockserver.ErrNotFound
 	}
-	return pr, nil
+	return t.remove(k, t.shelf(tenant, k), rec)
+}
+
+// owned returns the object stored under id in kind k's table if mine accepts it, or
+// mockserver.ErrNotFound: objects of other accounts are not found.
+func owned[T mockserver.Retained](t *tx, k kind, id string, mine func(T) bool) (T, error) {
+	var zero T
+	rec, err := get(t.txn, k, id)
+	if err != nil {
+		return zero, err
+	}
+	obj := rec.Obj.(T)
+	if !mine(obj) {
+		return zero, mockserver.ErrNotFound
+	}
+	return obj, nil
+}
+
+func (t *tx) PaymentRequest(accountID, id string) (*mockserver.PaymentRequest, error) {
+	return owned(t, kindPaymentRequest, id, func(pr *mockserver.PaymentRequest) bool {
+		return accountID == "" || pr.AccountID == accountID
+	})
 }
 
 func (t *tx) PutPaymentRequest(pr *mockserver.PaymentRequest) error {
-	return t.put(tablePaymentRequest, pr.PaymentRequestID, pr)
+	return t.put(kindPaymentRequest, pr.AccountID, pr.PaymentRequestID, pr)
 }
 
 func (t *tx) PaymentTransaction(accountID, id string) (*mockserver.PaymentTransaction, error) {
-	obj, err := t.get(tablePaymentTransaction, id)
-	if err != nil {
-		return nil, err
-	}
-	tr := obj.(*mockserver.PaymentTransaction)
-	if tr.AccountID != accountID {
-		return nil, mockserver.ErrNotFound
-	}
-	return tr, nil
+	return owned(t, kindPaymentTransaction, id, func(tr *mockserver.PaymentTransaction) bool { return tr.AccountID == accountID })
 }
 
 func (t *tx) PutPaymentTransaction(tr *mockserver.PaymentTransaction) error {
-	return t.put(tablePaymentTransaction, tr.PaymentTransactionID, tr)
+	return t.put(kindPaymentTransaction, tr.AccountID, tr.PaymentTransactionID, tr)
 }
 
 func (t *tx) CustomerToken(accountID, token string) (*mockserver.CustomerToken, error) {
-	obj, err := t.get(tableCustomerToken, token)
-	if err != nil {
-		return nil, err
-	}
-	ct := obj.(*mockserver.CustomerToken)
-	if ct.AccountID != accountID {
-		return nil, mockserver.ErrNotFound
-	}
-	return ct, nil
+	return owned(t, kindCustomerToken, token, func(ct *mockserver.CustomerToken) bool { return ct.AccountID == accountID })
 }
 
 func (t *tx) PutCustomerToken(ct *mockserver.CustomerToken) error {
-	return t.put(tableCustomerToken, ct.Token, ct)
+	return t.put(kindCustomerToken, ct.AccountID, ct.Token, ct)
 }
 
 func (t *tx) NetworkSession(accountID, token string) (*mockserver.NetworkSession, error) {
-	obj, err := t.get(tableNetworkSession, token)
-	if err != nil {
-		return nil, err
-	}
-	ns := obj.(*mockserver.NetworkSession)
-	if ns.AccountID != accountID {
-		return nil, mockserver.ErrNotFound
-	}
-	return ns, nil
+	return owned(t, kindNetworkSession, token, func(ns *mockserver.NetworkSession) bool { return ns.AccountID == accountID })
 }
 
 func (t *tx) PutNetworkSession(ns *mockserver.NetworkSession) error {
-	return t.put(tableNetworkSession, ns.Token, ns)
+	return t.put(kindNetworkSession, ns.AccountID, ns.Token, ns)
 }
 
 // idempotencyID joins scope and key; the NUL byte cannot occur in either (headers cannot carry it).
 func idempotencyID(scope, key string) string { return scope + "\x00" + key }
 
+// Idempotent returns the record stored for the key; the scope already isolates tenants.
 func (t *tx) Idempotent(scope, key string) (*mockserver.IdempotencyRecord, error) {
-	obj, err := t.get(tableIdempotency, idempotencyID(scope, key))
-	if err != nil {
-		return nil, err
-	}
-	return obj.(*mockserver.IdempotencyRecord), nil
+	return owned(t, kindIdempotency, idempotencyID(scope, key), func(*mockserver.IdempotencyRecord) bool { return true })
 }
 
+// PutIdempotent stores the record under its tenant's quota.
 func (t *tx) PutIdempotent(r *mockserver.IdempotencyRecord) error {
-	return t.put(tableIdempotency, idempotencyID(r.Scope, r.Key), r)
-}
-
-// queue is a FIFO of ids in insertion order.
-type queue struct {
-	ids  []string
-	head int
-}
-
-func (q *queue) push(id string) { q.ids = append(q.ids, id) }
-
-func (q *queue) len() int { return len(q.ids) - q.head }
-
-// pop removes and returns the oldest id, compacting the backing array once half of it is spent
-// so memory stays proportional to the live ids.
-func (q *queue) pop() string {
-	id := q.ids[q.head]
-	q.ids[q.head] = ""
-	q.head++
-	if q.head > len(q.ids)/2 {
-		q.ids = append(q.ids[:0:0], q.ids[q.head:]...)
-		q.head = 0
-	}
-	return id
+	return t.put(kindIdempotency, r.Tenant, idempotencyID(r.Scope, r.Key), r)
 }

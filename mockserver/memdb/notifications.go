@@ -2,25 +2,19 @@ package memdb
 
 import (
 	"cmp"
-	"errors"
 	"slices"
 
 	"github.com/klarna-mock/klarna-mock/mockserver"
 	"github.com/klarna-mock/klarna-mock/mockserver/webhook"
 )
 
-// Tables of the webhook package. They use the shared record shape; the record id is
+// The webhook package's tables use the shared record shape; the record id is
 // "<account id>\x00<object id>", so an object of another account is simply not found, and the
 // account's objects are listed with a prefix query on the shared "id" index ("id_prefix") and put
 // in creation order by the record's Seq. No index beyond the shared schema is needed.
-const (
-	tableSigningKey = "notification_signing_key"
-	tableWebhook    = "notification_webhook"
-	tableDelivery   = "notification_delivery"
-)
 
 // Notifications returns the webhook package's store, kept in the same database as the simulator's
-// state (and bounded the same way: each table keeps at most the store's maximum, oldest dropped).
+// state and bounded the same way, per tenant and kind.
 func (s *Store) Notifications() webhook.Store { return notifications{s: s} }
 
 type notifications struct{ s *Store }
@@ -30,7 +24,7 @@ func (n notifications) View(fn func(webhook.Tx) error) error {
 }
 
 func (n notifications) Update(fn func(webhook.Tx) error) error {
-	return n.s.Update(func(t mockserver.Tx) error { return fn(notificationTx{t: t.(*tx)}) })
+	return n.s.update(func(t *tx) error { return fn(notificationTx{t: t}) })
 }
 
 // notificationTx implements webhook.Tx on the shared transaction.
@@ -39,9 +33,9 @@ type notificationTx struct{ t *tx }
 // accountScoped joins account and id; the NUL byte occurs in neither.
 func accountScoped(accountID, id string) string { return accountID + "\x00" + id }
 
-// list returns the account's records of table in creation order.
-func (n notificationTx) list(table, accountID string) ([]*record, error) {
-	it, err := n.t.txn.Get(table, "id_prefix", accountID+"\x00")
+// list returns the account's objects of kind k in creation order.
+func list[T mockserver.Retained](n notificationTx, k kind, accountID string) ([]T, error) {
+	it, err := n.t.txn.Get(kinds[k].table, "id_prefix", accountID+"\x00")
 	if err != nil {
 		return nil, err
 	}
@@ -50,100 +44,68 @@ func (n notificationTx) list(table, accountID string) ([]*record, error) {
 		recs = append(recs, raw.(*record))
 	}
 	slices.SortFunc(recs, func(a, b *record) int { return cmp.Compare(a.Seq, b.Seq) })
-	return recs, nil
+	out := make([]T, len(recs))
+	for i, r := range recs {
+		out[i] = r.Obj.(T)
+	}
+	return out, nil
 }
 
-// remove deletes the record stored under id. Its id stays in the eviction queue until its turn
-// comes, when evicting it again is a no-op.
-func (n notificationTx) remove(table, id string) error {
-	t := n.t
-	if !t.write {
-		return errors.New("memdb: write in a read transaction")
-	}
-	existing, err := t.txn.First(table, "id", id)
-	if err != nil {
-		return err
-	}
-	if existing == nil {
-		return mockserver.ErrNotFound
-	}
-	return t.txn.Delete(table, existing)
+// one returns the account's object of kind k stored under id; the account is part of the record
+// id, so another account's object is not found.
+func one[T mockserver.Retained](n notificationTx, k kind, accountID, id string) (T, error) {
+	return owned(n.t, k, accountScoped(accountID, id), func(T) bool { return true })
 }
 
 func (n notificationTx) SigningKey(accountID, id string) (*webhook.SigningKey, error) {
-	obj, err := n.t.get(tableSigningKey, accountScoped(accountID, id))
-	if err != nil {
-		return nil, err
-	}
-	return obj.(*webhook.SigningKey), nil
+	return one[*webhook.SigningKey](n, kindSigningKey, accountID, id)
 }
 
 func (n notificationTx) SigningKeys(accountID string) ([]*webhook.SigningKey, error) {
-	recs, err := n.list(tableSigningKey, accountID)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*webhook.SigningKey, len(recs))
-	for i, r := range recs {
-		out[i] = r.Obj.(*webhook.SigningKey)
-	}
-	return out, nil
+	return list[*webhook.SigningKey](n, kindSigningKey, accountID)
 }
 
 func (n notificationTx) PutSigningKey(k *webhook.SigningKey) error {
-	return n.t.put(tableSigningKey, accountScoped(k.AccountID, k.SigningKeyID), k)
+	return n.t.put(kindSigningKey, k.AccountID, accountScoped(k.AccountID, k.SigningKeyID), k)
 }
 
 func (n notificationTx) DeleteSigningKey(accountID, id string) error {
-	return n.remove(tableSigningKey, accountScoped(accountID, id))
+	return n.t.removeID(kindSigningKey, accountID, accountScoped(accountID, id))
 }
 
 func (n notificationTx) Webhook(accountID, id string) (*webhook.Webhook, error) {
-	obj, err := n.t.get(tableWebhook, accountScoped(accountID, id))
-	if err != nil {
-		return nil, err
-	}
-	return obj.(*webhook.Webhook), nil
+	return one[*webhook.Webhook](n, kindWebhook, accountID, id)
 }
 
 func (n notificationTx) Webhooks(accountID string) ([]*webhook.Webhook, error) {
-	recs, err := n.list(tableWebhook, accountID)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*webhook.Webhook, len(recs))
-	for i, r := range recs {
-		out[i] = r.Obj.(*webhook.Webhook)
-	}
-	return out, nil
+	return list[*webhook.Webhook](n, kindWebhook, accountID)
 }
 
 func (n notificationTx) PutWebhook(w *webhook.Webhook) error {
-	return n.t.put(tableWebhook, accountScoped(w.AccountID, w.WebhookID), w)
+	return n.t.put(kindWebhook, w.AccountID, accountScoped(w.AccountID, w.WebhookID), w)
 }
 
 func (n notificationTx) DeleteWebhook(accountID, id string) error {
-	return n.remove(tableWebhook, accountScoped(accountID, id))
+	return n.t.removeID(kindWebhook, accountID, accountScoped(accountID, id))
 }
 
 func (n notificationTx) Delivery(accountID, id string) (*webhook.Delivery, error) {
-	obj, err := n.t.get(tableDelivery, accountScoped(accountID, id))
-	if err != nil {
-		return nil, err
-	}
-	return obj.(*webhook.Delivery), nil
+	return one[*webhook.Delivery](n, kindDelivery, accountID, id)
 }
 
-// Deliveries scans the account's deliveries (bounded by the table's maximum) for the webhook's,
+// Deliveries scans the account's deliveries (bounded by the tenant's quota) for the webhook's,
 // newest first.
 func (n notificationTx) Deliveries(accountID, webhookID string, limit int) ([]*webhook.Delivery, error) {
-	recs, err := n.list(tableDelivery, accountID)
+	all, err := list[*webhook.Delivery](n, kindDelivery, accountID)
 	if err != nil {
 		return nil, err
 	}
 	var out []*webhook.Delivery
-	for i := len(recs) - 1; i >= 0 && len(out) < limit; i-- {
-		if d := recs[i].Obj.(*webhook.Delivery); d.WebhookID == webhookID {
+	for _, d := range slices.Backward(all) {
+		if len(out) == limit {
+			break
+		}
+		if d.WebhookID == webhookID {
 			out = append(out, d)
 		}
 	}
@@ -151,5 +113,5 @@ func (n notificationTx) Deliveries(accountID, webhookID string, limit int) ([]*w
 }
 
 func (n notificationTx) PutDelivery(d *webhook.Delivery) error {
-	return n.t.put(tableDelivery, accountScoped(d.AccountID, d.DeliveryID), d)
+	return n.t.put(kindDelivery, d.AccountID, accountScoped(d.AccountID, d.DeliveryID), d)
 }

@@ -8,14 +8,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/klarna-mock/klarna-mock/mockserver"
-	"github.com/klarna-mock/klarna-mock/mockserver/memdb"
 	"github.com/klarna-mock/klarna-mock/mockserver/webhook"
 )
 
 func TestNotificationsScopedAndOrdered(t *testing.T) {
 	t.Parallel()
-	s, err := memdb.New(0)
-	require.NoError(t, err)
+	s, _ := newStore(t, 0, 0)
 	ns := s.Notifications()
 	put := func(w *webhook.Webhook) {
 		require.NoError(t, ns.Update(func(tx webhook.Tx) error { return tx.PutWebhook(w) }))
@@ -72,8 +70,7 @@ func TestNotificationsScopedAndOrdered(t *testing.T) {
 
 func TestNotificationsDeliveries(t *testing.T) {
 	t.Parallel()
-	s, err := memdb.New(0)
-	require.NoError(t, err)
+	s, _ := newStore(t, 0, 0)
 	ns := s.Notifications()
 	now := time.Now()
 	require.NoError(t, ns.Update(func(tx webhook.Tx) error {
@@ -108,29 +105,31 @@ func TestNotificationsDeliveries(t *testing.T) {
 	}))
 }
 
-func TestNotificationsBounded(t *testing.T) {
+func TestNotificationsBoundedPerTenant(t *testing.T) {
 	t.Parallel()
-	s, err := memdb.New(3)
-	require.NoError(t, err)
+	s, _ := newStore(t, 3, 0)
 	ns := s.Notifications()
-	for _, id := range []string{"k1", "k2", "k3", "k4"} {
-		require.NoError(t, ns.Update(func(tx webhook.Tx) error {
-			return tx.PutSigningKey(&webhook.SigningKey{AccountID: "a", SigningKeyID: id})
-		}))
+	put := func(id string) error {
+		return ns.Update(func(tx webhook.Tx) error {
+			return tx.PutSigningKey(&webhook.SigningKey{AccountID: tenantA, SigningKeyID: id})
+		})
 	}
-	// Deleting frees room: the table holds k3, k4, k5 and no other key is dropped.
-	require.NoError(t, ns.Update(func(tx webhook.Tx) error { return tx.DeleteSigningKey("a", "k2") }))
-	require.NoError(t, ns.Update(func(tx webhook.Tx) error {
-		return tx.PutSigningKey(&webhook.SigningKey{AccountID: "a", SigningKeyID: "k5"})
-	}))
+	for _, id := range []string{"k1", "k2", "k3"} {
+		require.NoError(t, put(id))
+	}
+	requireQuotaExceeded(t, put("k4"))
+	// Deleting frees room: the table holds k1, k3 and k5.
+	require.NoError(t, ns.Update(func(tx webhook.Tx) error { return tx.DeleteSigningKey(tenantA, "k2") }))
+	require.NoError(t, put("k5"))
 	require.NoError(t, ns.View(func(tx webhook.Tx) error {
-		ks, err := tx.SigningKeys("a")
+		ks, err := tx.SigningKeys(tenantA)
 		require.NoError(t, err)
 		var ids []string
 		for _, k := range ks {
 			ids = append(ids, k.SigningKeyID)
 		}
-		require.Equal(t, []string{"k3", "k4", "k5"}, ids)
+		require.Equal(t, []string{"k1", "k3", "k5"}, ids)
 		return nil
 	}))
+	require.Equal(t, map[string]int{"notification_signing_key": 3}, s.Count(tenantA))
 }

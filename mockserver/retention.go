@@ -1,0 +1,66 @@
+package mockserver
+
+import "time"
+
+// Retained is what every stored object implements so the store can bound each tenant's data:
+// DoneAt is the instant after which no flow needs the object any more. The zero time means the
+// object is live and is never dropped to make room or pruned. A store may drop a finished object
+// (DoneAt at or before the tenant's now) when the tenant's table of that kind is full, and prunes
+// it once its retention after DoneAt has passed.
+type Retained interface {
+	DoneAt() time.Time
+}
+
+// ExpiredTransactionKept is how long an expired payment transaction stays readable, so a Partner
+// reconciling its books after the expiry still finds it.
+const ExpiredTransactionKept = 7 * 24 * time.Hour
+
+// Every stored type of the domain is Retained.
+var (
+	_ Retained = (*PaymentRequest)(nil)
+	_ Retained = (*PaymentTransaction)(nil)
+	_ Retained = (*CustomerToken)(nil)
+	_ Retained = (*NetworkSession)(nil)
+	_ Retained = (*IdempotencyRecord)(nil)
+)
+
+// DoneAt is zero while the request can still change state. A COMPLETED request is needed until
+// its network session token's window for the final authorize ends (docs/klarna.md §6); a
+// DECLINED, EXPIRED or CANCELED one is done when it reached that state.
+func (p *PaymentRequest) DoneAt() time.Time {
+	switch p.State {
+	case StateCompleted:
+		completed := p.UpdatedAt
+		if p.CompletedAt != nil {
+			completed = *p.CompletedAt
+		}
+		return completed.Add(NetworkSessionWindow)
+	case StateDeclined, StateExpired, StateCanceled:
+		return p.UpdatedAt
+	}
+	return time.Time{}
+}
+
+// DoneAt is ExpiredTransactionKept after an authorized transaction expires. Any other state is
+// kept live: the states later work adds (captures, refunds) decide their own retention.
+func (t *PaymentTransaction) DoneAt() time.Time {
+	if t.State != TransactionAuthorized || t.ExpiresAt.IsZero() {
+		return time.Time{}
+	}
+	return t.ExpiresAt.Add(ExpiredTransactionKept)
+}
+
+// DoneAt is zero for an active token, which may be charged at any time, and the time it was
+// revoked for a revoked one.
+func (t *CustomerToken) DoneAt() time.Time {
+	if t.Status != TokenRevoked {
+		return time.Time{}
+	}
+	return t.RevokedAt
+}
+
+// DoneAt is when the network session token expires: no authorize accepts it afterwards.
+func (n *NetworkSession) DoneAt() time.Time { return n.ExpiresAt }
+
+// DoneAt is when the key stops being honoured: a retry after it runs the request anew.
+func (r *IdempotencyRecord) DoneAt() time.Time { return time.Unix(0, r.ExpiresAt).UTC() }
