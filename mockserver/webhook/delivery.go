@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -22,28 +23,6 @@ import (
 // errClosing is the error of an attempt interrupted by Close.
 var errClosing = errors.New("interrupted: the notifier was closed")
 
-// queueKey names one FIFO: the deliveries of one subject to one webhook of one account.
-type queueKey struct{ account, webhook, subject string }
-
-// item is a queued delivery; d is replaced (under Notifier.mu) as the delivery changes.
-type item struct {
-	seq uint64
-	d   *Delivery
-}
-
-// queue is one FIFO. Only its head is ever attempted.
-type queue struct {
-	key     queueKey
-	items   []*item
-	running bool // a worker owns the head: attempting it or storing the outcome
-	due     bool // the head wants an attempt as soon as no worker owns it
-	inReady bool
-	timer   *clock.Timer // the head's retry, if it waits for one
-	// hurry asks the worker that owns the head to retry at once rather than on schedule: the
-	// webhook was deleted during the attempt.
-	hurry bool
-}
-
 // target is where and how a delivery is sent.
 type target struct {
 	url    string
@@ -52,13 +31,15 @@ type target struct {
 }
 
 // Publish queues the event for every matching webhook. It never blocks on delivery and does no
-// I/O: the event is appended to an in-memory inbox that the dispatcher works off in order. Events
-// published after Close are logged at warn level and dropped. While no webhook is registered and
-// none is configured at start, there is nobody to tell and Publish returns at once.
+// I/O: the event is appended to its owner's inbox, which the dispatcher works off in order.
+// Events published after Close are logged at warn level and dropped. While no webhook is
+// registered and none is configured at start, there is nobody to tell and Publish returns at
+// once.
 func (n *Notifier) Publish(e mockserver.Event) {
 	if n.static == nil && n.webhooks.Load() == 0 {
 		return
 	}
+	o := owner(e)
 	n.inboxMu.Lock()
 	if n.inboxClosed {
 		n.inboxMu.Unlock()
@@ -66,8 +47,11 @@ func (n *Notifier) Publish(e mockserver.Event) {
 			"event_type", e.Type, "tenant", e.Tenant, "account_id", e.AccountID, "subject", e.Subject)
 		return
 	}
-	n.inbox = append(n.inbox, e)
-	n.undispatched[owner(e)]++
+	if len(n.inbox[o]) == 0 {
+		n.inboxTurns = append(n.inboxTurns, o)
+	}
+	n.inbox[o] = append(n.inbox[o], e)
+	n.undispatched[o]++
 	n.inboxMu.Unlock()
 	select {
 	case n.inboxSignal <- struct{}{}:
@@ -75,32 +59,55 @@ func (n *Notifier) Publish(e mockserver.Event) {
 	}
 }
 
-// dispatchLoop turns published events into queued deliveries, in publication order.
+// dispatchLoop turns published events into queued deliveries: each owner's in publication
+// order, one event of each owner in turn, so that a burst of one tenant's events does not hold
+// up another tenant's. Once the inbox is closed and empty it returns.
 func (n *Notifier) dispatchLoop() {
 	defer n.wg.Done()
 	for {
 		<-n.inboxSignal
-		n.inboxMu.Lock()
-		batch, closed := n.inbox, n.inboxClosed
-		n.inbox = nil
-		n.inboxMu.Unlock()
-		for _, e := range batch {
+		for {
+			e, ok, closed := n.nextEvent()
+			if closed {
+				return // Publish refuses events once the inbox is closed: it stays empty
+			}
+			if !ok {
+				break
+			}
 			n.dispatch(e)
-		}
-		// Only now, with the batch's deliveries queued, do its events stop counting for Due.
-		n.inboxMu.Lock()
-		for _, e := range batch {
+			// Only now, with its deliveries queued, does the event stop counting for Due.
 			o := owner(e)
-			n.undispatched[o]--
-			if n.undispatched[o] == 0 {
+			n.inboxMu.Lock()
+			if n.undispatched[o]--; n.undispatched[o] == 0 {
 				delete(n.undispatched, o)
 			}
-		}
-		n.inboxMu.Unlock()
-		if closed {
-			return // Publish refuses events once the inbox is closed: it stays empty
+			n.inboxMu.Unlock()
 		}
 	}
+}
+
+// nextEvent takes the oldest event of the owner whose turn it is, and sends the owner to the back
+// of the line if it has more. ok is false when the inbox is empty; closed reports that it is
+// empty and closed.
+func (n *Notifier) nextEvent() (e mockserver.Event, ok, closed bool) {
+	n.inboxMu.Lock()
+	defer n.inboxMu.Unlock()
+	if len(n.inboxTurns) == 0 {
+		return e, false, n.inboxClosed
+	}
+	o := n.inboxTurns[0]
+	n.inboxTurns[0] = ""
+	n.inboxTurns = n.inboxTurns[1:]
+	events := n.inbox[o]
+	e = events[0]
+	if len(events) == 1 {
+		delete(n.inbox, o)
+	} else {
+		events[0] = mockserver.Event{} // so the backing array does not keep the payload alive
+		n.inbox[o] = events[1:]
+		n.inboxTurns = append(n.inboxTurns, o)
+	}
+	return e, true, false
 }
 
 // owner returns whose webhooks receive e: its tenant, or its account for events without one.
@@ -137,13 +144,15 @@ func (n *Notifier) dispatch(e mockserver.Event) {
 		return
 	}
 	if _, err := n.deliver(e, routes); err != nil {
-		n.log.Error("webhook: event not delivered",
-			"event_type", e.Type, "account_id", e.AccountID, "subject", e.Subject, "error", err)
+		n.log.Warn("webhook: event not delivered",
+			"event_type", e.Type, "tenant", owner(e), "account_id", e.AccountID, "subject", e.Subject, "error", err)
 	}
 }
 
 // deliver creates, stores and queues one delivery of e per webhook and returns them in order.
-// All deliveries of one event share its event_id. The deliveries belong to owner(e).
+// All deliveries of one event share its event_id. The deliveries belong to owner(e); those
+// beyond the owner's room for pending deliveries are stored as FAILED at once. When the store
+// refuses them (its quota, say), none is queued and its error is returned.
 func (n *Notifier) deliver(e mockserver.Event, webhookIDs []string) ([]*Delivery, error) {
 	payload := []byte("{}")
 	if e.Payload != nil {
@@ -152,7 +161,8 @@ func (n *Notifier) deliver(e mockserver.Event, webhookIDs []string) ([]*Delivery
 			return nil, fmt.Errorf("webhook: marshal payload of %s: %w", e.Type, err)
 		}
 	}
-	now := n.clock.Now()
+	tenant := owner(e)
+	now := n.now(tenant)
 	occurred := e.OccurredAt.UTC()
 	if e.OccurredAt.IsZero() {
 		occurred = now
@@ -181,7 +191,7 @@ func (n *Notifier) deliver(e mockserver.Event, webhookIDs []string) ([]*Delivery
 		}
 		next := now
 		ds[i] = &Delivery{
-			AccountID:     owner(e),
+			AccountID:     tenant,
 			DeliveryID:    DeliveryIDPrefix + uuid.NewString(),
 			WebhookID:     webhookID,
 			State:         DeliveryPending,
@@ -195,193 +205,40 @@ func (n *Notifier) deliver(e mockserver.Event, webhookIDs []string) ([]*Delivery
 		}
 	}
 
-	// Reserve room; what does not fit is recorded as FAILED at once, never dropped silently.
-	accepted := make([]bool, len(ds))
+	// Reserve the tenant's room; what does not fit is recorded as FAILED at once, never dropped
+	// silently. The reservation also keeps the tenant's queues from being dropped meanwhile.
+	limit := n.cfg.MaxPendingPerTenant
 	n.mu.Lock()
-	for i := range ds {
-		if n.pending < n.cfg.MaxPending {
-			n.pending++
-			accepted[i] = true
-		}
-	}
+	t := n.tenantLocked(tenant)
+	room := min(len(ds), max(limit-t.pending, 0))
+	t.pending += room
 	n.mu.Unlock()
-	for i, ok := range accepted {
-		if !ok {
-			d := ds[i]
-			d.State, d.NextAttemptAt = DeliveryFailed, nil
-			d.FailureReason = fmt.Sprintf("more than %d deliveries were pending", n.cfg.MaxPending)
-			n.log.Warn("webhook: delivery refused, too many pending", "delivery_id", d.DeliveryID,
-				"webhook_id", d.WebhookID, "event_type", e.Type, "event_id", eventID, "max_pending", n.cfg.MaxPending)
-		}
+	for _, d := range ds[room:] {
+		d.State, d.NextAttemptAt = DeliveryFailed, nil
+		d.FailureReason = fmt.Sprintf("not attempted: the tenant already had %d deliveries pending, the most one tenant may have", limit)
+		n.log.Warn("webhook: delivery refused, too many pending", "delivery_id", d.DeliveryID, "tenant", tenant,
+			"webhook_id", d.WebhookID, "event_type", e.Type, "event_id", eventID, "max_pending_per_tenant", limit)
 	}
-	if err := n.store.Update(func(tx Tx) error {
+	err := n.store.Update(func(tx Tx) error {
 		for _, d := range ds {
 			if err := tx.PutDelivery(d); err != nil {
 				return err
 			}
 		}
 		return nil
-	}); err != nil {
-		n.log.Error("webhook: cannot store deliveries; delivering anyway", "event_type", e.Type, "event_id", eventID, "error", err)
-	}
+	})
 	n.mu.Lock()
-	for i, d := range ds {
-		if accepted[i] {
-			n.enqueueLocked(d)
-		}
+	defer n.mu.Unlock()
+	if err != nil {
+		// A delivery that cannot be recorded is not made: nobody could see what became of it.
+		t.pending -= room
+		n.dropIdleLocked(t)
+		return nil, err
 	}
-	n.mu.Unlock()
+	for _, d := range ds[:room] {
+		n.enqueueLocked(t, d)
+	}
 	return ds, nil
-}
-
-// enqueueLocked appends d to its FIFO; n.mu is held.
-func (n *Notifier) enqueueLocked(d *Delivery) {
-	key := queueKey{account: d.AccountID, webhook: d.WebhookID, subject: d.Subject}
-	q := n.queues[key]
-	if q == nil {
-		q = &queue{key: key}
-		n.queues[key] = q
-	}
-	n.seq++
-	q.items = append(q.items, &item{seq: n.seq, d: d})
-	if len(q.items) == 1 {
-		q.due = true
-		n.pushReadyLocked(q)
-	}
-}
-
-// pushReadyLocked hands q to a worker if its head is due and nobody owns it; n.mu is held.
-func (n *Notifier) pushReadyLocked(q *queue) {
-	if !q.due || q.running || q.inReady || n.closing || len(q.items) == 0 {
-		return
-	}
-	q.inReady = true
-	n.ready = append(n.ready, q)
-	n.cond.Signal()
-}
-
-// retryDue runs on the clock when a head's retry falls due. t points at the variable the timer
-// was stored in; it is read under n.mu, after the scheduling code (which holds n.mu) set it.
-func (n *Notifier) retryDue(q *queue, t **clock.Timer) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if q.timer != *t {
-		return // stopped and replaced meanwhile
-	}
-	q.timer = nil
-	q.due = true
-	n.pushReadyLocked(q)
-}
-
-// expedite makes the waiting heads of a deleted webhook's queues due now, so they end as FAILED
-// instead of waiting for their retry.
-func (n *Notifier) expedite(accountID, webhookID string) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	for key, q := range n.queues {
-		if key.account != accountID || key.webhook != webhookID {
-			continue
-		}
-		switch {
-		case q.timer != nil:
-			q.timer.Stop()
-			q.timer = nil
-			q.due = true
-			n.pushReadyLocked(q)
-		case q.running:
-			q.hurry = true
-		}
-	}
-}
-
-// DueReport is what the mock will still do for an account's webhooks without its clock moving.
-type DueReport struct {
-	// Now is the mock's clock when the report was made.
-	Now time.Time `json:"now"`
-	// Count is how many deliveries are due: len(DeliveryIDs).
-	Count int `json:"count"`
-	// DeliveryIDs are the due deliveries, oldest first. Per FIFO (one webhook, one subject) only
-	// the oldest pending delivery can be due: when it is queued for an attempt, being attempted,
-	// or waiting for a retry whose time has come. The deliveries behind it wait for it.
-	DeliveryIDs []string `json:"delivery_ids"`
-	// EventsPending counts the account's events published and not yet turned into deliveries.
-	EventsPending int `json:"events_pending"`
-}
-
-// Due reports the account's deliveries that are due now on the mock's clock and its events not
-// yet turned into deliveries; once both are zero, nothing more happens to the account's webhooks
-// until the clock moves or a new event comes. After Close nothing is due: no attempt is made.
-func (n *Notifier) Due(accountID string) DueReport {
-	// The events are counted first: an event stops counting only after its deliveries are
-	// queued, so reading the queues afterwards may count it twice but never misses it.
-	n.inboxMu.Lock()
-	events := n.undispatched[accountID]
-	n.inboxMu.Unlock()
-
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	r := DueReport{Now: n.clock.Now(), DeliveryIDs: []string{}}
-	if n.closing {
-		return r
-	}
-	var heads []*item
-	for key, q := range n.queues {
-		if key.account == accountID && q.headDue(r.Now) {
-			heads = append(heads, q.items[0])
-		}
-	}
-	slices.SortFunc(heads, func(a, b *item) int { return cmp.Compare(a.seq, b.seq) })
-	for _, it := range heads {
-		r.DeliveryIDs = append(r.DeliveryIDs, it.d.DeliveryID)
-	}
-	r.Count, r.EventsPending = len(r.DeliveryIDs), events
-	return r
-}
-
-// headDue reports whether q's head is being attempted, waits for a worker, or waits for a retry
-// due at or before now (its timer fires as the clock gets there); Notifier.mu is held.
-func (q *queue) headDue(now time.Time) bool {
-	if len(q.items) == 0 {
-		return false
-	}
-	if q.running || q.due || q.inReady {
-		return true
-	}
-	next := q.items[0].d.NextAttemptAt
-	return next != nil && !next.After(now)
-}
-
-// worker attempts the heads of ready queues until Close.
-func (n *Notifier) worker() {
-	defer n.wg.Done()
-	n.mu.Lock()
-	for {
-		for len(n.ready) == 0 && !n.closing {
-			n.cond.Wait()
-		}
-		if n.closing {
-			n.mu.Unlock()
-			return
-		}
-		q := n.ready[0]
-		n.ready[0] = nil
-		n.ready = n.ready[1:]
-		q.inReady, q.running, q.due = false, true, false
-		head := q.items[0]
-		n.mu.Unlock()
-
-		n.process(q, head)
-
-		n.mu.Lock()
-		q.running = false
-		if len(q.items) == 0 {
-			if n.queues[q.key] == q {
-				delete(n.queues, q.key)
-			}
-		} else {
-			n.pushReadyLocked(q)
-		}
-	}
 }
 
 // process makes one attempt of the queue's head and records the outcome. The retry timer is set
@@ -396,7 +253,7 @@ func (n *Notifier) process(q *queue, it *item) {
 	} else {
 		att := n.attempt(tgt, d, resolveErr)
 		next.Attempts = append(next.Attempts, att)
-		now := n.clock.Now()
+		now := n.now(d.AccountID)
 		switch {
 		case att.Error == "":
 			next.State, next.NextAttemptAt = DeliveryDelivered, nil
@@ -413,7 +270,7 @@ func (n *Notifier) process(q *queue, it *item) {
 				"next_attempt_at", next.NextAttemptAt)
 		}
 	}
-	next.UpdatedAt = n.clock.Now()
+	next.UpdatedAt = n.now(d.AccountID)
 	if next.State == DeliveryFailed {
 		n.log.Warn("webhook: delivery failed", "delivery_id", d.DeliveryID, "webhook_id", d.WebhookID,
 			"event_type", d.Event.EventType, "event_id", d.Event.EventID, "reason", next.FailureReason)
@@ -428,14 +285,14 @@ func (n *Notifier) process(q *queue, it *item) {
 			q.hurry, q.due = false, true
 		default:
 			var t *clock.Timer
-			t = n.clock.At(*next.NextAttemptAt, func() { n.retryDue(q, &t) })
+			t = n.clock.Tenant(d.AccountID).At(*next.NextAttemptAt, func() { n.retryDue(q, &t) })
 			q.timer = t
 		}
 	} else {
 		q.items[0] = nil
 		q.items = q.items[1:]
 		q.hurry = false
-		n.pending--
+		q.owner.pending--
 		q.due = len(q.items) > 0
 	}
 	n.mu.Unlock()
@@ -482,7 +339,7 @@ func success(status int) bool {
 
 // attempt posts d's body once and reports how it went.
 func (n *Notifier) attempt(tgt target, d *Delivery, resolveErr error) Attempt {
-	att := Attempt{Attempt: len(d.Attempts) + 1, StartedAt: n.clock.Now(), URL: tgt.url}
+	att := Attempt{Attempt: len(d.Attempts) + 1, StartedAt: n.now(d.AccountID), URL: tgt.url}
 	if resolveErr != nil {
 		att.Error = resolveErr.Error()
 		return att
@@ -508,25 +365,42 @@ func (n *Notifier) attempt(tgt target, d *Delivery, resolveErr error) Attempt {
 	resp, err := n.client.Do(req)
 	if err != nil {
 		att.LatencyMS = time.Since(started).Milliseconds()
-		if cause := context.Cause(ctx); cause != nil {
+		var refused *refusedError
+		switch cause := context.Cause(ctx); {
+		case errors.As(err, &refused):
+			att.Error = refused.Error()
+		case cause != nil:
 			att.Error = cause.Error()
-		} else {
+		default:
 			att.Error = err.Error()
 		}
 		return att
 	}
-	head, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	// One byte more than the excerpt holds tells whether the answer went on; the rest is never
+	// read.
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, MaxResponseExcerpt+1))
 	_ = resp.Body.Close()
 	att.LatencyMS = time.Since(started).Milliseconds()
 	att.StatusCode = resp.StatusCode
+	att.ResponseExcerpt, att.ResponseTruncated = excerpt(head)
 	if !success(resp.StatusCode) {
 		att.Error = fmt.Sprintf("the receiver answered %d; only 200, 201, 202 and 204 count as delivered", resp.StatusCode)
-		if s := strings.TrimSpace(strings.ToValidUTF8(string(head), "")); s != "" {
-			att.Error += ": " + s
-		}
 	}
 	return att
+}
+
+// excerpt returns at most MaxResponseExcerpt bytes of the start of an answer as valid UTF-8, cut
+// at a character boundary, and whether anything was cut off.
+func excerpt(head []byte) (string, bool) {
+	s := strings.ToValidUTF8(string(head), "\uFFFD")
+	if len(head) <= MaxResponseExcerpt && len(s) <= MaxResponseExcerpt {
+		return s, false
+	}
+	cut := min(len(s), MaxResponseExcerpt)
+	for cut < len(s) && cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut], true
 }
 
 // Close stops the Notifier: it accepts no more events, starts no new attempt and cancels retry
@@ -542,14 +416,17 @@ func (n *Notifier) Close(ctx context.Context) ([]*Delivery, error) {
 		return nil, errors.New("webhook: notifier already closed")
 	}
 	n.closing = true
-	for _, q := range n.queues {
-		if q.timer != nil {
-			q.timer.Stop()
-			q.timer = nil
+	for _, t := range n.tenants {
+		for _, q := range t.queues {
+			if q.timer != nil {
+				q.timer.Stop()
+				q.timer = nil
+			}
+			q.inReady = false
 		}
-		q.inReady = false
+		t.ready, t.inRing = nil, false
 	}
-	n.ready = nil
+	n.ring = nil
 	n.cond.Broadcast()
 	n.mu.Unlock()
 	n.inboxMu.Lock()
@@ -580,8 +457,10 @@ func (n *Notifier) Close(ctx context.Context) ([]*Delivery, error) {
 
 	n.mu.Lock()
 	var items []*item
-	for _, q := range n.queues {
-		items = append(items, q.items...)
+	for _, t := range n.tenants {
+		for _, q := range t.queues {
+			items = append(items, q.items...)
+		}
 	}
 	n.mu.Unlock()
 	slices.SortFunc(items, func(a, b *item) int { return cmp.Compare(a.seq, b.seq) })

@@ -200,7 +200,8 @@ func TestRecoversOnThirdAttempt(t *testing.T) {
 	require.Equal(t, start.Add(10*time.Second), a2.StartedAt)
 	require.Equal(t, http.StatusServiceUnavailable, a2.StatusCode)
 	require.Contains(t, a2.Error, "503")
-	require.Contains(t, a2.Error, "busy, come back later")
+	require.Equal(t, "busy, come back later", a2.ResponseExcerpt, "the answer is kept beside the error")
+	require.False(t, a2.ResponseTruncated)
 
 	require.Equal(t, 3, a3.Attempt)
 	require.Equal(t, start.Add(10*time.Second+2*time.Minute), a3.StartedAt)
@@ -469,7 +470,7 @@ func TestStaticWebhookEventTypes(t *testing.T) {
 
 func TestPublishDoesNotBlock(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, func(c *webhook.Config) { c.Workers = 2 })
+	f := newFixture(t, func(c *webhook.Config) { c.Workers = 3 })
 	release := make(chan struct{})
 	r := newReceiver(t, f.clock, func(hit) int {
 		<-release // never answers while the test runs
@@ -494,7 +495,7 @@ func TestPublishDoesNotBlock(t *testing.T) {
 	case <-time.After(waitFor):
 		t.Fatal("Publish blocked while the receiver hangs")
 	}
-	require.Eventually(t, func() bool { return r.count() == 2 }, waitFor, tick, "both workers are stuck in the receiver")
+	require.Eventually(t, func() bool { return r.count() == 2 }, waitFor, tick, "the tenant's two attempts are stuck in the receiver")
 	require.NotEmpty(t, f.deliveries(acctA, w.WebhookID))
 
 	// Close cannot wait for the hanging receiver forever: its context bounds the wait.
@@ -720,9 +721,9 @@ func TestUpdatedURLTakesEffectOnRetry(t *testing.T) {
 	require.Equal(t, u, ds[0].Attempts[1].URL)
 }
 
-func TestMaxPending(t *testing.T) {
+func TestMaxPendingPerTenant(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, func(c *webhook.Config) { c.MaxPending = 1 })
+	f := newFixture(t, func(c *webhook.Config) { c.MaxPendingPerTenant = 1 })
 	r := newReceiver(t, f.clock, func(hit) int { return http.StatusInternalServerError })
 	w, _ := f.hook(acctA, r.URL(), "*")
 	f.n.Publish(event(acctA, mockserver.EventRequestSubmitted, "s1", 1))

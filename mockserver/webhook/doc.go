@@ -1,5 +1,6 @@
 // Package webhook turns the simulator's events into Klarna webhooks: signing keys, webhook
-// registrations per account, and signed delivery with Klarna's retry schedule on the mock's clock.
+// registrations per account, and signed delivery with Klarna's retry schedule on each account's
+// clock.
 //
 // # Accounts
 //
@@ -27,17 +28,30 @@
 //
 // # Delivery
 //
-// Publish never blocks and does no network I/O: it appends the event to an in-memory inbox. One
-// dispatcher goroutine turns events, in publication order, into deliveries (one per matching
-// ENABLED webhook of the event's account, plus the static webhook if configured), stores them as
-// PENDING and queues them. A bounded pool of workers (Config.Workers) makes the HTTP attempts.
+// Publish never blocks and does no network I/O: it appends the event to its account's in-memory
+// inbox. One dispatcher goroutine turns events into deliveries (one per matching ENABLED webhook
+// of the event's account, plus the static webhook if configured), stores them as PENDING and
+// queues them: each account's events in publication order, one event of each account in turn.
+// A bounded pool of workers (Config.Workers) makes the HTTP attempts.
+//
+// The mock is shared by many accounts (tenants), and none may hold up another. An account has
+// at most Config.MaxPendingPerTenant deliveries queued or waiting for a retry; a delivery beyond
+// that is stored as FAILED at once, with the reason, and only that account is affected. At most
+// Config.MaxInFlightPerTenant attempts of one account run at once, and the workers serve the
+// accounts with an attempt to make in turn, one attempt each, so an account whose receiver hangs
+// or fails holds at most that many workers and another account's delivery goes out at once. A
+// delivery the store refuses (its quota per account) is not made: the event is logged, and
+// Simulate returns the store's error.
 //
 // A delivery succeeds on 200, 201, 202 or 204; any other status (other 2xx and 3xx included,
 // redirects are never followed), a transport error or the per-attempt timeout is a failure. After
 // the n-th failure the next attempt is due RetryDelays()[n-1] after it: +10 s, +2 min, +15 min,
 // +3 h, +6 h, +12 h; the seventh failure marks the delivery FAILED. Every wait is a timer on the
-// mock's clock, so advancing the clock walks the schedule. The attempt timeout runs in real time
-// only: an attempt is real network I/O, and moving the clock must not cut one off.
+// account's clock (Config.Clock.Tenant(accountID)), and every time a delivery records is read
+// from it, so advancing the account's clock walks its schedule and no other account's. The
+// attempt timeout runs in real time only: an attempt is real network I/O, and moving the clock
+// must not cut one off. An attempt keeps at most MaxResponseExcerpt bytes of the receiver's
+// answer (Attempt.ResponseExcerpt, with Attempt.ResponseTruncated when it went on).
 // Retries carry the byte-identical body (same event_id), signed with the webhook's current key and
 // sent to its current url, so fixing a webhook with UpdateWebhook lets the next retry succeed.
 //
@@ -52,6 +66,17 @@
 // events not yet turned into deliveries, and per FIFO the head delivery when it is queued, being
 // attempted, or waiting for a retry whose time has come. A test that waits for Due to be empty
 // before it advances the clock knows every retry the advance walks past has been scheduled.
+//
+// # Targets
+//
+// The mock must not become a way into the network it runs in. Link-local addresses
+// (169.254.0.0/16, with the cloud metadata service at 169.254.169.254, and fe80::/10) and other
+// cloud metadata addresses (fd00:ec2::254, 100.100.100.200) are refused; Config.RefusePrivate
+// also refuses loopback and private addresses. A url whose host is such an address is refused
+// at registration (400 on url; the static url at start); a host name is checked where it
+// resolves, in the dialer's Control hook at every attempt, so DNS cannot route around the rule.
+// Such an attempt fails with an error that starts with "refused:", without a connection being
+// opened.
 //
 // # Shutdown
 //

@@ -7,8 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,21 +22,31 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultWorkers        = 8
-	DefaultAttemptTimeout = 10 * time.Second
-	DefaultMaxPending     = 100000
-	DefaultDeliveryLimit  = 20
-	MaxDeliveryLimit      = 1000
+	DefaultWorkers              = 8
+	DefaultAttemptTimeout       = 10 * time.Second
+	DefaultMaxPendingPerTenant  = 10000
+	DefaultMaxInFlightPerTenant = 2
+	DefaultDeliveryLimit        = 20
+	MaxDeliveryLimit            = 1000
 )
 
-// Config configures a Notifier. Only the clock is needed; everything else has a default.
+// Config configures a Notifier. Every field has a default.
 type Config struct {
-	// Clock runs the retry schedule (attempt timeouts run in real time). Nil means a real clock owned (and
-	// closed) by the Notifier.
+	// Clock is the base clock: a tenant's times and retry schedule run on Clock.Tenant(tenant)
+	// (attempt timeouts run in real time). Nil means a real clock owned (and closed) by the
+	// Notifier.
 	Clock *clock.Clock
 	// Client sends the webhooks; nil means a client that opens a fresh connection per attempt
-	// (no keep-alive). Redirects are never followed, whatever the client's CheckRedirect says.
+	// (no keep-alive), uses no proxy, and checks at dial time the address a host name resolved
+	// to (see RefusePrivate). A Client given here is used as it is: its transport does the
+	// dialing, so only the check at registration applies. Redirects are never followed,
+	// whatever the client's CheckRedirect says.
 	Client *http.Client
+	// RefusePrivate refuses, besides the link-local and cloud metadata addresses that are always
+	// refused, loopback (127.0.0.0/8, ::1), private (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16,
+	// fc00::/7, 100.64.0.0/10) and unspecified addresses, at registration and at every attempt.
+	// Off by default: local development sends webhooks to 127.0.0.1.
+	RefusePrivate bool
 	// Logger receives delivery failures and the shutdown report; nil means slog.Default().
 	Logger *slog.Logger
 
@@ -48,13 +58,17 @@ type Config struct {
 	// StaticEventTypes selects the static webhook's events; empty means "*".
 	StaticEventTypes []string
 
-	// Workers is how many attempts run at once (default 8).
+	// Workers is how many attempts run at once, for all tenants together (default 8). It must
+	// exceed MaxInFlightPerTenant, so that one tenant never occupies every worker.
 	Workers int
+	// MaxInFlightPerTenant is how many attempts of one tenant run at once (default 2).
+	MaxInFlightPerTenant int
 	// AttemptTimeout bounds one attempt (default 10 s).
 	AttemptTimeout time.Duration
-	// MaxPending bounds the deliveries queued or waiting for a retry (default 100000); a
-	// delivery beyond it is recorded as FAILED at once and logged.
-	MaxPending int
+	// MaxPendingPerTenant bounds one tenant's deliveries queued or waiting for a retry (default
+	// 10000); a delivery of the tenant beyond it is recorded as FAILED at once, with the reason,
+	// and logged. Other tenants are not affected.
+	MaxPendingPerTenant int
 	// Live is the envelope's metadata.live.
 	Live bool
 	// ProductInstanceID gives metadata.product_instance_id for a partner account (the event's
@@ -66,11 +80,12 @@ type Config struct {
 // mockserver.Publisher. Create it with New and stop it with Close.
 type Notifier struct {
 	store    Store
-	clock    *clock.Clock
+	clock    *clock.Clock // the base clock; see now
 	ownClock bool
 	client   *http.Client
 	log      *slog.Logger
 	cfg      Config
+	policy   addrPolicy
 	static   *target // nil without a static webhook
 	// webhooks counts the registered webhooks of all accounts, so that Publish can skip the
 	// dispatcher entirely while there is nowhere to deliver: the common case under load.
@@ -83,20 +98,25 @@ type Notifier struct {
 	wg sync.WaitGroup // dispatcher, workers and Simulate calls in progress
 
 	// inboxMu guards only the inbox, so Publish never waits for the delivery machinery.
-	inboxMu     sync.Mutex
-	inbox       []mockserver.Event
+	inboxMu sync.Mutex
+	// inbox holds each owner's published events in publication order; inboxTurns lists the
+	// owners with events in it, in the order the dispatcher takes one event of each.
+	inbox       map[string][]mockserver.Event
+	inboxTurns  []string
 	inboxClosed bool
 	inboxSignal chan struct{}
 	// undispatched counts, per owner, the events published and not yet queued as deliveries:
-	// those in the inbox and those the dispatcher is working on. Due reports them.
+	// those in the inbox and the one the dispatcher is working on. Due reports them.
 	undispatched map[string]int
 
 	mu      sync.Mutex
-	cond    *sync.Cond // signalled when ready grows or closing is set
+	cond    *sync.Cond // signalled when ring grows or closing is set
 	closing bool
-	queues  map[queueKey]*queue
-	ready   []*queue
-	pending int    // deliveries in queues
+	// tenants holds the queues of every tenant with deliveries queued, being attempted or being
+	// created; ring lists the tenants that have a queue ready and room for another attempt, in
+	// the order workers serve them.
+	tenants map[string]*tenantQueues
+	ring    []*tenantQueues
 	seq     uint64 // creation order of queued deliveries
 }
 
@@ -109,25 +129,34 @@ func New(store Store, cfg Config) (*Notifier, error) {
 		store:        store,
 		clock:        cfg.Clock,
 		log:          cfg.Logger,
+		policy:       addrPolicy{refusePrivate: cfg.RefusePrivate},
+		inbox:        make(map[string][]mockserver.Event),
 		inboxSignal:  make(chan struct{}, 1),
 		undispatched: make(map[string]int),
-		queues:       make(map[queueKey]*queue),
+		tenants:      make(map[string]*tenantQueues),
 	}
 	n.cond = sync.NewCond(&n.mu)
 	if cfg.Workers <= 0 {
 		cfg.Workers = DefaultWorkers
 	}
+	if cfg.MaxInFlightPerTenant <= 0 {
+		cfg.MaxInFlightPerTenant = DefaultMaxInFlightPerTenant
+	}
+	if cfg.Workers <= cfg.MaxInFlightPerTenant {
+		return nil, fmt.Errorf("webhook: %d workers must be more than the %d attempts one tenant may run at once, or one tenant's slow receiver could hold up every other tenant",
+			cfg.Workers, cfg.MaxInFlightPerTenant)
+	}
 	if cfg.AttemptTimeout <= 0 {
 		cfg.AttemptTimeout = DefaultAttemptTimeout
 	}
-	if cfg.MaxPending <= 0 {
-		cfg.MaxPending = DefaultMaxPending
+	if cfg.MaxPendingPerTenant <= 0 {
+		cfg.MaxPendingPerTenant = DefaultMaxPendingPerTenant
 	}
 	if len(cfg.StaticEventTypes) == 0 {
 		cfg.StaticEventTypes = []string{"*"}
 	}
 	if cfg.StaticURL != "" {
-		if msg := checkURL(cfg.StaticURL); msg != "" {
+		if msg := n.policy.checkURL(cfg.StaticURL); msg != "" {
 			return nil, fmt.Errorf("webhook: static webhook url %q %s", cfg.StaticURL, msg)
 		}
 		if cfg.StaticSecret == "" {
@@ -147,7 +176,7 @@ func New(store Store, cfg Config) (*Notifier, error) {
 	if n.clock == nil {
 		n.clock, n.ownClock = clock.NewReal(), true
 	}
-	client := http.Client{Transport: newTransport()}
+	client := http.Client{Transport: newTransport(n.policy)}
 	if cfg.Client != nil {
 		client = *cfg.Client
 	}
@@ -163,15 +192,23 @@ func New(store Store, cfg Config) (*Notifier, error) {
 	return n, nil
 }
 
-// newTransport returns the transport of the default client: a fresh connection per attempt. A
-// pooled keep-alive connection can be stale when the receiver restarted (tests start and stop
-// receivers all the time, and ports get reused); Go does not replay a POST on a stale connection,
-// so the attempt would fail for nothing and wait for a retry.
-func newTransport() *http.Transport {
+// newTransport returns the transport of the default client. It opens a fresh connection per
+// attempt: a pooled keep-alive connection can be stale when the receiver restarted (tests start
+// and stop receivers all the time, and ports get reused); Go does not replay a POST on a stale
+// connection, so the attempt would fail for nothing and wait for a retry. It dials the
+// receiver itself, never a proxy from the environment: through a proxy the address check
+// would see the proxy's address, and the proxy would connect anywhere.
+func newTransport(p addrPolicy) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.DisableKeepAlives = true
+	t.Proxy = nil
+	t.DialContext = (&net.Dialer{Control: p.control}).DialContext // the attempt's context bounds the dial
 	return t
 }
+
+// now is the tenant's time: every time the Notifier records or schedules for a tenant is on the
+// tenant's own clock, which only that tenant (or a move of the base clock) advances.
+func (n *Notifier) now(tenant string) time.Time { return n.clock.Tenant(tenant).Now() }
 
 // Static reports whether a static webhook is configured.
 func (n *Notifier) Static() bool { return n.static != nil }
@@ -188,7 +225,7 @@ func (n *Notifier) CreateSigningKey(accountID string) (*SigningKey, error) {
 	key := &SigningKey{
 		AccountID:    accountID,
 		SigningKeyID: SigningKeyIDPrefix + uuid.NewString(),
-		CreatedAt:    n.clock.Now(),
+		CreatedAt:    n.now(accountID),
 		Secret:       hex.EncodeToString(raw[:]),
 	}
 	err := n.store.Update(func(tx Tx) error {
@@ -246,9 +283,10 @@ func (n *Notifier) DeleteSigningKey(accountID, id string) error {
 // ---- webhooks
 
 // CreateWebhook registers a webhook. Bad input is a 400 VALIDATION_ERROR naming every offending
-// field (url, event_types, event_types[i], event_version, signing_key_id, status).
+// field (url, event_types, event_types[i], event_version, signing_key_id, status); a url naming
+// an address the mock does not send to (see Config.RefusePrivate) is bad input.
 func (n *Notifier) CreateWebhook(accountID string, in WebhookInput) (*Webhook, error) {
-	now := n.clock.Now()
+	now := n.now(accountID)
 	w := &Webhook{
 		AccountID:    accountID,
 		WebhookID:    WebhookIDPrefix + uuid.NewString(),
@@ -267,7 +305,7 @@ func (n *Notifier) CreateWebhook(accountID string, in WebhookInput) (*Webhook, e
 		w.Status = StatusEnabled
 	}
 	var fields []mockserver.FieldError
-	fields = append(fields, checkURLField(w.URL)...)
+	fields = append(fields, n.checkURLField(w.URL)...)
 	fields = append(fields, checkEventTypes(in.EventTypes)...)
 	fields = append(fields, checkVersion(w.EventVersion)...)
 	fields = append(fields, checkStatus(w.Status)...)
@@ -316,7 +354,7 @@ func (n *Notifier) UpdateWebhook(accountID, id string, p WebhookPatch) (*Webhook
 		var fields []mockserver.FieldError
 		if p.URL != nil {
 			w.URL = *p.URL
-			fields = append(fields, checkURLField(w.URL)...)
+			fields = append(fields, n.checkURLField(w.URL)...)
 		}
 		if p.EventTypes != nil {
 			w.EventTypes = append([]string(nil), p.EventTypes...)
@@ -341,7 +379,7 @@ func (n *Notifier) UpdateWebhook(accountID, id string, p WebhookPatch) (*Webhook
 		if len(fields) > 0 {
 			return invalid(fields)
 		}
-		w.UpdatedAt = n.clock.Now()
+		w.UpdatedAt = n.now(accountID)
 		out = w
 		return tx.PutWebhook(w)
 	})
@@ -392,7 +430,7 @@ func (n *Notifier) Simulate(accountID, webhookID, eventType, eventVersion string
 	n.mu.Unlock()
 	defer n.wg.Done()
 
-	e := sampleEvent(accountID, eventType, n.clock.Now())
+	e := sampleEvent(accountID, eventType, n.now(accountID))
 	ds, err := n.deliver(e, []string{webhookID})
 	if err != nil {
 		return nil, err
@@ -468,28 +506,8 @@ func readAll[T any](n *Notifier, get func(Tx, string) ([]T, error), accountID st
 
 // ---- validation helpers
 
-func checkURL(raw string) string {
-	if raw == "" {
-		return "is required"
-	}
-	if len(raw) > 2048 {
-		return "must be at most 2048 characters"
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "is not a valid URL"
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return "must be an absolute http or https URL"
-	}
-	if u.Host == "" || u.Hostname() == "" {
-		return "must name a host"
-	}
-	return ""
-}
-
-func checkURLField(raw string) []mockserver.FieldError {
-	if msg := checkURL(raw); msg != "" {
+func (n *Notifier) checkURLField(raw string) []mockserver.FieldError {
+	if msg := n.policy.checkURL(raw); msg != "" {
 		return []mockserver.FieldError{{Parameter: "url", ErrorMessage: msg}}
 	}
 	return nil

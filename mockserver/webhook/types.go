@@ -125,7 +125,7 @@ type Envelope struct {
 type Attempt struct {
 	// Attempt numbers attempts from 1.
 	Attempt   int       `json:"attempt"`
-	StartedAt time.Time `json:"started_at"` // on the mock's clock
+	StartedAt time.Time `json:"started_at"` // on the tenant's clock
 	URL       string    `json:"url"`
 	// StatusCode is the receiver's answer, absent when none came (transport error, timeout).
 	StatusCode int `json:"status_code,omitempty"`
@@ -133,7 +133,16 @@ type Attempt struct {
 	LatencyMS int64 `json:"latency_ms"`
 	// Error says why the attempt failed; absent on success.
 	Error string `json:"error,omitempty"`
+	// ResponseExcerpt is the start of the receiver's answer, at most MaxResponseExcerpt bytes
+	// (invalid UTF-8 replaced), absent when the answer had no body or none came. The mock never
+	// keeps a whole answer: a receiver chooses what it sends, and it could be large.
+	ResponseExcerpt string `json:"response_excerpt,omitempty"`
+	// ResponseTruncated reports that the answer went on beyond ResponseExcerpt.
+	ResponseTruncated bool `json:"response_truncated,omitempty"`
 }
+
+// MaxResponseExcerpt is the most of a receiver's answer an attempt keeps, in bytes.
+const MaxResponseExcerpt = 512
 
 // Delivery is one event on its way to one webhook. Stored values are never mutated.
 type Delivery struct {

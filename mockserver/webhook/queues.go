@@ -1,0 +1,252 @@
+package webhook
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/klarna-mock/klarna-mock/mockserver/clock"
+)
+
+// The mock is shared, so its workers are shared fairly. Each tenant has its own FIFOs, its own
+// bound on pending deliveries (Config.MaxPendingPerTenant) and at most
+// Config.MaxInFlightPerTenant attempts running; workers serve the tenants that have an attempt to
+// make in turn, one attempt each. A tenant whose receiver hangs therefore holds at most
+// MaxInFlightPerTenant workers, the others stay free for everyone else, and a tenant with
+// thousands of deliveries queued gets one attempt per turn like a tenant with one.
+
+// fifoKey names one FIFO of a tenant: the deliveries of one subject to one webhook.
+type fifoKey struct{ webhook, subject string }
+
+// item is a queued delivery; d is replaced (under Notifier.mu) as the delivery changes.
+type item struct {
+	seq uint64
+	d   *Delivery
+}
+
+// queue is one FIFO. Only its head is ever attempted.
+type queue struct {
+	owner   *tenantQueues
+	key     fifoKey
+	items   []*item
+	running bool // a worker owns the head: attempting it or storing the outcome
+	due     bool // the head wants an attempt as soon as no worker owns it
+	inReady bool // the queue is in owner.ready
+	timer   *clock.Timer
+	// hurry asks the worker that owns the head to retry at once rather than on schedule: the
+	// webhook was deleted during the attempt.
+	hurry bool
+}
+
+// tenantQueues is what the Notifier holds for one tenant. It exists while the tenant has a
+// delivery queued, being attempted or being created, and is dropped when it has none, so an idle
+// tenant costs nothing here and there is nothing of it to forget.
+type tenantQueues struct {
+	id     string
+	queues map[fifoKey]*queue
+	// ready lists the queues whose head waits for a worker, in the order they became ready.
+	ready    []*queue
+	inFlight int  // attempts running
+	pending  int  // deliveries queued or waiting for a retry, and room reserved for new ones
+	inRing   bool // the tenant is in Notifier.ring
+}
+
+// tenantLocked returns the tenant's queues, creating them; n.mu is held.
+func (n *Notifier) tenantLocked(id string) *tenantQueues {
+	t := n.tenants[id]
+	if t == nil {
+		t = &tenantQueues{id: id, queues: make(map[fifoKey]*queue)}
+		n.tenants[id] = t
+	}
+	return t
+}
+
+// dropIdleLocked forgets t once it has nothing left; n.mu is held.
+func (n *Notifier) dropIdleLocked(t *tenantQueues) {
+	if len(t.queues) == 0 && t.inFlight == 0 && t.pending == 0 && n.tenants[t.id] == t {
+		delete(n.tenants, t.id)
+	}
+}
+
+// enqueueLocked appends d to its FIFO; n.mu is held and d's room in t.pending is reserved.
+func (n *Notifier) enqueueLocked(t *tenantQueues, d *Delivery) {
+	key := fifoKey{webhook: d.WebhookID, subject: d.Subject}
+	q := t.queues[key]
+	if q == nil {
+		q = &queue{owner: t, key: key}
+		t.queues[key] = q
+	}
+	n.seq++
+	q.items = append(q.items, &item{seq: n.seq, d: d})
+	if len(q.items) == 1 {
+		q.due = true
+		n.pushReadyLocked(q)
+	}
+}
+
+// pushReadyLocked offers q's head to the workers if it is due and nobody owns it; n.mu is held.
+func (n *Notifier) pushReadyLocked(q *queue) {
+	if !q.due || q.running || q.inReady || n.closing || len(q.items) == 0 {
+		return
+	}
+	q.inReady = true
+	q.owner.ready = append(q.owner.ready, q)
+	n.offerLocked(q.owner)
+}
+
+// offerLocked puts t at the back of the ring if it has a queue ready and may start another
+// attempt; n.mu is held.
+func (n *Notifier) offerLocked(t *tenantQueues) {
+	if t.inRing || len(t.ready) == 0 || t.inFlight >= n.cfg.MaxInFlightPerTenant || n.closing {
+		return
+	}
+	t.inRing = true
+	n.ring = append(n.ring, t)
+	n.cond.Signal()
+}
+
+// takeLocked takes the queue that was ready first of the tenant whose turn it is and counts its
+// attempt; the tenant goes to the back of the ring if it may start yet another. The ring is not
+// empty; n.mu is held.
+func (n *Notifier) takeLocked() *queue {
+	t := n.ring[0]
+	n.ring[0] = nil
+	n.ring = n.ring[1:]
+	t.inRing = false
+	q := t.ready[0]
+	t.ready[0] = nil
+	t.ready = t.ready[1:]
+	t.inFlight++
+	q.inReady, q.running, q.due = false, true, false
+	n.offerLocked(t)
+	return q
+}
+
+// worker attempts the heads of ready queues, tenant by tenant in turn, until Close.
+func (n *Notifier) worker() {
+	defer n.wg.Done()
+	n.mu.Lock()
+	for {
+		for len(n.ring) == 0 && !n.closing {
+			n.cond.Wait()
+		}
+		if n.closing {
+			n.mu.Unlock()
+			return
+		}
+		q := n.takeLocked()
+		head := q.items[0]
+		n.mu.Unlock()
+
+		n.process(q, head)
+
+		n.mu.Lock()
+		t := q.owner
+		q.running = false
+		t.inFlight--
+		if len(q.items) == 0 {
+			delete(t.queues, q.key)
+		} else {
+			n.pushReadyLocked(q)
+		}
+		n.offerLocked(t)
+		n.dropIdleLocked(t)
+	}
+}
+
+// retryDue runs on the tenant's clock when a head's retry falls due. t points at the variable the
+// timer was stored in; it is read under n.mu, after the scheduling code (which holds n.mu) set it.
+func (n *Notifier) retryDue(q *queue, t **clock.Timer) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if q.timer != *t {
+		return // stopped and replaced meanwhile
+	}
+	q.timer = nil
+	q.due = true
+	n.pushReadyLocked(q)
+}
+
+// expedite makes the waiting heads of a deleted webhook's queues due now, so they end as FAILED
+// instead of waiting for their retry.
+func (n *Notifier) expedite(accountID, webhookID string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	t := n.tenants[accountID]
+	if t == nil {
+		return
+	}
+	for key, q := range t.queues {
+		if key.webhook != webhookID {
+			continue
+		}
+		switch {
+		case q.timer != nil:
+			q.timer.Stop()
+			q.timer = nil
+			q.due = true
+			n.pushReadyLocked(q)
+		case q.running:
+			q.hurry = true
+		}
+	}
+}
+
+// DueReport is what the mock will still do for an account's webhooks without its clock moving.
+type DueReport struct {
+	// Now is the account's clock when the report was made.
+	Now time.Time `json:"now"`
+	// Count is how many deliveries are due: len(DeliveryIDs).
+	Count int `json:"count"`
+	// DeliveryIDs are the due deliveries, oldest first. Per FIFO (one webhook, one subject) only
+	// the oldest pending delivery can be due: when it is queued for an attempt, being attempted,
+	// or waiting for a retry whose time has come. The deliveries behind it wait for it.
+	DeliveryIDs []string `json:"delivery_ids"`
+	// EventsPending counts the account's events published and not yet turned into deliveries.
+	EventsPending int `json:"events_pending"`
+}
+
+// Due reports the account's deliveries that are due now on its clock and its events not yet
+// turned into deliveries; once both are zero, nothing more happens to the account's webhooks
+// until its clock moves or a new event comes. After Close nothing is due: no attempt is made.
+func (n *Notifier) Due(accountID string) DueReport {
+	// The events are counted first: an event stops counting only after its deliveries are
+	// queued, so reading the queues afterwards may count it twice but never misses it.
+	n.inboxMu.Lock()
+	events := n.undispatched[accountID]
+	n.inboxMu.Unlock()
+
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	r := DueReport{Now: n.now(accountID), DeliveryIDs: []string{}}
+	if n.closing {
+		return r
+	}
+	var heads []*item
+	if t := n.tenants[accountID]; t != nil {
+		for _, q := range t.queues {
+			if q.headDue(r.Now) {
+				heads = append(heads, q.items[0])
+			}
+		}
+	}
+	slices.SortFunc(heads, func(a, b *item) int { return cmp.Compare(a.seq, b.seq) })
+	for _, it := range heads {
+		r.DeliveryIDs = append(r.DeliveryIDs, it.d.DeliveryID)
+	}
+	r.Count, r.EventsPending = len(r.DeliveryIDs), events
+	return r
+}
+
+// headDue reports whether q's head is being attempted, waits for a worker, or waits for a retry
+// due at or before now (its timer fires as the clock gets there); Notifier.mu is held.
+func (q *queue) headDue(now time.Time) bool {
+	if len(q.items) == 0 {
+		return false
+	}
+	if q.running || q.due || q.inReady {
+		return true
+	}
+	next := q.items[0].d.NextAttemptAt
+	return next != nil && !next.After(now)
+}
