@@ -1,24 +1,39 @@
 package http
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/klarna-mock/klarna-mock/mockserver"
 )
 
-// JournalSize is how many requests the journal keeps, for all accounts together; the oldest are
-// dropped first. A test reads the journal right after its own calls, so this is plenty even
-// when several CI jobs share one mock, and it keeps memory bounded under load.
-const JournalSize = 2000
+// JournalPerTenant is how many requests the journal keeps for each tenant; a tenant's oldest are
+// dropped first. Each tenant has a ring of its own, so one tenant's load never pushes another's
+// entries out. A test reads the journal right after its own calls, so this is plenty, and it
+// keeps memory bounded under load.
+const JournalPerTenant = 1000
+
+// JournalBytesPerTenant is how many bytes of request bodies the journal keeps for each tenant
+// (4 MiB). With the entry count it bounds the journal's memory by configuration: at most
+// JournalBytesPerTenant plus JournalPerTenant small entries per tenant, times the tenant limit,
+// whatever the tenants send; the oldest entries go first.
+const JournalBytesPerTenant = 4 << 20
+
+// JournalMaxBody is the most of a request body a journal entry keeps (64 KiB). A longer body is
+// cut there and ends with a marker saying how many bytes were left out, and the entry says
+// body_truncated, so a reader never mistakes it for what was sent.
+const JournalMaxBody = 64 << 10
 
 // JournalEntry is one request an account sent to Klarna's API, as the mock received it. Tests use
 // the journal to check what an Acquiring Partner actually sent: headers forwarded unaltered,
 // idempotency keys, step_up_config only for a present customer, and so on.
 type JournalEntry struct {
+	// Seq increases with every request of the tenant the journal keeps.
 	Seq        uint64            `json:"seq"`
 	ReceivedAt time.Time         `json:"received_at"`
 	Method     string            `json:"method"`
@@ -26,22 +41,50 @@ type JournalEntry struct {
 	Query      string            `json:"query,omitempty"`
 	Headers    map[string]string `json:"headers"`
 	Body       string            `json:"body,omitempty"`
-	Status     int               `json:"status"`
-	scope      string
+	// BodyTruncated reports that Body holds only the first JournalMaxBody bytes of the body,
+	// followed by the truncation marker.
+	BodyTruncated bool `json:"body_truncated,omitempty"`
+	Status        int  `json:"status"`
+	scope         string
 }
 
-// journal is a bounded ring of the requests sent to Klarna's API.
+// journal keeps, per tenant, a bounded ring of the requests sent to Klarna's API.
 type journal struct {
 	mu      sync.Mutex
+	tenants map[string]*journalRing
+}
+
+// journalRing is one tenant's entries in the order received: entries[head:] are kept, at most
+// JournalPerTenant of them holding at most JournalBytesPerTenant of bodies.
+type journalRing struct {
 	entries []JournalEntry
-	next    int
+	head    int
+	bytes   int
 	seq     uint64
 }
 
-func newJournal() *journal { return &journal{entries: make([]JournalEntry, 0, JournalSize)} }
+// push appends e and drops the oldest entries until the ring is within both bounds again. The
+// dropped prefix is compacted away once it is as long as what is kept, so the slice never holds
+// more than twice the bound.
+func (r *journalRing) push(e JournalEntry) {
+	r.entries = append(r.entries, e)
+	r.bytes += len(e.Body)
+	for len(r.entries)-r.head > JournalPerTenant || (r.bytes > JournalBytesPerTenant && len(r.entries)-r.head > 1) {
+		r.bytes -= len(r.entries[r.head].Body)
+		r.entries[r.head] = JournalEntry{}
+		r.head++
+	}
+	if r.head > 0 && r.head >= len(r.entries)-r.head {
+		r.entries = append(r.entries[:0:0], r.entries[r.head:]...)
+		r.head = 0
+	}
+}
 
-// record keeps a request. The Authorization header is never kept.
-func (j *journal) record(scope string, at time.Time, r *http.Request, body []byte, status int) {
+func newJournal() *journal { return &journal{tenants: map[string]*journalRing{}} }
+
+// record keeps a request in the tenant's ring, created on the tenant's first request. The
+// Authorization header is never kept.
+func (j *journal) record(tenant, scope string, at time.Time, r *http.Request, body []byte, status int) {
 	headers := make(map[string]string, len(r.Header))
 	for k, v := range r.Header {
 		if k == "Authorization" || len(v) == 0 {
@@ -49,28 +92,52 @@ func (j *journal) record(scope string, at time.Time, r *http.Request, body []byt
 		}
 		headers[k] = v[0]
 	}
-	e := JournalEntry{ReceivedAt: at, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Headers: headers, Body: string(body), Status: status, scope: scope}
+	e := JournalEntry{ReceivedAt: at, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Headers: headers, Status: status, scope: scope}
+	e.Body, e.BodyTruncated = journalBody(body)
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.seq++
-	e.Seq = j.seq
-	if len(j.entries) < JournalSize {
-		j.entries = append(j.entries, e)
-		return
+	ring := j.tenants[tenant]
+	if ring == nil {
+		ring = &journalRing{}
+		j.tenants[tenant] = ring
 	}
-	j.entries[j.next] = e
-	j.next = (j.next + 1) % JournalSize
+	ring.seq++
+	e.Seq = ring.seq
+	ring.push(e)
 }
 
-// list returns the scope's entries in the order received, after seq since, whose path contains
-// pathContains, at most limit of the newest.
-func (j *journal) list(scope string, since uint64, pathContains string, limit int) []JournalEntry {
+// journalBody is what an entry keeps of body: all of it up to JournalMaxBody bytes, otherwise
+// the first JournalMaxBody bytes (less the start of a character cut in two) and the marker
+// "…[truncated: N bytes]" naming how many bytes were left out; truncated reports the cut.
+func journalBody(body []byte) (kept string, truncated bool) {
+	if len(body) <= JournalMaxBody {
+		return string(body), false
+	}
+	cut := JournalMaxBody
+	for i := 0; i < utf8.UTFMax-1 && !utf8.RuneStart(body[cut]); i++ {
+		cut--
+	}
+	return string(body[:cut]) + fmt.Sprintf("…[truncated: %d bytes]", len(body)-cut), true
+}
+
+// forget drops the tenant's entries, for when the mock forgets the tenant.
+func (j *journal) forget(tenant string) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	delete(j.tenants, tenant)
+}
+
+// list returns the tenant's entries of scope in the order received, after seq since, whose path
+// contains pathContains, at most limit of the newest.
+func (j *journal) list(tenant, scope string, since uint64, pathContains string, limit int) []JournalEntry {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	ring := j.tenants[tenant]
+	if ring == nil {
+		return nil
+	}
 	var out []JournalEntry
-	n := len(j.entries)
-	for i := range n {
-		e := j.entries[(j.next+i)%n]
+	for _, e := range ring.entries[ring.head:] {
 		if e.scope == scope && e.Seq > since && strings.Contains(e.Path, pathContains) {
 			out = append(out, e)
 		}
@@ -86,7 +153,7 @@ type journalPage struct {
 	Entries []JournalEntry `json:"entries"`
 }
 
-// readJournal lists what the account sent to Klarna's API.
+// readJournal lists what the account sent to Klarna's API with the caller's tenant.
 func (s *Server) readJournal(w http.ResponseWriter, r *request) error {
 	q := r.URL.Query()
 	var since uint64
@@ -105,7 +172,7 @@ func (s *Server) readJournal(w http.ResponseWriter, r *request) error {
 		}
 		limit = n
 	}
-	entries := s.journal.list(r.scope, since, q.Get("path_contains"), limit)
+	entries := s.journal.list(r.tenant, r.scope, since, q.Get("path_contains"), limit)
 	if entries == nil {
 		entries = []JournalEntry{}
 	}
