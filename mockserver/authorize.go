@@ -37,7 +37,7 @@ type AuthorizeCall struct {
 // Authorize carries out an initial or final authorize and returns Klarna's answer. Bad input is
 // a *Error; a decline is not an error but a DECLINED result.
 func (s *Service) Authorize(call AuthorizeCall) (*AuthorizeResponse, error) {
-	now := s.clock.Now()
+	now := s.ClockOf(call.AccountID).Now()
 	var session *NetworkSession
 	if call.SessionToken != "" {
 		var err error
@@ -149,6 +149,9 @@ func requestExpiry(cfg *StepUpConfig, now time.Time) (time.Time, error) {
 		return time.Time{}, Invalid(base, "give either duration or timestamp, not both")
 	case ie.Duration != "":
 		d, err := ParseISODuration(ie.Duration)
+		if errors.Is(err, errDurationTooLong) {
+			return time.Time{}, badExpiry(param, ie.Duration)
+		}
 		if err != nil {
 			return time.Time{}, Invalid(param, err.Error())
 		}
@@ -160,9 +163,15 @@ func requestExpiry(cfg *StepUpConfig, now time.Time) (time.Time, error) {
 		return time.Time{}, Invalid(base, "give duration or timestamp")
 	}
 	if d := at.Sub(now); d < MinRequestExpiry || d > MaxRequestExpiry {
-		return time.Time{}, Invalid(param, fmt.Sprintf("the interaction expiry must be between 15 minutes and 48 hours from now, not %s", d.Round(time.Second)))
+		return time.Time{}, badExpiry(param, d.Round(time.Second).String())
 	}
 	return at, nil
+}
+
+// badExpiry refuses an interaction expiry outside the range Klarna allows (docs/klarna.md §6);
+// given is what the call asked for.
+func badExpiry(param, given string) error {
+	return Invalid(param, fmt.Sprintf("the interaction expiry must be between 15 minutes and 48 hours from now, not %s", given))
 }
 
 // checkLineItems enforces that line items add up to the amount, which Klarna asks for and a
@@ -330,10 +339,7 @@ func (s *Service) stepUp(call AuthorizeCall, charged *CustomerToken, d rules.Dec
 		return nil, err
 	}
 	s.publish(requestEvent(EventRequestSubmitted, pr, now))
-	s.clock.At(expiresAt, func() { s.expire(pr.AccountID, id) })
-	if d.Customer != rules.CustomerWait {
-		s.clock.AfterFunc(d.CustomerDelay, func() { s.simulateCustomer(pr.AccountID, id, d.Customer) })
-	}
+	s.scheduleRequest(call.AccountID, id, expiresAt, d)
 	resp := &AuthorizeResponse{PaymentRequest: pr}
 	if req.RequestPaymentTransaction != nil {
 		resp.PaymentTransactionResponse = &PaymentTransactionResponse{Result: ResultStepUpRequired, ResultReason: d.ResultReason}
@@ -342,6 +348,22 @@ func (s *Service) stepUp(call AuthorizeCall, charged *CustomerToken, d rules.Dec
 		resp.CustomerTokenResponse = &CustomerTokenResponse{Result: ResultStepUpRequired, ResultReason: d.ResultReason}
 	}
 	return resp, nil
+}
+
+// scheduleRequest sets a new Payment Request's expiry and, when the rule scripts the customer,
+// the simulated customer's action, on its tenant's clock. The timers capture ids only, never the
+// stored request, and are kept so that the request's end stops them (see requestTimers).
+func (s *Service) scheduleRequest(accountID, id string, expiresAt time.Time, d rules.Decision) {
+	c := s.ClockOf(accountID)
+	tenant, _ := SplitScope(accountID)
+	action, delay := d.Customer, d.CustomerDelay
+	s.timers.schedule(tenant, id, func() requestTimer {
+		t := requestTimer{expiry: c.At(expiresAt, func() { s.expire(accountID, id) })}
+		if action != rules.CustomerWait {
+			t.customer = c.AfterFunc(delay, func() { s.simulateCustomer(accountID, id, action) })
+		}
+		return t
+	})
 }
 
 // finalize carries out the final authorize of a COMPLETED Payment Request. It is idempotent per
@@ -453,7 +475,9 @@ func finalResponse(tx Tx, pr *PaymentRequest, ct *CustomerToken) (*AuthorizeResp
 	if pr.Request.RequestPaymentTransaction != nil {
 		tr, err := tx.PaymentTransaction(pr.AccountID, pr.TransactionID)
 		if err != nil {
-			return nil, fmt.Errorf("transaction %s of %s: %w", pr.TransactionID, pr.PaymentRequestID, err)
+			// A repeat long after the first final authorize may find the transaction pruned
+			// or dropped to make room, as a read of it would: the same 404.
+			return nil, notFound(err, "Payment transaction", pr.TransactionID)
 		}
 		resp.PaymentTransactionResponse = &PaymentTransactionResponse{Result: ResultApproved, PaymentTransaction: tr}
 	}

@@ -133,8 +133,11 @@ func (s *Service) Cancel(accountID, paymentRequestID string) (*PaymentRequest, e
 }
 
 // expire ends a request whose interaction window has passed; the clock calls it at expires_at.
-// A request that already ended, or was dropped from the store, is left alone.
+// A request that already ended, or was dropped from the store, is left alone; either way its
+// timers are done.
 func (s *Service) expire(accountID, paymentRequestID string) {
+	tenant, _ := SplitScope(accountID)
+	defer s.timers.done(tenant, paymentRequestID)
 	_, err := s.transition(accountID, paymentRequestID, StateExpired, ReasonInteractionExpired, EventRequestExpired)
 	var ke *Error
 	if err != nil && !(errors.As(err, &ke) && ke.Status < 500) {
@@ -154,10 +157,12 @@ func (s *Service) transition(accountID, paymentRequestID, to, reason, event stri
 }
 
 // updateRequest changes a Payment Request of the account in one write transaction: change gets
-// the stored request and returns the one to store instead and the events to publish once it is
-// stored. A request the account does not have is a 404.
+// the stored request and the time on its tenant's clock, and returns the one to store instead and
+// the events to publish once it is stored. A request the account does not have is a 404. An empty
+// accountID (the customer's side, which knows only the id) reaches any tenant's request, and the
+// time is still the request's own tenant's. Once the request can no longer expire, its timers
+// are stopped.
 func (s *Service) updateRequest(accountID, paymentRequestID string, change func(tx Tx, pr *PaymentRequest, now time.Time) (*PaymentRequest, []Event, error)) (*PaymentRequest, error) {
-	now := s.clock.Now()
 	var out *PaymentRequest
 	var events []Event
 	err := s.store.Update(func(tx Tx) error {
@@ -165,13 +170,17 @@ func (s *Service) updateRequest(accountID, paymentRequestID string, change func(
 		if err != nil {
 			return notFound(err, "Payment request", paymentRequestID)
 		}
-		if out, events, err = change(tx, pr, now); err != nil {
+		if out, events, err = change(tx, pr, s.ClockOf(pr.AccountID).Now()); err != nil {
 			return err
 		}
 		return tx.PutPaymentRequest(out)
 	})
 	if err != nil {
 		return nil, err
+	}
+	if !out.CanTransition(StateExpired) {
+		tenant, _ := SplitScope(out.AccountID)
+		s.timers.done(tenant, out.PaymentRequestID)
 	}
 	s.publish(events...)
 	return out, nil

@@ -39,6 +39,10 @@ const (
 	TransactionAuthorized = "AUTHORIZED"
 )
 
+// TransactionExpiry is how long an authorized, uncaptured transaction stays capturable. Klarna
+// does not publish one for this API; 28 days matches its other products.
+const TransactionExpiry = 28 * 24 * time.Hour
+
 // PaymentTransaction is an authorized payment. Stored values are never mutated: the store keeps
 // immutable snapshots.
 type PaymentTransaction struct {
@@ -87,6 +91,8 @@ type CustomerToken struct {
 	CreatedAt              time.Time `json:"-"`
 	// Email is the simulated customer's email, used by the outcome rules of later charges.
 	Email string `json:"-"`
+	// RevokedAt is when a REVOKED token was revoked; the store keeps it for a while after.
+	RevokedAt time.Time `json:"-"`
 }
 
 // HasScope reports whether the token carries scope.
@@ -110,4 +116,9 @@ type NetworkSession struct {
 	Consent          bool
 	Scopes           []string
 	ExpiresAt        time.Time
+}
+
+// PaymentTransaction returns a payment transaction of the account.
+func (s *Service) PaymentTransaction(accountID, id string) (*PaymentTransaction, error) {
+	return lookup(s, "Payment transaction", id, func(tx Tx) (*PaymentTransaction, error) { return tx.PaymentTransaction(accountID, id) })
 }

@@ -7,6 +7,7 @@ package mockserver
 import (
 	"errors"
 	"log/slog"
+	"sync"
 
 	"github.com/klarna-mock/klarna-mock/mockserver/clock"
 	"github.com/klarna-mock/klarna-mock/mockserver/rules"
@@ -26,8 +27,9 @@ const (
 
 // Config holds what a Service depends on.
 type Config struct {
-	Store     Store
-	Rules     *rules.Set
+	Store Store
+	Rules *rules.Set
+	// Clock is the base clock; each tenant's data runs on the tenant's clock, Clock.Tenant(id).
 	Clock     *clock.Clock
 	Publisher Publisher // nil: events are dropped
 	Logger    *slog.Logger
@@ -40,6 +42,7 @@ type Service struct {
 	clock     *clock.Clock
 	publisher Publisher
 	log       *slog.Logger
+	timers    requestTimers
 }
 
 // NewService returns a Service with cfg's dependencies.
@@ -51,11 +54,93 @@ func NewService(cfg Config) *Service {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.timers.byTenant = map[string]map[string]requestTimer{}
 	return s
 }
 
-// Clock returns the clock the service runs on.
+// Clock returns the base clock the service runs on; ClockOf gives a tenant's.
 func (s *Service) Clock() *clock.Clock { return s.clock }
+
+// ClockOf returns the clock of the tenant that accountID belongs to: accountID is a scope (see
+// Scope) or a tenant id. Every time the service reads or schedules for a tenant's data is on this
+// clock, so a tenant moving its clock moves nobody else's.
+func (s *Service) ClockOf(accountID string) *clock.Clock {
+	tenant, _ := SplitScope(accountID)
+	return s.clock.Tenant(tenant)
+}
+
+// ForgetTenant stops the timers the service keeps for the tenant's Payment Requests and drops
+// them, for when the tenant's data and clock are dropped (the store's and the clock's
+// ForgetTenant).
+func (s *Service) ForgetTenant(tenant string) {
+	s.timers.mu.Lock()
+	pending := s.timers.byTenant[tenant]
+	delete(s.timers.byTenant, tenant)
+	s.timers.mu.Unlock()
+	for _, t := range pending {
+		t.stop()
+	}
+}
+
+// requestTimers holds the timers of the Payment Requests that can still expire, by tenant and
+// id: each is stopped and dropped when its request reaches a state it cannot expire from, so the
+// timers are bounded by the live requests and none keeps a finished request's ids alive.
+type requestTimers struct {
+	mu       sync.Mutex
+	byTenant map[string]map[string]requestTimer
+}
+
+// requestTimer is what a Payment Request has scheduled: its expiry and, when a rule scripts the
+// simulated customer, the customer's action (nil otherwise).
+type requestTimer struct{ expiry, customer *clock.Timer }
+
+func (t requestTimer) stop() {
+	t.expiry.Stop()
+	if t.customer != nil {
+		t.customer.Stop()
+	}
+}
+
+// schedule runs add, which schedules a request's timers, and keeps what it returns under tenant
+// and id. It holds the lock while add runs, so a timer that fires at once and ends the request
+// finds its entry to drop.
+func (rt *requestTimers) schedule(tenant, id string, add func() requestTimer) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	ids := rt.byTenant[tenant]
+	if ids == nil {
+		ids = map[string]requestTimer{}
+		rt.byTenant[tenant] = ids
+	}
+	ids[id] = add()
+}
+
+// done stops and drops the timers of a request that can no longer expire.
+func (rt *requestTimers) done(tenant, id string) {
+	rt.mu.Lock()
+	t, ok := rt.byTenant[tenant][id]
+	if ok {
+		delete(rt.byTenant[tenant], id)
+		if len(rt.byTenant[tenant]) == 0 {
+			delete(rt.byTenant, tenant)
+		}
+	}
+	rt.mu.Unlock()
+	if ok {
+		t.stop()
+	}
+}
+
+// pending reports how many Payment Requests have timers kept.
+func (rt *requestTimers) pending() int {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	n := 0
+	for _, ids := range rt.byTenant {
+		n += len(ids)
+	}
+	return n
+}
 
 // publish hands events to the publisher, after the change they report is stored.
 func (s *Service) publish(events ...Event) {

@@ -28,7 +28,7 @@ type TestToken struct {
 // MintTestToken mints a network session token for an identified customer, consenting unless
 // the request says otherwise.
 func (s *Service) MintTestToken(accountID string, in TestTokenRequest) (*TestToken, error) {
-	now := s.clock.Now()
+	now := s.ClockOf(accountID).Now()
 	ns := &NetworkSession{
 		Token:     PrefixNetworkSession + uuid.NewString(),
 		AccountID: accountID,
@@ -46,7 +46,7 @@ func (s *Service) MintTestToken(accountID string, in TestTokenRequest) (*TestTok
 // RevokeCustomerToken revokes a customer token: later charges with it are rejected. Klarna does
 // not publish revocation; the mock offers it so integrations can test the rejection.
 func (s *Service) RevokeCustomerToken(accountID, token string) (*CustomerToken, error) {
-	now := s.clock.Now()
+	now := s.ClockOf(accountID).Now()
 	var out *CustomerToken
 	err := s.store.Update(func(tx Tx) error {
 		ct, err := tx.CustomerToken(accountID, token)

@@ -1,6 +1,6 @@
 // Command firstreq measures how long a freshly started klarna-mock takes to answer its first
 // request: it starts the binary given as its arguments, reads the address the mock prints, and
-// polls GET /mock/v1/clock until it answers.
+// polls GET /mock/v1/clock, with a test API key, until it answers.
 package main
 
 import (
@@ -39,7 +39,13 @@ func main() {
 	listening := time.Since(start)
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(url + "/mock/v1/clock")
+		req, err := http.NewRequest(http.MethodGet, url+"/mock/v1/clock", nil)
+		if err != nil {
+			fail(err)
+		}
+		// The clock is each tenant's own, read with the tenant's key.
+		req.Header.Set("Authorization", "Basic klarna_test_api_firstreq")
+		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {

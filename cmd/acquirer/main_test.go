@@ -271,7 +271,11 @@ func TestRunCompletesAStepUpThroughItsRegisteredWebhook(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(body), &s))
 	require.Equal(t, "REQUIRES_ACTION", s.Status)
 
-	resp, err := http.Post(mock+"/mock/v1/payment-requests/"+s.PaymentRequestID+"/approve", "application/json", nil)
+	// The control API acts for the acquirer's tenant: its Klarna API key.
+	approve, err := http.NewRequestWithContext(t.Context(), http.MethodPost, mock+"/mock/v1/payment-requests/"+s.PaymentRequestID+"/approve", nil)
+	require.NoError(t, err)
+	approve.Header.Set("Authorization", "Basic "+defaultAPIKey)
+	resp, err := http.DefaultClient.Do(approve)
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)

@@ -15,31 +15,28 @@ import (
 	"time"
 
 	"github.com/klarna-mock/klarna-mock/internal/cli"
+	"github.com/klarna-mock/klarna-mock/internal/httpclient"
 	"github.com/klarna-mock/klarna-mock/mockserver"
 )
 
 // client talks to a running mock's control API for the CLI subcommands.
 type client struct {
 	base string
-	http *http.Client
+	// apiKey is sent as "Authorization: Basic <apiKey>" when set: it names the tenant whose
+	// clock the clock command reads and moves, and whose Payment Requests the journey command
+	// acts on.
+	apiKey string
+	http   *http.Client
 }
 
 // do sends body (nil for none) and prints the JSON answer; a Klarna error becomes the error.
 func (c *client) do(ctx context.Context, method, path string, body any, stdout io.Writer) error {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	req, err := httpclient.NewJSONRequest(ctx, method, c.base+path, body)
 	if err != nil {
 		return err
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if c.apiKey != "" {
+		req.Header.Set("Authorization", "Basic "+c.apiKey)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -128,13 +125,14 @@ func journeySummary(a mockserver.JourneyAction) string {
 	return ""
 }
 
-// clockCommand reads or advances the mock's clock: klarna-mock clock [advance DURATION].
+// clockCommand reads or advances the API key's tenant's clock: klarna-mock clock [advance
+// DURATION]. Each tenant of the mock has a clock of its own.
 func clockCommand() command {
 	return command{
 		name:    "clock",
-		summary: "read the mock's clock or move it forward",
+		summary: "read the API key's clock on the mock or move it forward",
 		bare: &action{
-			summary: "print the mock's clock",
+			summary: "print the API key's clock",
 			do: func(ctx context.Context, c *client, _ []string, stdout io.Writer) error {
 				return c.do(ctx, http.MethodGet, "/mock/v1/clock", nil, stdout)
 			},
@@ -142,7 +140,7 @@ func clockCommand() command {
 		actions: []action{{
 			name:    "advance",
 			args:    []string{"DURATION"},
-			summary: "move the clock forward by DURATION, written like 90m or PT2H",
+			summary: "move the API key's clock forward by DURATION, written like 90m or PT2H",
 			do: func(ctx context.Context, c *client, args []string, stdout io.Writer) error {
 				return c.do(ctx, http.MethodPost, "/mock/v1/clock/advance", map[string]string{"duration": args[0]}, stdout)
 			},
@@ -155,6 +153,7 @@ func clockCommand() command {
 func (cmd command) run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("klarna-mock "+cmd.name, flag.ContinueOnError)
 	mock := fs.String("mock", cli.EnvOr(getenv, "KLARNA_MOCK_URL", "http://127.0.0.1:8480"), "base URL of the running mock (env KLARNA_MOCK_URL)")
+	apiKey := fs.String("api-key", getenv("KLARNA_MOCK_API_KEY"), "the API key whose tenant the command acts for, as the code under test sends it (env KLARNA_MOCK_API_KEY)")
 	help := func(w io.Writer) { cmd.help(w, fs) }
 	if helped, err := cli.Parse(fs, args, stdout, help); helped || err != nil {
 		return err
@@ -167,7 +166,7 @@ func (cmd command) run(ctx context.Context, args []string, getenv func(string) s
 	if err != nil {
 		return err
 	}
-	c := &client{base: strings.TrimRight(*mock, "/"), http: &http.Client{Timeout: 30 * time.Second}}
+	c := &client{base: strings.TrimRight(*mock, "/"), apiKey: *apiKey, http: &http.Client{Timeout: 30 * time.Second}}
 	return a.do(ctx, c, actionArgs, stdout)
 }
 
@@ -186,7 +185,7 @@ func (cmd command) action(args []string) (action, []string, error) {
 	}
 	a := cmd.actions[i]
 	if len(args)-1 != len(a.args) {
-		return action{}, nil, cli.Usagef("klarna-mock %s [-mock URL] %s", cmd.name, a.usage())
+		return action{}, nil, cli.Usagef("klarna-mock %s [-mock URL] [-api-key KEY] %s", cmd.name, a.usage())
 	}
 	return a, args[1:], nil
 }
@@ -209,7 +208,7 @@ func (cmd command) help(w io.Writer, fs *flag.FlagSet) {
 	if cmd.bare != nil {
 		synopsis = "[ACTION ARGUMENTS]"
 	}
-	fmt.Fprintf(w, "klarna-mock %s: %s.\n\nUsage: klarna-mock %s [-mock URL] %s\n\nActions:\n", cmd.name, cmd.summary, cmd.name, synopsis)
+	fmt.Fprintf(w, "klarna-mock %s: %s.\n\nUsage: klarna-mock %s [-mock URL] [-api-key KEY] %s\n\nActions:\n", cmd.name, cmd.summary, cmd.name, synopsis)
 	var rows [][2]string
 	if cmd.bare != nil {
 		rows = append(rows, [2]string{"(none)", cmd.bare.summary})

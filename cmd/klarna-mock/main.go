@@ -2,7 +2,7 @@
 //
 //	klarna-mock [flags]                          serve
 //	klarna-mock journey ACTION PAYMENT_REQUEST_ID act as the customer: open, approve, decline, back-out, abandon
-//	klarna-mock clock [advance DURATION]         read or move the mock's clock
+//	klarna-mock clock [advance DURATION]         read or move the API key's clock (-api-key)
 //
 // klarna-mock --help lists the flags and the subcommands; klarna-mock COMMAND --help lists a
 // subcommand's actions.
@@ -25,6 +25,7 @@ import (
 	"github.com/klarna-mock/klarna-mock/internal/httpserver"
 	"github.com/klarna-mock/klarna-mock/mockserver/app"
 	mockhttp "github.com/klarna-mock/klarna-mock/mockserver/http"
+	"github.com/klarna-mock/klarna-mock/mockserver/memdb"
 )
 
 func main() { cli.Main("klarna-mock", run) }
@@ -53,7 +54,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	publicURL := fs.String("public-url", getenv("KLARNA_MOCK_PUBLIC_URL"), "base URL customers reach the mock at, for payment_request_url; default: the request's host (env KLARNA_MOCK_PUBLIC_URL)")
 	webhookURL := fs.String("webhook-url", getenv("KLARNA_MOCK_WEBHOOK_URL"), "a webhook receiving every event from the start, so a suite need not register one (env KLARNA_MOCK_WEBHOOK_URL)")
 	webhookSecret := fs.String("webhook-secret", getenv("KLARNA_MOCK_WEBHOOK_SECRET"), "the HMAC secret that webhook's deliveries are signed with, key id krn:partner:global:notification:signing-key:static (env KLARNA_MOCK_WEBHOOK_SECRET)")
-	maxObjects := fs.Int("max-objects", 0, "objects kept per kind before the oldest are dropped (default 5000)")
+	webhookRefusePrivate := fs.Bool("webhook-refuse-private", false, "refuse webhooks to loopback and private addresses too, not only to link-local and cloud metadata ones, for a mock others reach over a network (env KLARNA_MOCK_WEBHOOK_REFUSE_PRIVATE)")
+	maxObjects := fs.Int("max-objects", memdb.DefaultMaxPerTenant, "objects of each kind (payment requests, transactions, customer tokens, ...) one tenant may hold; at the limit its finished ones make room, else the call gets 429 QUOTA_EXCEEDED (env KLARNA_MOCK_MAX_OBJECTS)")
+	retention := fs.Duration("retention", memdb.DefaultRetention, "how long a finished object stays readable, on its tenant's clock, before it is pruned; a tenant holding nothing that has not called for as long is forgotten (env KLARNA_MOCK_RETENTION)")
+	maxTenants := fs.Int("max-tenants", mockhttp.DefaultMaxTenants, "tenants (API keys, or accounts of --accounts) served at once; a new one beyond gets 429 QUOTA_EXCEEDED until an idle one is forgotten (env KLARNA_MOCK_MAX_TENANTS)")
+	if err := flagsFromEnv(fs, getenv, "KLARNA_MOCK", "max-objects", "retention", "max-tenants", "webhook-refuse-private"); err != nil {
+		return err
+	}
 	memLimit := fs.Int64("memory-limit-mib", 32, "soft memory limit for the Go runtime in MiB; 0 leaves the runtime's default")
 	gcPercent := fs.Int("gc-percent", 200, "the Go runtime's GOGC; with the soft memory limit bounding the heap, collecting less often saves CPU under load")
 	timeouts, err := httpserver.Flags(fs, getenv, "KLARNA_MOCK")
@@ -77,7 +84,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if *webhookURL != "" && *webhookSecret == "" {
 		return cli.Usagef("--webhook-url needs --webhook-secret")
 	}
-	cfg := app.Config{PublicURL: *publicURL, MaxObjectsPerTable: *maxObjects, Logger: logger, WebhookURL: *webhookURL, WebhookSecret: *webhookSecret}
+	if *maxObjects < 1 {
+		return cli.Usagef("--max-objects %d: a tenant must be able to hold at least 1 object of each kind", *maxObjects)
+	}
+	if *retention <= 0 {
+		return cli.Usagef("--retention %s: give a positive duration such as 24h", *retention)
+	}
+	if *maxTenants < 1 {
+		return cli.Usagef("--max-tenants %d: the mock must serve at least 1 tenant", *maxTenants)
+	}
+	cfg := app.Config{
+		PublicURL: *publicURL, Logger: logger, WebhookURL: *webhookURL, WebhookSecret: *webhookSecret,
+		MaxObjectsPerTenant: *maxObjects, Retention: *retention, MaxTenants: *maxTenants, WebhookRefusePrivate: *webhookRefusePrivate,
+	}
 	if cfg.Rules, err = fixtures.Load(*fixturesFile); err != nil {
 		return err
 	}
@@ -114,6 +133,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	undelivered, cerr := mock.Close(shutdown)
 	logger.Info("klarna-mock stopped", "undelivered_webhooks", len(undelivered))
 	return errors.Join(err, cerr)
+}
+
+// flagsFromEnv sets each named flag of fs from its environment variable (prefix_NAME, dashes as
+// underscores) when that is set, parsed as the flag parses its value, so that a flag given on the
+// command line still wins and --help shows the built-in default.
+func flagsFromEnv(fs *flag.FlagSet, getenv func(string) string, prefix string, names ...string) error {
+	for _, name := range names {
+		env := prefix + "_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+		if v := getenv(env); v != "" {
+			if err := fs.Set(name, v); err != nil {
+				return cli.Usagef("%s=%q: %v", env, v, err)
+			}
+		}
+	}
+	return nil
 }
 
 func fixturesName(file string) string {

@@ -30,11 +30,17 @@ func env(vars map[string]string) func(string) string {
 // the test ends, and its run error is checked.
 func start(t *testing.T, args ...string) string {
 	t.Helper()
+	return startWith(t, env(nil), args...)
+}
+
+// startWith is start with the environment getenv.
+func startWith(t *testing.T, getenv func(string) string, args ...string) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, append([]string{"--addr", "127.0.0.1:0"}, args...), env(nil), pw, io.Discard)
+		done <- run(ctx, append([]string{"--addr", "127.0.0.1:0"}, args...), getenv, pw, io.Discard)
 		pw.Close()
 	}()
 	t.Cleanup(func() {
@@ -52,10 +58,82 @@ func start(t *testing.T, args ...string) string {
 func TestRunServesAndStops(t *testing.T) {
 	t.Parallel()
 	url := start(t, "--log-format", "json")
-	resp, err := http.Get(url + "/mock/v1/clock")
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var sb strings.Builder
+	require.NoError(t, run(context.Background(), []string{"clock", "--mock", url, "--api-key", "klarna_test_api_serves"}, env(nil), &sb, io.Discard))
+	require.Contains(t, sb.String(), `"offset": "0s"`)
+}
+
+// TestClockNeedsTheAPIKey checks that the clock command sends the API key, from the flag or the
+// environment, and that the mock refuses a clock call without one.
+func TestClockNeedsTheAPIKey(t *testing.T) {
+	t.Parallel()
+	url := start(t)
+	err := run(context.Background(), []string{"clock", "--mock", url}, env(nil), io.Discard, io.Discard)
+	require.ErrorContains(t, err, "401 UNAUTHORIZED")
+
+	// Each key is its own tenant with its own clock: moving one leaves the other alone.
+	var a, b strings.Builder
+	require.NoError(t, run(context.Background(), []string{"clock", "--mock", url, "advance", "PT3H"},
+		env(map[string]string{"KLARNA_MOCK_API_KEY": "klarna_test_api_a"}), &a, io.Discard))
+	require.Contains(t, a.String(), `"offset": "3h0m0s"`)
+	require.NoError(t, run(context.Background(), []string{"clock", "--mock", url, "--api-key", "klarna_test_api_b"}, env(nil), &b, io.Discard))
+	require.Contains(t, b.String(), `"offset": "0s"`)
+}
+
+// TestRetentionAndQuotaFlags checks --max-objects, --retention and --max-tenants and their
+// environment variables: a bad value is a usage error naming where it came from, and a quota
+// reached is the mock's 429 naming the flag.
+func TestRetentionAndQuotaFlags(t *testing.T) {
+	t.Parallel()
+	for name, tc := range map[string]struct {
+		args []string
+		env  map[string]string
+		msg  string
+	}{
+		"zero quota":               {args: []string{"--max-objects", "0"}, msg: "--max-objects 0"},
+		"quota not a number":       {env: map[string]string{"KLARNA_MOCK_MAX_OBJECTS": "many"}, msg: `KLARNA_MOCK_MAX_OBJECTS="many"`},
+		"negative retention":       {args: []string{"--retention", "-1h"}, msg: "--retention -1h0m0s"},
+		"no tenants":               {args: []string{"--max-tenants", "0"}, msg: "--max-tenants 0"},
+		"tenants not a number":     {env: map[string]string{"KLARNA_MOCK_MAX_TENANTS": "1k"}, msg: `KLARNA_MOCK_MAX_TENANTS="1k"`},
+		"retention not a duration": {env: map[string]string{"KLARNA_MOCK_RETENTION": "a day"}, msg: `KLARNA_MOCK_RETENTION="a day"`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			err := run(context.Background(), tc.args, env(tc.env), io.Discard, io.Discard)
+			require.ErrorIs(t, err, cli.ErrUsage)
+			require.ErrorContains(t, err, tc.msg)
+		})
+	}
+
+	// The environment sets the quota; a flag on the command line wins over it.
+	for name, tc := range map[string]struct {
+		args []string
+		env  map[string]string
+	}{
+		"from the environment":  {env: map[string]string{"KLARNA_MOCK_MAX_OBJECTS": "1", "KLARNA_MOCK_RETENTION": "1h"}},
+		"flag over environment": {args: []string{"--max-objects", "1"}, env: map[string]string{"KLARNA_MOCK_MAX_OBJECTS": "5000"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			url := startWith(t, env(tc.env), tc.args...)
+			mint := func() *http.Response {
+				req, _ := http.NewRequest(http.MethodPost, url+"/v2/accounts/krn:partner:global:account:test:QUOTA001/interoperability/test-tokens", strings.NewReader(`{}`))
+				req.Header.Set("Authorization", "Basic klarna_test_api_quota")
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := http.DefaultClient.Do(req)
+				require.NoError(t, err)
+				t.Cleanup(func() { resp.Body.Close() })
+				return resp
+			}
+			require.Equal(t, http.StatusCreated, mint().StatusCode)
+			resp := mint()
+			require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+			body, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			require.Contains(t, string(body), `"error_code":"QUOTA_EXCEEDED"`)
+			require.Contains(t, string(body), "--max-objects")
+		})
+	}
 }
 
 // TestRunCutsOffASlowBody checks that the server of the command has the read timeout of its
@@ -101,12 +179,13 @@ rules:
 	// The scripted customer approves by itself on the real clock.
 	require.Eventually(t, func() bool {
 		var sb strings.Builder
-		err := run(context.Background(), []string{"journey", "--mock", url, "open", id}, env(nil), &sb, io.Discard)
+		err := run(context.Background(), []string{"journey", "--mock", url, "--api-key", "klarna_test_api_cli", "open", id}, env(nil), &sb, io.Discard)
 		return err != nil && strings.Contains(err.Error(), "COMPLETED")
 	}, 5*time.Second, 10*time.Millisecond)
 
 	var sb strings.Builder
-	require.NoError(t, run(context.Background(), []string{"clock", "advance", "PT2H"}, env(map[string]string{"KLARNA_MOCK_URL": url}), &sb, io.Discard))
+	require.NoError(t, run(context.Background(), []string{"clock", "advance", "PT2H"},
+		env(map[string]string{"KLARNA_MOCK_URL": url, "KLARNA_MOCK_API_KEY": "klarna_test_api_cli"}), &sb, io.Discard))
 	require.Contains(t, sb.String(), `"offset": "2h0m0s"`)
 }
 
@@ -209,9 +288,10 @@ func TestCLIUsage(t *testing.T) {
 	for _, cmd := range commands() {
 		for _, a := range cmd.actions {
 			args := append([]string{cmd.name, a.name}, a.args...)
-			cases[cmd.name+" "+a.name+", too many arguments"] = usageCase{append(args, "extra"), "klarna-mock " + cmd.name + " [-mock URL] " + a.usage()}
+			usage := "klarna-mock " + cmd.name + " [-mock URL] [-api-key KEY] " + a.usage()
+			cases[cmd.name+" "+a.name+", too many arguments"] = usageCase{append(args, "extra"), usage}
 			if len(a.args) > 0 {
-				cases[cmd.name+" "+a.name+", too few arguments"] = usageCase{args[:len(args)-1], "klarna-mock " + cmd.name + " [-mock URL] " + a.usage()}
+				cases[cmd.name+" "+a.name+", too few arguments"] = usageCase{args[:len(args)-1], usage}
 			}
 		}
 	}
@@ -237,14 +317,15 @@ func TestJourneyActionsReachTheMock(t *testing.T) {
 			t.Parallel()
 			got := make(chan string, 1)
 			mock := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				got <- r.Method + " " + r.URL.Path
+				got <- r.Method + " " + r.URL.Path + " " + r.Header.Get("Authorization")
 				_, _ = io.WriteString(w, `{"state":"ANY"}`)
 			}))
 			t.Cleanup(mock.Close)
 			var stdout strings.Builder
-			err := run(context.Background(), []string{"journey", "-mock", mock.URL, string(a), "krn:payment:eu1:request:1"}, env(nil), &stdout, io.Discard)
+			err := run(context.Background(), []string{"journey", "-mock", mock.URL, string(a), "krn:payment:eu1:request:1"},
+				env(map[string]string{"KLARNA_MOCK_API_KEY": "klarna_test_api_journey"}), &stdout, io.Discard)
 			require.NoError(t, err)
-			require.Equal(t, "POST /mock/v1/payment-requests/krn:payment:eu1:request:1/"+string(a), <-got)
+			require.Equal(t, "POST /mock/v1/payment-requests/krn:payment:eu1:request:1/"+string(a)+" Basic klarna_test_api_journey", <-got)
 			require.JSONEq(t, `{"state":"ANY"}`, stdout.String())
 		})
 	}

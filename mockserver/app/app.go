@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
+	"time"
 
 	"github.com/klarna-mock/klarna-mock/fixtures"
 	"github.com/klarna-mock/klarna-mock/mockserver"
@@ -29,17 +31,37 @@ type Config struct {
 	Accounts *mockhttp.Accounts
 	// PublicURL is the base of payment_request_url; empty means each request's own host.
 	PublicURL string
-	// MaxObjectsPerTable bounds the store; 0 means memdb.DefaultMaxPerTable.
-	MaxObjectsPerTable int
+	// MaxObjectsPerTenant is how many objects of each kind (payment requests, transactions,
+	// customer tokens, ...) one tenant may hold; 0 means memdb.DefaultMaxPerTenant. A tenant at
+	// its quota makes room by dropping its own finished objects, or gets a 429 QUOTA_EXCEEDED.
+	MaxObjectsPerTenant int
+	// Retention is how long, on its tenant's clock, a finished object stays readable before the
+	// prune loop removes it; 0 or less means memdb.DefaultRetention. A tenant that holds nothing
+	// and has not called for as long is forgotten altogether: its clock, journal and timers.
+	Retention time.Duration
+	// MaxTenants is how many tenants the mock serves at once; 0 means
+	// mockhttp.DefaultMaxTenants. A new tenant beyond it gets a 429 QUOTA_EXCEEDED until an idle
+	// one is forgotten.
+	MaxTenants int
+	// PruneInterval is how often the prune loop runs, in real time; 0 or less means
+	// DefaultPruneInterval.
+	PruneInterval time.Duration
 	// WebhookURL and WebhookSecret configure a webhook at start that receives every event, so a
 	// CI suite need not register one first; WebhookEventTypes filters it (default "*").
 	WebhookURL        string
 	WebhookSecret     string
 	WebhookEventTypes []string
+	// WebhookRefusePrivate refuses webhooks to loopback and private addresses too, besides the
+	// link-local and cloud metadata ones always refused (webhook.Config.RefusePrivate).
+	WebhookRefusePrivate bool
 	// WebhookClient sends webhooks; nil means the notifier's default client.
 	WebhookClient *http.Client
 	Logger        *slog.Logger
 }
+
+// DefaultPruneInterval is how often the prune loop removes what retention no longer keeps:
+// often enough that finished data does not pile up, rarely enough to cost nothing measurable.
+const DefaultPruneInterval = 5 * time.Second
 
 // Mock is an assembled mock.
 type Mock struct {
@@ -48,6 +70,14 @@ type Mock struct {
 	Notifier *webhook.Notifier
 	Clock    *clock.Clock
 	ownClock bool
+	store    *memdb.Store
+	server   *mockhttp.Server
+	// retention is Config.Retention with its default applied.
+	retention time.Duration
+	log       *slog.Logger
+	// stop ends the prune loop, which closes pruned when it has returned.
+	stop, pruned chan struct{}
+	stopOnce     sync.Once
 }
 
 // New assembles a mock.
@@ -67,10 +97,12 @@ func New(cfg Config) (*Mock, error) {
 	if m.Clock == nil {
 		m.Clock, m.ownClock = clock.NewReal(), true
 	}
-	store, err := memdb.New(cfg.MaxObjectsPerTable)
+	m.retention = positiveOr(cfg.Retention, memdb.DefaultRetention)
+	store, err := memdb.New(memdb.Config{MaxObjectsPerTenant: cfg.MaxObjectsPerTenant, Retention: m.retention, Clock: m.Clock})
 	if err != nil {
 		return nil, err
 	}
+	m.store, m.log = store, logger
 	m.Notifier, err = webhook.New(store.Notifications(), webhook.Config{
 		Clock:            m.Clock,
 		Client:           cfg.WebhookClient,
@@ -78,17 +110,19 @@ func New(cfg Config) (*Mock, error) {
 		StaticURL:        cfg.WebhookURL,
 		StaticSecret:     cfg.WebhookSecret,
 		StaticEventTypes: cfg.WebhookEventTypes,
+		RefusePrivate:    cfg.WebhookRefusePrivate,
 	})
 	if err != nil {
 		return nil, err
 	}
 	m.Service = mockserver.NewService(mockserver.Config{Store: store, Rules: set, Clock: m.Clock, Publisher: m.Notifier, Logger: logger})
 	srv, err := mockhttp.NewServer(mockhttp.Deps{
-		Service:   m.Service,
-		Store:     store,
-		Accounts:  cfg.Accounts,
-		Logger:    logger,
-		PublicURL: cfg.PublicURL,
+		Service:    m.Service,
+		Store:      store,
+		Accounts:   cfg.Accounts,
+		Logger:     logger,
+		PublicURL:  cfg.PublicURL,
+		MaxTenants: cfg.MaxTenants,
 	})
 	if err != nil {
 		return nil, err
@@ -96,14 +130,79 @@ func New(cfg Config) (*Mock, error) {
 	if err := srv.EnableNotifications(m.Notifier); err != nil {
 		return nil, err
 	}
-	m.Handler = srv
+	m.Handler, m.server = srv, srv
+	m.stop, m.pruned = make(chan struct{}), make(chan struct{})
+	go m.pruneLoop(positiveOr(cfg.PruneInterval, DefaultPruneInterval))
 	return m, nil
 }
 
-// Close stops what the mock runs in the background: it finishes the webhook attempts in flight,
-// bounded by ctx. Deliveries still waiting (queued or for a retry) are not made; the notifier
-// logs each of them, and Close returns them so a caller can report them too.
+// positiveOr returns d, or def when d is not positive.
+func positiveOr(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// pruneLoop runs Prune every interval, in real time, until Close. It is the one place retention
+// is applied: the request path never prunes, so no call waits for a sweep.
+func (m *Mock) pruneLoop(interval time.Duration) {
+	defer close(m.pruned)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-tick.C:
+			if err := m.Prune(); err != nil {
+				m.log.Error("pruning finished objects", "err", err)
+			}
+		}
+	}
+}
+
+// Prune does at once what the prune loop does every PruneInterval; a test on a manual clock
+// calls it to apply retention without waiting for the loop. It removes every finished object
+// whose retention has passed on its tenant's clock, then forgets each tenant that holds nothing
+// and has not called for the retention (on the base clock, as the server times calls).
+func (m *Mock) Prune() error {
+	n, err := m.store.Prune()
+	if n > 0 {
+		m.log.Debug("pruned finished objects", "removed", n)
+	}
+	if err != nil {
+		return err
+	}
+	for _, id := range m.server.IdleTenants(m.Clock.Now().Add(-m.retention)) {
+		if len(m.store.Count(id)) > 0 {
+			continue
+		}
+		if err := m.forgetTenant(id); err != nil {
+			return err
+		}
+		m.log.Debug("forgot idle tenant", "tenant", id)
+	}
+	return nil
+}
+
+// forgetTenant drops everything the mock keeps of a tenant. The store goes last: a call that
+// slipped in since the tenant was found empty may have stored objects whose timers ran on the
+// clock just forgotten, and they go with the rest rather than linger without them.
+func (m *Mock) forgetTenant(id string) error {
+	m.server.ForgetTenant(id)
+	m.Service.ForgetTenant(id)
+	m.Clock.ForgetTenant(id)
+	return m.store.ForgetTenant(id)
+}
+
+// Close stops what the mock runs in the background: the prune loop, and the webhook attempts in
+// flight, which it finishes, bounded by ctx. Deliveries still waiting (queued or for a retry) are
+// not made; the notifier logs each of them, and Close returns them so a caller can report them
+// too.
 func (m *Mock) Close(ctx context.Context) ([]*webhook.Delivery, error) {
+	m.stopOnce.Do(func() { close(m.stop) })
+	<-m.pruned
 	undelivered, err := m.Notifier.Close(ctx)
 	if m.ownClock {
 		m.Clock.Close()

@@ -2,21 +2,34 @@ package http
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/klarna-mock/klarna-mock/contracts"
 	"github.com/klarna-mock/klarna-mock/mockserver"
+	"github.com/klarna-mock/klarna-mock/mockserver/clock"
 )
 
-// journeyAction lets a test act as the customer in the Purchase Journey without a browser. Like
-// the payment_request_url, it needs only the payment request id.
+// journeyAction lets a test act as the customer in the Purchase Journey without a browser.
+// Unlike the journey page, whose unguessable URL is the customer's capability, it is part of the
+// tenant's control API: it takes the tenant's key and acts only on the tenant's own Payment
+// Requests, another tenant's being the 404 of an unknown id.
 func (s *Server) journeyAction(w http.ResponseWriter, r *request) error {
 	action, err := mockserver.ParseJourneyAction("action", r.vars["action"])
 	if err != nil {
 		return err
 	}
-	pr, err := s.svc.Act("", r.vars["payment_request_id"], action)
+	// The path names no partner account: the request is found by id, then held to the caller's
+	// tenant, and acted on in its own scope (the tenant's partner account it was created on).
+	id := r.vars["payment_request_id"]
+	pr, err := s.svc.PaymentRequest("", id)
 	if err != nil {
+		return err
+	}
+	if owner, _ := mockserver.SplitScope(pr.AccountID); owner != r.tenant {
+		return mockserver.NotFound("Payment request", id)
+	}
+	if pr, err = s.svc.Act(pr.AccountID, id, action); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, pr)
@@ -28,17 +41,18 @@ type clockState struct {
 	Offset string    `json:"offset"`
 }
 
-func (s *Server) clockState() clockState {
-	c := s.svc.Clock()
+func stateOf(c *clock.Clock) clockState {
 	return clockState{Now: c.Now(), Offset: c.Offset().String()}
 }
 
+// readClock answers the caller's tenant clock: each tenant's time is its own (see clock.Tenant).
 func (s *Server) readClock(w http.ResponseWriter, r *request) error {
-	return writeJSON(w, http.StatusOK, s.clockState())
+	return writeJSON(w, http.StatusOK, stateOf(s.svc.ClockOf(r.tenant)))
 }
 
-// advanceClock moves the mock's clock forward, firing every expiry and webhook retry that falls
-// due on the way.
+// advanceClock moves the caller's tenant clock forward, firing every expiry and webhook retry of
+// that tenant that falls due on the way; other tenants' clocks stay where they are. A negative,
+// absurdly long or overflowing move is a 400 on duration, and leaves the clock as it was.
 func (s *Server) advanceClock(w http.ResponseWriter, r *request) error {
 	var in struct {
 		Duration string `json:"duration"`
@@ -50,26 +64,21 @@ func (s *Server) advanceClock(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return mockserver.Invalid("duration", err.Error())
 	}
-	s.svc.Clock().Advance(d)
-	return writeJSON(w, http.StatusOK, s.clockState())
+	c := s.svc.ClockOf(r.tenant)
+	if _, err := c.TryAdvance(d); err != nil {
+		return mockserver.Invalid("duration", err.Error())
+	}
+	return writeJSON(w, http.StatusOK, stateOf(c))
 }
 
-// parseDuration takes an ISO 8601 duration (PT1H) or a Go one (90m).
+// parseDuration takes an ISO 8601 duration (PT1H) or a Go one (90m). Both parsers refuse what a
+// time.Duration cannot hold; the sign and the size of the move are the clock's to check.
 func parseDuration(v string) (time.Duration, error) {
-	if d, err := mockserver.ParseISODuration(v); err == nil {
-		return d, nil
+	if strings.HasPrefix(v, "P") {
+		return mockserver.ParseISODuration(v)
 	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		return 0, err
-	}
-	if d < 0 {
-		return 0, errNegativeDuration
-	}
-	return d, nil
+	return time.ParseDuration(v)
 }
-
-var errNegativeDuration = mockserver.Invalid("duration", "the clock only moves forward")
 
 // customerTokenView shows a customer token with its status, which Klarna's own token object
 // does not carry.

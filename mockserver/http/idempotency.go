@@ -25,7 +25,7 @@ func (s *Server) idempotently(w http.ResponseWriter, r *request, key string, h h
 	id := scope + "\x00" + key
 	digest := sha256.Sum256(r.body)
 	for {
-		rec, err := s.storedAnswer(scope, key)
+		rec, err := s.storedAnswer(r.tenant, scope, key)
 		if err != nil {
 			return err
 		}
@@ -57,7 +57,7 @@ func (s *Server) idempotently(w http.ResponseWriter, r *request, key string, h h
 // runOnce runs the handler for the first request with a key and stores a successful answer.
 func (s *Server) runOnce(w http.ResponseWriter, r *request, scope, key string, digest [32]byte, h handlerFunc) error {
 	// Another request may have finished between the lookup and taking the flight.
-	rec, err := s.storedAnswer(scope, key)
+	rec, err := s.storedAnswer(r.tenant, scope, key)
 	if err != nil {
 		return err
 	}
@@ -77,7 +77,7 @@ func (s *Server) runOnce(w http.ResponseWriter, r *request, scope, key string, d
 			Status:     cw.status,
 			Header:     map[string]string{"Content-Type": cw.header.Get("Content-Type")},
 			Body:       cw.body.Bytes(),
-			ExpiresAt:  s.svc.Clock().Now().Add(IdempotencyWindow).UnixNano(),
+			ExpiresAt:  s.svc.ClockOf(r.tenant).Now().Add(IdempotencyWindow).UnixNano(),
 		}
 		if err := s.store.Update(func(tx mockserver.Tx) error { return tx.PutIdempotent(stored) }); err != nil {
 			return err
@@ -91,8 +91,9 @@ func (s *Server) runOnce(w http.ResponseWriter, r *request, scope, key string, d
 	return nil
 }
 
-// storedAnswer returns the unexpired answer stored for key, or nil.
-func (s *Server) storedAnswer(scope, key string) (*mockserver.IdempotencyRecord, error) {
+// storedAnswer returns the answer stored for key that has not expired on the tenant's clock, or
+// nil.
+func (s *Server) storedAnswer(tenant, scope, key string) (*mockserver.IdempotencyRecord, error) {
 	var rec *mockserver.IdempotencyRecord
 	err := s.store.View(func(tx mockserver.Tx) error {
 		var err error
@@ -105,7 +106,7 @@ func (s *Server) storedAnswer(scope, key string) (*mockserver.IdempotencyRecord,
 	if err != nil {
 		return nil, err
 	}
-	if rec.ExpiresAt <= s.svc.Clock().Now().UnixNano() {
+	if rec.ExpiresAt <= s.svc.ClockOf(tenant).Now().UnixNano() {
 		return nil, nil
 	}
 	return rec, nil

@@ -26,7 +26,7 @@ var journeyHTML string
 // program starts, and only executed afterwards, which html/template allows concurrently.
 var journeyTemplate = template.Must(template.New("journey.html").Parse(journeyHTML))
 
-// The placeholders Klarna fills in a return_url (klarna-api-facts §3).
+// The placeholders Klarna fills in a return_url (docs/klarna.md §3).
 const (
 	placeholderID        = "{klarna.payment_request.id}"
 	placeholderState     = "{klarna.payment_request.state}"

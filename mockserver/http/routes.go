@@ -32,10 +32,11 @@ func (s *Server) routes() error {
 		{method: http.MethodGet, path: "/journey/{payment_request_id}", public: true, raw: true, handle: s.journeyPage},
 		{method: http.MethodPost, path: "/journey/{payment_request_id}", public: true, raw: true, handle: s.journeySubmit},
 
-		// The mock's own control API (mock-control.yaml).
-		{method: http.MethodPost, path: control + "/payment-requests/{payment_request_id}/{action}", contract: contractControl, public: true, handle: s.journeyAction},
-		{method: http.MethodGet, path: control + "/clock", contract: contractControl, public: true, handle: s.readClock},
-		{method: http.MethodPost, path: control + "/clock/advance", contract: contractControl, public: true, handle: s.advanceClock},
+		// The mock's own control API (mock-control.yaml): the tenant's own, so every route takes
+		// the tenant's key and answers another tenant's ids as unknown ones.
+		{method: http.MethodPost, path: control + "/payment-requests/{payment_request_id}/{action}", contract: contractControl, handle: s.journeyAction},
+		{method: http.MethodGet, path: control + "/clock", contract: contractControl, handle: s.readClock},
+		{method: http.MethodPost, path: control + "/clock/advance", contract: contractControl, handle: s.advanceClock},
 		{method: http.MethodGet, path: control + "/accounts/{partner_account_id}/customer-tokens/{customer_token}", contract: contractControl, handle: s.readCustomerToken},
 		{method: http.MethodPost, path: control + "/accounts/{partner_account_id}/customer-tokens/{customer_token}/revoke", contract: contractControl, handle: s.revokeCustomerToken},
 		{method: http.MethodGet, path: control + "/accounts/{partner_account_id}/journal", contract: contractControl, handle: s.readJournal},
