@@ -399,3 +399,36 @@ func TestIdleTenantsAreForgotten(t *testing.T) {
 	require.Equal(t, http.StatusTooManyRequests, idle.do(http.MethodGet, "/mock/v1/clock", nil).status)
 	require.Equal(t, 2, m.Clock.Tenants())
 }
+
+// TestIdempotencyQuotaRefusesBeforeTheWork checks that a call whose idempotency record the tenant's
+// full quota could not keep is refused before it creates anything: a retry of a call answered
+// 429 must never find that a resource was made after all.
+func TestIdempotencyQuotaRefusesBeforeTheWork(t *testing.T) {
+	t.Parallel()
+	m := newMock(t, app.Config{MaxObjectsPerTenant: 3})
+	a := tenantOf(t, m, "idempotency_quota")
+	session := a.session()
+	for i := range 2 {
+		minted := a.do(http.MethodPost, "/v2/accounts/"+account+"/interoperability/test-tokens",
+			map[string]any{"email": "jane@example.com"}, "Klarna-Idempotency-Key", "mint-"+string(rune('a'+i)))
+		require.Equal(t, http.StatusCreated, minted.status, string(minted.raw))
+	}
+	first := a.authorize(purchase(1000, false), "Klarna-Network-Session-Token", session, "Klarna-Idempotency-Key", "pay-1")
+	require.Equal(t, http.StatusOK, first.status, string(first.raw))
+
+	// Three live idempotency records: a fourth key cannot be kept, so the call is refused.
+	refused := a.authorize(purchase(1000, false), "Klarna-Network-Session-Token", session, "Klarna-Idempotency-Key", "pay-2")
+	requireQuotaExceeded(t, refused)
+
+	// The refused call made no transaction: two more fit in the quota of three, a third does not.
+	for range 2 {
+		ok := a.authorize(purchase(1000, false), "Klarna-Network-Session-Token", session)
+		require.Equal(t, http.StatusOK, ok.status, string(ok.raw))
+	}
+	requireQuotaExceeded(t, a.authorize(purchase(1000, false), "Klarna-Network-Session-Token", session))
+
+	// The first key still replays its answer.
+	replayed := a.authorize(purchase(1000, false), "Klarna-Network-Session-Token", session, "Klarna-Idempotency-Key", "pay-1")
+	require.Equal(t, http.StatusOK, replayed.status)
+	require.JSONEq(t, string(first.raw), string(replayed.raw))
+}

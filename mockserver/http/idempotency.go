@@ -64,24 +64,36 @@ func (s *Server) runOnce(w http.ResponseWriter, r *request, scope, key string, d
 	if rec != nil {
 		return replay(w, rec, digest)
 	}
-	cw := &captureWriter{header: http.Header{}, status: http.StatusOK}
-	if err := h(cw, r); err != nil {
+	// Reserve the key's place in the store before the handler runs: when the tenant's quota of
+	// idempotency records is full of live ones, the call is refused (429) before it creates
+	// anything, rather than creating a resource whose answer cannot be kept for a retry.
+	reservation := &mockserver.IdempotencyRecord{
+		Scope:      scope,
+		Tenant:     r.tenant,
+		Key:        key,
+		BodyDigest: digest,
+		ExpiresAt:  s.svc.ClockOf(r.tenant).Now().Add(IdempotencyWindow).UnixNano(),
+	}
+	if err := s.putIdempotent(reservation); err != nil {
 		return err
 	}
-	if cw.status < 300 {
-		stored := &mockserver.IdempotencyRecord{
-			Scope:      scope,
-			Tenant:     r.tenant,
-			Key:        key,
-			BodyDigest: digest,
-			Status:     cw.status,
-			Header:     map[string]string{"Content-Type": cw.header.Get("Content-Type")},
-			Body:       cw.body.Bytes(),
-			ExpiresAt:  s.svc.ClockOf(r.tenant).Now().Add(IdempotencyWindow).UnixNano(),
-		}
-		if err := s.store.Update(func(tx mockserver.Tx) error { return tx.PutIdempotent(stored) }); err != nil {
-			return err
-		}
+	cw := &captureWriter{header: http.Header{}, status: http.StatusOK}
+	herr := h(cw, r)
+	stored := *reservation
+	if herr == nil && cw.status < 300 {
+		stored.Status = cw.status
+		stored.Header = map[string]string{"Content-Type": cw.header.Get("Content-Type")}
+		stored.Body = cw.body.Bytes()
+	} else {
+		// Only successes are kept: the reservation ends now, so it is finished data the store
+		// may drop, and the key is free for a corrected retry.
+		stored.ExpiresAt = s.svc.ClockOf(r.tenant).Now().UnixNano()
+	}
+	if err := s.putIdempotent(&stored); err != nil {
+		return err
+	}
+	if herr != nil {
+		return herr
 	}
 	for k, v := range cw.header {
 		w.Header()[k] = v
@@ -106,10 +118,17 @@ func (s *Server) storedAnswer(tenant, scope, key string) (*mockserver.Idempotenc
 	if err != nil {
 		return nil, err
 	}
-	if rec.ExpiresAt <= s.svc.ClockOf(tenant).Now().UnixNano() {
+	// A reservation (no status yet) belongs to a call still running or one that failed; neither
+	// has an answer to replay.
+	if rec.Status == 0 || rec.ExpiresAt <= s.svc.ClockOf(tenant).Now().UnixNano() {
 		return nil, nil
 	}
 	return rec, nil
+}
+
+// putIdempotent stores an idempotency record (a replacement never counts against the quota).
+func (s *Server) putIdempotent(rec *mockserver.IdempotencyRecord) error {
+	return s.store.Update(func(tx mockserver.Tx) error { return tx.PutIdempotent(rec) })
 }
 
 // replay writes a stored answer, or a 409 when the body differs from the first request's.
