@@ -69,7 +69,7 @@ func suiteOptions(t *testing.T, s *steps.Suite) *godog.Options {
 	return &godog.Options{
 		Format:      format,
 		Output:      colors.Colored(os.Stdout),
-		Tags:        s.Tags(setting(*godogTags, "GODOG_TAGS")),
+		Tags:        setting(*godogTags, "GODOG_TAGS"),
 		Concurrency: s.Concurrency(concurrency),
 		Randomize:   seed,
 		Strict:      true,

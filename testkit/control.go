@@ -1,7 +1,7 @@
 package testkit
 
 import (
-	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/klarna-mock/klarna-mock/internal/httpclient"
 	"github.com/klarna-mock/klarna-mock/mockserver"
 	mockhttp "github.com/klarna-mock/klarna-mock/mockserver/http"
 	"github.com/klarna-mock/klarna-mock/mockserver/webhook"
@@ -31,10 +32,17 @@ type JournalEntry = mockhttp.JournalEntry
 // Control acts on a klarna-mock through its HTTP API: as the customer in the Purchase Journey, on
 // the clock, on the journal of what an account sent, and on the webhook deliveries still due. It
 // works against any klarna-mock, in process (Mock embeds one) or started elsewhere
-// (testkit.Control{URL: "http://127.0.0.1:8480"}). It is safe for concurrent use.
+// (testkit.Control{URL: "http://127.0.0.1:8480", APIKey: key}). It is safe for concurrent use.
+//
+// The mock is shared by tenants (one per API key, or per partner account with an accounts file),
+// and its control API is each tenant's own: every /mock/v1 call needs the tenant's key, and the
+// clock it reads and moves is that tenant's alone.
 type Control struct {
 	// URL is the mock's base URL, without a trailing slash.
 	URL string
+	// APIKey is the tenant's API key, sent by the methods that take none: the customer's
+	// journey actions (Act, Approve, Decline) and the clock (AdvanceClock, Now).
+	APIKey string
 	// HTTP sends the requests; nil means a client with a 10-second timeout.
 	HTTP *http.Client
 	// UserAgent marks the requests; empty means DefaultUserAgent.
@@ -56,22 +64,17 @@ func (e *StatusError) Error() string {
 
 // Do sends a request to the mock: body (if not nil) as JSON, apiKey (if not empty) as
 // "Authorization: Basic <apiKey>", and decodes a 2xx answer into out (if not nil). Any other
-// status is a *StatusError. POSTs carry a fresh Klarna-Idempotency-Key.
+// status is a *StatusError. POSTs carry a fresh Klarna-Idempotency-Key. It is DoContext with
+// context.Background().
 func (c *Control) Do(method, path, apiKey string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, strings.TrimRight(c.URL, "/")+path, rd)
+	return c.DoContext(context.Background(), method, path, apiKey, body, out)
+}
+
+// DoContext is Do under ctx: cancelling ctx abandons the request.
+func (c *Control) DoContext(ctx context.Context, method, path, apiKey string, body, out any) error {
+	req, err := httpclient.NewJSONRequest(ctx, method, strings.TrimRight(c.URL, "/")+path, body)
 	if err != nil {
-		return err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		return fmt.Errorf("klarna-mock: %s %s: %w", method, path, err)
 	}
 	if apiKey != "" {
 		req.Header.Set("Authorization", "Basic "+apiKey)
@@ -110,10 +113,10 @@ func (c *Control) Do(method, path, apiKey string, body, out any) error {
 
 // Act carries out a customer's action in the Purchase Journey of a Payment Request: "open",
 // "approve", "decline", "back-out" or "abandon" (see mock-control.yaml), and returns the Payment
-// Request afterwards.
+// Request afterwards. It acts as c.APIKey's tenant: the Payment Request must be that tenant's.
 func (c *Control) Act(paymentRequestID, action string) (*PaymentRequest, error) {
 	pr := &PaymentRequest{}
-	err := c.Do(http.MethodPost, "/mock/v1/payment-requests/"+url.PathEscape(paymentRequestID)+"/"+url.PathEscape(action), "", nil, pr)
+	err := c.Do(http.MethodPost, "/mock/v1/payment-requests/"+url.PathEscape(paymentRequestID)+"/"+url.PathEscape(action), c.APIKey, nil, pr)
 	if err != nil {
 		return nil, err
 	}
@@ -131,21 +134,41 @@ func (c *Control) Decline(paymentRequestID string) (*PaymentRequest, error) {
 	return c.Act(paymentRequestID, string(mockserver.JourneyDecline))
 }
 
-// AdvanceClock moves the mock's clock forward through its HTTP API and returns the new time.
+// ForKey returns a copy of c acting as the tenant of apiKey (see APIKey).
+func (c *Control) ForKey(apiKey string) *Control {
+	k := *c
+	k.APIKey = apiKey
+	return &k
+}
+
+// clockState is the mock's answer about a tenant clock.
+type clockState struct {
+	Now time.Time `json:"now"`
+}
+
+// AdvanceClock is AdvanceClockFor with c.APIKey.
 func (c *Control) AdvanceClock(d time.Duration) (time.Time, error) {
-	var out struct {
-		Now time.Time `json:"now"`
-	}
-	err := c.Do(http.MethodPost, "/mock/v1/clock/advance", "", map[string]string{"duration": d.String()}, &out)
+	return c.AdvanceClockFor(c.APIKey, d)
+}
+
+// AdvanceClockFor moves the clock of apiKey's tenant forward through the mock's HTTP API, firing
+// that tenant's expiries and webhook retries that fall due on the way, and returns its new time.
+// Other tenants' clocks do not move.
+func (c *Control) AdvanceClockFor(apiKey string, d time.Duration) (time.Time, error) {
+	var out clockState
+	err := c.Do(http.MethodPost, "/mock/v1/clock/advance", apiKey, map[string]string{"duration": d.String()}, &out)
 	return out.Now, err
 }
 
-// Now reads the mock's clock.
+// Now is NowFor with c.APIKey.
 func (c *Control) Now() (time.Time, error) {
-	var out struct {
-		Now time.Time `json:"now"`
-	}
-	err := c.Do(http.MethodGet, "/mock/v1/clock", "", nil, &out)
+	return c.NowFor(c.APIKey)
+}
+
+// NowFor reads the clock of apiKey's tenant: the mock's time plus every move that tenant made.
+func (c *Control) NowFor(apiKey string) (time.Time, error) {
+	var out clockState
+	err := c.Do(http.MethodGet, "/mock/v1/clock", apiKey, nil, &out)
 	return out.Now, err
 }
 

@@ -7,12 +7,19 @@
 //		testkit.WithManualClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)),
 //		testkit.WithWebhook(acquirerURL+"/klarna/webhooks", secret))
 //	// point the code under test at m.URL, then act as the customer and move time:
-//	pr, err := m.Approve(paymentRequestID)
+//	pr, err := m.ForKey(apiKey).Approve(paymentRequestID)
 //	m.Advance(61 * time.Minute)
 //	entries, err := m.Journal(apiKey, account)
 //
 // The helpers go through the mock's HTTP control API (contracts/mock-control.yaml), so a
-// [Control] does the same against a klarna-mock running elsewhere (testkit.Control{URL: ...}).
+// [Control] does the same against a klarna-mock running elsewhere
+// (testkit.Control{URL: ..., APIKey: ...}). That API is each tenant's own: it takes the API key
+// of the tenant (the code under test's key) and acts only on that tenant's data and clock.
+//
+// Time has two levels. Each tenant has a clock of its own, the mock's base clock plus the moves
+// that tenant made: [Control.AdvanceClockFor] (POST /mock/v1/clock/advance) moves one tenant,
+// the way a test sharing a mock with others must. [Mock.Advance] moves the base clock of a mock
+// the test owns, and with it every tenant's clock.
 //
 // Call SettleWebhooks before moving the clock while webhooks may be queued or in flight: an
 // attempt that fails schedules its retry from the clock's time when it ends, so a move made
@@ -122,7 +129,8 @@ func WithLogger(l *slog.Logger) Option {
 // Journal, ...) act on it over HTTP.
 type Mock struct {
 	Control
-	// Clock is the clock the mock runs on; advancing it directly is the same as Advance.
+	// Clock is the base clock the mock runs on, under every tenant's clock; advancing it directly
+	// is the same as Advance.
 	Clock *clock.Clock
 	// App is the assembled mock, for tests that reach into its Service or Notifier.
 	App *app.Mock
@@ -166,9 +174,10 @@ func (m *Mock) Close() {
 	_, _ = m.App.Close(ctx)
 }
 
-// Advance moves the mock's clock forward by d, firing every Payment Request expiry and webhook
-// retry that falls due on the way, and returns the new time. It is Control.Advance without the
-// round trip, and it cannot fail.
+// Advance moves the mock's base clock forward by d, and with it the clock of every tenant,
+// firing every Payment Request expiry and webhook retry that falls due on the way, and returns
+// the base's new time (a tenant that moved its own clock is ahead of it by its moves). Unlike
+// Control.AdvanceClockFor, which moves one tenant over HTTP, it needs no key and cannot fail.
 func (m *Mock) Advance(d time.Duration) time.Time {
 	return m.Clock.Advance(d)
 }

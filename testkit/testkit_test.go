@@ -71,7 +71,7 @@ func TestAStepUpWalkedThroughWithTheHelpers(t *testing.T) {
 		  "step_up_config":{"customer_interaction_config":{"method":"SDK"}}}`)
 	prID := out["payment_request"].(map[string]any)["payment_request_id"].(string)
 
-	pr, err := m.Approve(prID)
+	pr, err := m.ForKey(key).Approve(prID)
 	require.NoError(t, err)
 	require.Equal(t, "COMPLETED", pr.State)
 	require.NotEmpty(t, pr.StateContext.KlarnaNetworkSessionToken)
@@ -83,7 +83,7 @@ func TestAStepUpWalkedThroughWithTheHelpers(t *testing.T) {
 
 	// The network session token's window is 60 minutes, on the mock's clock.
 	require.Equal(t, start.Add(61*time.Minute), m.Advance(61*time.Minute))
-	now, err := m.Now()
+	now, err := m.NowFor(key)
 	require.NoError(t, err)
 	require.Equal(t, start.Add(61*time.Minute), now)
 
@@ -125,7 +125,7 @@ rules:
 	require.Len(t, entries, 3, "the account's journal holds both keys' calls")
 	require.Equal(t, testkit.DefaultUserAgent, entries[1].Headers["User-Agent"], "the helpers' own calls are marked")
 
-	_, err = m.Approve("krn:payment:eu1:request:00000000-0000-4000-8000-000000000000")
+	_, err = m.ForKey("klarna_test_api_ap").Approve("krn:payment:eu1:request:00000000-0000-4000-8000-000000000000")
 	var se *testkit.StatusError
 	require.ErrorAs(t, err, &se)
 	require.Equal(t, http.StatusNotFound, se.Status)
@@ -159,7 +159,7 @@ func TestSettleWebhooksBeforeMovingTheClock(t *testing.T) {
 	const key = "klarna_test_api_settle"
 	out := authorize(t, m, key, http.Header{}, `{"currency":"EUR","request_payment_transaction":{"amount":1000},
 		"step_up_config":{"customer_interaction_config":{"method":"SDK"}}}`)
-	_, err := m.Approve(out["payment_request"].(map[string]any)["payment_request_id"].(string))
+	_, err := m.ForKey(key).Approve(out["payment_request"].(map[string]any)["payment_request_id"].(string))
 	require.NoError(t, err)
 
 	// Every first attempt fails; then nothing is due until the first retry, 10 s later.
@@ -182,4 +182,38 @@ func TestSettleWebhooksBeforeMovingTheClock(t *testing.T) {
 		return delivered >= 1
 	}, 5*time.Second, 5*time.Millisecond, "the retry is delivered")
 	require.NoError(t, m.SettleWebhooks(key, 5*time.Second))
+}
+
+func TestEachTenantMovesItsOwnClock(t *testing.T) {
+	t.Parallel()
+	m := testkit.NewMock(t, testkit.WithManualClock(start))
+	a, b := m.ForKey("klarna_test_api_tenant_a"), m.ForKey("klarna_test_api_tenant_b")
+
+	moved, err := a.AdvanceClock(2 * time.Hour)
+	require.NoError(t, err)
+	require.Equal(t, start.Add(2*time.Hour), moved)
+	now, err := b.Now()
+	require.NoError(t, err)
+	require.Equal(t, start, now, "another tenant's move leaves this tenant's clock alone")
+	now, err = m.NowFor("klarna_test_api_tenant_a")
+	require.NoError(t, err)
+	require.Equal(t, start.Add(2*time.Hour), now)
+	require.Equal(t, start, m.Clock.Now(), "a tenant's move leaves the base clock alone")
+
+	// The test's own base clock moves every tenant.
+	require.Equal(t, start.Add(time.Minute), m.Advance(time.Minute))
+	now, err = a.Now()
+	require.NoError(t, err)
+	require.Equal(t, start.Add(2*time.Hour+time.Minute), now)
+	now, err = b.Now()
+	require.NoError(t, err)
+	require.Equal(t, start.Add(time.Minute), now)
+
+	_, err = m.AdvanceClock(time.Hour)
+	var se *testkit.StatusError
+	require.ErrorAs(t, err, &se, "the clock is a tenant's: a Control without a key is refused")
+	require.Equal(t, http.StatusUnauthorized, se.Status)
+	_, err = a.AdvanceClock(-time.Hour)
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, http.StatusBadRequest, se.Status)
 }

@@ -1,8 +1,10 @@
 package steps
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -52,9 +54,13 @@ type Config struct {
 	// process for each scenario (only with an in-process Acquiring Partner).
 	KlarnaMockURL string
 	// KlarnaAPIKey and KlarnaAccountID are the Acquiring Partner's API key and partner account
-	// at the mock: the suite reads the journal of what the Acquiring Partner sent with them. With
-	// an in-process Acquiring Partner and an external mock, an empty key means a fresh key per
-	// scenario (the mock isolates each key's state).
+	// at the mock. The key is the scenario's tenant there: the suite reads the journal of what
+	// the Acquiring Partner sent, acts as the customer and moves the clock with it, so a
+	// scenario's clock moves are that tenant's alone. An Acquiring Partner started elsewhere
+	// has its own fixed key, which must be given here (default DefaultAcquirerKlarnaAPIKey).
+	// With an in-process Acquiring Partner and an external mock, an empty key means a fresh
+	// key per scenario, configured into that scenario's Acquiring Partner (the mock isolates
+	// each key's state and clock).
 	KlarnaAPIKey    string
 	KlarnaAccountID string
 	// PartnerKlarnaAPIKey is the key the Partner uses when it calls Klarna directly (Klarna's
@@ -72,6 +78,11 @@ type Config struct {
 	WaitTimeout time.Duration
 	// Logger receives the logs of the systems started in process; nil discards them.
 	Logger *slog.Logger
+	// Report receives, after the run, the scenarios the suite skipped because this setup
+	// cannot run them, each with the reason (godog's formatters say a step was skipped, not
+	// why); nil means os.Stdout. It is plain text: point it at godog's Options.Output only when
+	// that is a formatter for people (pretty, progress).
+	Report io.Writer
 }
 
 // ConfigFromEnv reads a Config from the environment:
@@ -84,7 +95,8 @@ type Config struct {
 //	ACQUIRER_PARTNER_WEBHOOK_URL    where the Acquiring Partner sends Partner webhooks (default http://127.0.0.1:8491/partner/webhooks)
 //	ACQUIRER_PARTNER_WEBHOOK_SECRET their signing secret (default whsec_contract_suite)
 //	KLARNA_MOCK_URL                 the klarna-mock (empty: one in process per scenario)
-//	ACQUIRER_KLARNA_API_KEY         the Acquiring Partner's key at the mock
+//	ACQUIRER_KLARNA_API_KEY         the Acquiring Partner's key at the mock: the scenarios' tenant there
+//	KLARNA_MOCK_API_KEY             the same, when ACQUIRER_KLARNA_API_KEY is not set
 //	ACQUIRER_KLARNA_ACCOUNT_ID      the Acquiring Partner's partner account
 //	KLARNA_PARTNER_API_KEY          the Partner's own key for direct Klarna calls (default: the Acquiring Partner's)
 //	CONTRACT_WAIT_TIMEOUT           how long to wait for webhooks (Go duration, default 10s)
@@ -101,7 +113,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		PartnerWebhookURL:        getenv("ACQUIRER_PARTNER_WEBHOOK_URL"),
 		PartnerWebhookSecret:     getenv("ACQUIRER_PARTNER_WEBHOOK_SECRET"),
 		KlarnaMockURL:            strings.TrimRight(getenv("KLARNA_MOCK_URL"), "/"),
-		KlarnaAPIKey:             getenv("ACQUIRER_KLARNA_API_KEY"),
+		KlarnaAPIKey:             cmp.Or(getenv("ACQUIRER_KLARNA_API_KEY"), getenv("KLARNA_MOCK_API_KEY")),
 		KlarnaAccountID:          getenv("ACQUIRER_KLARNA_ACCOUNT_ID"),
 		PartnerKlarnaAPIKey:      getenv("KLARNA_PARTNER_API_KEY"),
 	}
@@ -126,6 +138,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 func (c Config) withDefaults() (Config, error) {
 	if c.WaitTimeout <= 0 {
 		c.WaitTimeout = DefaultWaitTimeout
+	}
+	if c.Report == nil {
+		c.Report = os.Stdout
 	}
 	if c.PartnerAPIKey == "" && c.PartnerKeyPrefix == "" {
 		c.PartnerKeyPrefix = DefaultPartnerKeyPrefix
@@ -173,6 +188,9 @@ func (c Config) withDefaults() (Config, error) {
 // InProcessAcquirer reports whether the suite starts the reference Acquiring Partner itself.
 func (c Config) InProcessAcquirer() bool { return c.AcquirerURL == "" }
 
-// SharedMock reports whether the mock (and so its clock) is shared with whatever else uses it:
-// scenarios that move the clock must then run one at a time.
-func (c Config) SharedMock() bool { return c.KlarnaMockURL != "" }
+// SharedTenant reports whether every scenario is the same tenant of a shared mock: a mock the
+// suite did not start, with a fixed KlarnaAPIKey (always so for an Acquiring Partner started
+// elsewhere). The scenarios then share one clock at the mock, and a move made by one would move
+// the others' payments: they must run one at a time, and nothing else should use that key
+// meanwhile. With a fresh key per scenario, each scenario's moves are its own.
+func (c Config) SharedTenant() bool { return c.KlarnaMockURL != "" && c.KlarnaAPIKey != "" }

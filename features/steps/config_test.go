@@ -19,10 +19,9 @@ func TestConfigFromEnvAndDefaults(t *testing.T) {
 	s, err := New(c)
 	require.NoError(t, err)
 	require.True(t, s.Config().InProcessAcquirer())
-	require.False(t, s.Config().SharedMock())
+	require.False(t, s.Config().SharedTenant())
 	require.Equal(t, DefaultPartnerKeyPrefix, s.Config().PartnerKeyPrefix)
 	require.Equal(t, DefaultWaitTimeout, s.Config().WaitTimeout)
-	require.Equal(t, "@a", s.Tags("@a"), "an in-process Acquiring Partner runs every scenario")
 	require.Equal(t, 8, s.Concurrency(8))
 
 	c, err = ConfigFromEnv(fakeEnv(map[string]string{"ACQUIRER_URL": "http://127.0.0.1:8490/", "KLARNA_MOCK_URL": "http://127.0.0.1:8480", "CONTRACT_WAIT_TIMEOUT": "3s"}))
@@ -36,9 +35,26 @@ func TestConfigFromEnvAndDefaults(t *testing.T) {
 	require.Equal(t, DefaultAcquirerKlarnaAccountID, got.KlarnaAccountID)
 	require.Equal(t, DefaultPartnerWebhookURL, got.PartnerWebhookURL)
 	require.Equal(t, 3*time.Second, got.WaitTimeout)
-	require.Equal(t, "~@interception", s.Tags(""))
-	require.Equal(t, "@a && ~@interception,@b && ~@c && ~@interception", s.Tags("@a, @b && ~@c"))
-	require.Equal(t, 1, s.Concurrency(8), "scenarios move a shared mock's clock")
+	require.True(t, got.SharedTenant())
+	require.Equal(t, 1, s.Concurrency(8), "the scenarios share the Acquiring Partner's tenant, and its clock")
+
+	// The key the Acquiring Partner uses at the mock, under either name.
+	c, err = ConfigFromEnv(fakeEnv(map[string]string{"ACQUIRER_URL": "http://127.0.0.1:8490", "KLARNA_MOCK_URL": "http://127.0.0.1:8480", "KLARNA_MOCK_API_KEY": "klarna_test_api_theirs"}))
+	require.NoError(t, err)
+	require.Equal(t, "klarna_test_api_theirs", c.KlarnaAPIKey)
+	c, err = ConfigFromEnv(fakeEnv(map[string]string{"ACQUIRER_KLARNA_API_KEY": "klarna_test_api_acquirer", "KLARNA_MOCK_API_KEY": "klarna_test_api_theirs"}))
+	require.NoError(t, err)
+	require.Equal(t, "klarna_test_api_acquirer", c.KlarnaAPIKey)
+
+	// The reference Acquiring Partner in process against a shared mock: a fresh tenant per
+	// scenario, so scenarios may run at once.
+	s, err = New(Config{KlarnaMockURL: "http://127.0.0.1:8480"})
+	require.NoError(t, err)
+	require.False(t, s.Config().SharedTenant())
+	require.Equal(t, 8, s.Concurrency(8))
+	s, err = New(Config{KlarnaMockURL: "http://127.0.0.1:8480", KlarnaAPIKey: "klarna_test_api_fixed"})
+	require.NoError(t, err)
+	require.Equal(t, 1, s.Concurrency(8))
 }
 
 func TestConfigMistakes(t *testing.T) {

@@ -18,15 +18,20 @@
 //	godog.TestSuite{
 //		TestSuiteInitializer: s.InitializeTestSuite,
 //		ScenarioInitializer:  s.InitializeScenario,
-//		Options: &godog.Options{FS: features.Files, Paths: []string{"."}, Tags: s.Tags(""), Strict: true},
+//		Options: &godog.Options{FS: features.Files, Paths: []string{"."}, Strict: true},
 //	}.Run()
 //
-// and add steps of your own (features/example shows some). They reach the scenario's [World]
-// with [Must] or [FromContext], and through it both sides of the Acquiring Partner:
+// Scenarios the configuration cannot run (@interception ones against an Acquiring Partner the
+// suite did not start) are skipped, which is no failure even in strict mode, and listed with the
+// reason after the run (Config.Report).
+//
+// Add steps of your own (features/example shows some). They reach the scenario's [World] with
+// [Must] or [FromContext], and through it both sides of the Acquiring Partner:
 //   - the Partner's side: [World.CallAcquirer] calls the Acquiring Partner as the scenario's
 //     Partner; [World.Answers] and [World.LastAnswer] are the answers the Partner got so far;
-//   - Klarna's side: [World.Klarna] is the client of the scenario's klarna-mock,
-//     [World.KlarnaCredentials] the Acquiring Partner's API key and account there, and
+//   - Klarna's side: [World.Klarna] is the client of the scenario's klarna-mock, acting as the
+//     scenario's tenant there (its Purchase Journeys, its clock), [World.KlarnaCredentials] the
+//     Acquiring Partner's API key and account there, and
 //     [World.Journal] what the Acquiring Partner sent Klarna in the scenario.
 //
 // Failures name the broken rule (see [Rule]): "broken rule [network-data-unaltered]: the
@@ -113,7 +118,8 @@
 //	Given Klarna's webhooks cannot reach the Acquiring Partner
 //
 // Klarna's webhooks to the Acquiring Partner are turned away (503) until they reach it again.
-// @interception: skipped for an Acquiring Partner the suite does not start.
+// @interception: for an Acquiring Partner the suite does not start, the scenario is skipped and
+// reported with the reason.
 //
 //	Given Klarna's answer to the next authorize is lost on the way to the Acquiring Partner
 //
@@ -217,7 +223,8 @@
 //
 //	When (\d+) (minutes?|hours?) pass(?:es)?
 //
-// The mock's clock moves on by that much, once the webhooks due now have been attempted. @clock.
+// The scenario's clock at the mock (its tenant's: the Acquiring Partner's key's; no other tenant's
+// clock moves) moves on by that much, once the webhooks due now have been attempted. @clock.
 //
 //	When Klarna's webhooks reach the Acquiring Partner again
 //
@@ -225,8 +232,9 @@
 //
 //	When Klarna retries its webhooks
 //
-// The mock's clock walks Klarna's retry schedule (+10 s, +2 min, +15 min, +3 h, ...) until the
-// completion of the last Purchase Journey has reached the Acquiring Partner. @interception, @clock.
+// The scenario's clock at the mock walks Klarna's retry schedule (+10 s, +2 min, +15 min, +3 h,
+// ...) until the completion of the last Purchase Journey has reached the Acquiring Partner.
+// @interception, @clock.
 //
 //	When someone posts the Acquiring Partner a Klarna webhook with a wrong signature, saying the Purchase Journey was completed
 //

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/klarna-mock/klarna-mock/internal/httpserver"
 	"github.com/klarna-mock/klarna-mock/reference-impl/acquirer"
 	apapp "github.com/klarna-mock/klarna-mock/reference-impl/app"
 	"github.com/klarna-mock/klarna-mock/reference-impl/klarna"
@@ -39,8 +40,9 @@ type env struct {
 	partnerKey       string
 	otherPartnerKey  string // "" when the setup has no second Partner
 	inbox            *inbox
-	// klarna acts on the mock; apKlarnaKey and account are the Acquiring Partner's credentials
-	// there (the journal's), partnerKlarnaKey the Partner's own.
+	// klarna acts on the mock as the scenario's tenant: the Acquiring Partner's key, apKlarnaKey,
+	// whose journal, Payment Requests and clock the scenario reads and moves; account is the
+	// Acquiring Partner's partner account there, partnerKlarnaKey the Partner's own key.
 	klarna           *testkit.Control
 	apKlarnaKey      string
 	account          string
@@ -89,9 +91,11 @@ func startEnv(cfg Config, shared *inbox) (*env, error) {
 	if !cfg.InProcessAcquirer() {
 		e.acquirerURL, e.klarnaWebhookURL = cfg.AcquirerURL, cfg.AcquirerKlarnaWebhookURL
 		e.inbox = shared
-		e.klarna = &testkit.Control{URL: cfg.KlarnaMockURL, UserAgent: suiteUserAgent}
+		// The Acquiring Partner's own fixed key: its tenant is the one whose clock the
+		// scenario moves (Config.SharedTenant).
 		e.apKlarnaKey, e.account = cfg.KlarnaAPIKey, cfg.KlarnaAccountID
 		e.partnerKlarnaKey = or(cfg.PartnerKlarnaAPIKey, e.apKlarnaKey)
+		e.klarna = e.control(cfg.KlarnaMockURL)
 	} else if err := e.startInProcess(); err != nil {
 		e.close()
 		return nil, err
@@ -142,17 +146,18 @@ func (e *env) startInProcess() error {
 			return err
 		}
 		e.closers = append(e.closers, m.Close)
-		e.klarna = &testkit.Control{URL: m.URL, UserAgent: suiteUserAgent}
+		e.klarna = e.control(m.URL)
 		e.isolated = true
 	} else {
-		// A shared mock: a fresh key per scenario gets a state (and a journal) of its own.
+		// A shared mock: a fresh key per scenario is a tenant of its own, with a state, a
+		// journal and a clock no other scenario or user of the mock sees or moves.
 		e.account = cfg.KlarnaAccountID
 		e.apKlarnaKey = cfg.KlarnaAPIKey
 		if e.apKlarnaKey == "" {
 			e.apKlarnaKey, e.isolated = "klarna_test_api_contract_"+randomHex(8), true
 		}
 		e.partnerKlarnaKey = or(cfg.PartnerKlarnaAPIKey, e.apKlarnaKey)
-		e.klarna = &testkit.Control{URL: cfg.KlarnaMockURL, UserAgent: suiteUserAgent}
+		e.klarna = e.control(cfg.KlarnaMockURL)
 	}
 
 	e.faults = &faultTransport{base: http.DefaultTransport}
@@ -188,6 +193,11 @@ func (e *env) startInProcess() error {
 		}
 	}
 	return nil
+}
+
+// control returns the client of the mock at url acting as the scenario's tenant.
+func (e *env) control(url string) *testkit.Control {
+	return &testkit.Control{URL: url, APIKey: e.apKlarnaKey, UserAgent: suiteUserAgent}
 }
 
 func or(s, def string) string {
@@ -248,10 +258,10 @@ func (f *frontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	sw := httpserver.NewStatusWriter(w)
 	f.handler.ServeHTTP(sw, r)
 	f.mu.Lock()
-	d.status = sw.status
+	d.status = sw.Status
 	f.mu.Unlock()
 }
 
@@ -280,16 +290,6 @@ func (f *frontDoor) passed(texts ...string) []*klarnaDelivery {
 		}
 	}
 	return out
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	w.status = code
-	w.ResponseWriter.WriteHeader(code)
 }
 
 // faultTransport is the wire between the in-process Acquiring Partner and Klarna. It can lose

@@ -61,14 +61,15 @@ func (w *World) timePasses(n int, unit string) error {
 	return w.advance(d)
 }
 
-// advance moves the mock's clock once the webhooks due now have been attempted: an attempt that
-// fails schedules its retry from the clock's time when it ends, so a move made under it would not
-// walk past that retry.
+// advance moves the scenario's tenant clock at the mock, the Acquiring Partner's key's (no other
+// tenant's clock moves), once the webhooks due now have been attempted: an attempt that fails
+// schedules its retry from the clock's time when it ends, so a move made under it would not walk
+// past that retry.
 func (w *World) advance(d time.Duration) error {
 	if err := w.env.klarna.SettleWebhooks(w.env.apKlarnaKey, w.env.cfg.WaitTimeout); err != nil {
 		return fmt.Errorf("before moving Klarna's clock: %w", err)
 	}
-	_, err := w.env.klarna.AdvanceClock(d)
+	_, err := w.env.klarna.AdvanceClockFor(w.env.apKlarnaKey, d)
 	return err
 }
 

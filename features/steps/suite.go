@@ -1,12 +1,15 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -17,6 +20,10 @@ import (
 // Suite runs scenarios against one configuration. It is safe for concurrent scenarios.
 type Suite struct {
 	cfg Config
+
+	// skips are the scenarios the suite skipped, with the reason, for the report after the run.
+	skipsMu sync.Mutex
+	skips   []skipped
 
 	// shared is the Partner's webhook endpoint when the Acquiring Partner runs elsewhere: it
 	// sends every Partner's webhooks to one URL, so one endpoint serves all scenarios.
@@ -38,41 +45,87 @@ func New(cfg Config) (*Suite, error) {
 // Config returns the configuration with its defaults filled in.
 func (s *Suite) Config() Config { return s.cfg }
 
-// Tags returns the tag filter to run with: user (a godog tag expression, "" for all) minus the
-// scenarios this setup cannot run. @interception scenarios stand between Klarna and the
-// Acquiring Partner (they hold back, lose or repeat Klarna's messages), which the suite can only
-// do for an Acquiring Partner it starts itself.
-func (s *Suite) Tags(user string) string {
-	if s.cfg.InProcessAcquirer() {
-		return user
-	}
-	return andTags(user, "~@interception")
-}
+// Tags returns user, the tag filter to run with.
+//
+// Deprecated: the suite selects every scenario; those a setup cannot run are skipped and
+// reported with the reason (see Config.Report). Pass the filter to godog directly.
+func (s *Suite) Tags(user string) string { return user }
 
-// andTags adds a condition to every alternative of a godog tag filter.
-func andTags(filter, cond string) string {
-	if strings.TrimSpace(filter) == "" {
-		return cond
-	}
-	alts := strings.Split(filter, ",")
-	for i, a := range alts {
-		alts[i] = strings.TrimSpace(a) + " && " + cond
-	}
-	return strings.Join(alts, ",")
-}
-
-// Concurrency returns how many scenarios may run at once: want, or 1 when the mock (and its
-// clock, which scenarios move) is shared.
+// Concurrency returns how many scenarios may run at once: want, or 1 when every scenario is the
+// same tenant of a shared mock (Config.SharedTenant), where one scenario's clock moves would move
+// the others' payments too.
 func (s *Suite) Concurrency(want int) int {
-	if s.cfg.SharedMock() || want < 1 {
+	if s.cfg.SharedTenant() || want < 1 {
 		return 1
 	}
 	return want
 }
 
-// InitializeTestSuite stops the shared Partner endpoint after the suite.
+// InitializeTestSuite reports the scenarios skipped, with the reason, and stops the shared
+// Partner endpoint after the suite.
 func (s *Suite) InitializeTestSuite(ctx *godog.TestSuiteContext) {
-	ctx.AfterSuite(func() { _ = s.Close() })
+	ctx.AfterSuite(func() {
+		s.report()
+		_ = s.Close()
+	})
+}
+
+// skipped is a scenario the suite did not run, and why.
+type skipped struct {
+	uri, name, reason string
+}
+
+// skip records that scenario sc cannot run in this setup, for the report after the run, and
+// returns the error that makes godog skip the rest of it. In strict mode too, a skip is no
+// failure: the reason is what the report shows.
+func (s *Suite) skip(sc *godog.Scenario, reason string) error {
+	s.skipsMu.Lock()
+	s.skips = append(s.skips, skipped{uri: sc.Uri, name: sc.Name, reason: reason})
+	s.skipsMu.Unlock()
+	return fmt.Errorf("%w: %s", godog.ErrSkip, reason)
+}
+
+// report writes the run's skipped scenarios with their reasons to Config.Report, and forgets
+// them for a next run. godog's formatters show a skipped scenario's steps, but not why they
+// were skipped.
+func (s *Suite) report() {
+	s.skipsMu.Lock()
+	skips := s.skips
+	s.skips = nil
+	s.skipsMu.Unlock()
+	if len(skips) == 0 {
+		return
+	}
+	slices.SortFunc(skips, func(a, b skipped) int { return cmp.Or(cmp.Compare(a.uri, b.uri), cmp.Compare(a.name, b.name)) })
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n%d scenarios skipped: this setup cannot run them\n", len(skips))
+	for _, sk := range skips {
+		fmt.Fprintf(&b, "  %s: %s\n      skipped: %s\n", sk.uri, sk.name, sk.reason)
+	}
+	_, _ = io.WriteString(s.cfg.Report, b.String())
+}
+
+// interceptionTag marks the scenarios in which the suite stands between Klarna and the
+// Acquiring Partner.
+const interceptionTag = "@interception"
+
+// interceptionSkip is why an @interception scenario cannot run against an Acquiring Partner the
+// suite did not start.
+const interceptionSkip = "@interception: the scenario stands between Klarna and the Acquiring Partner (it holds back, " +
+	"loses or repeats Klarna's messages to it), which the suite can do only for an Acquiring Partner it starts itself, " +
+	"not for the one at ACQUIRER_URL"
+
+// cannotRun returns why sc cannot run in this setup, or "".
+func (s *Suite) cannotRun(sc *godog.Scenario) string {
+	if s.cfg.InProcessAcquirer() {
+		return ""
+	}
+	for _, t := range sc.Tags {
+		if t.Name == interceptionTag {
+			return interceptionSkip
+		}
+	}
+	return ""
 }
 
 // Close stops what the suite shares between scenarios.
@@ -114,7 +167,11 @@ func (s *Suite) sharedInbox() (*inbox, error) {
 func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 	w := &World{id: randomHex(4), mode: "REDIRECT"}
 	w.email = "jane.doe." + w.id + "@example.com"
-	sc.Before(func(ctx context.Context, _ *godog.Scenario) (context.Context, error) {
+	sc.Before(func(ctx context.Context, scenario *godog.Scenario) (context.Context, error) {
+		w.skip = func(reason string) error { return s.skip(scenario, reason) }
+		if reason := s.cannotRun(scenario); reason != "" {
+			return ctx, w.skip(reason)
+		}
 		var shared *inbox
 		if !s.cfg.InProcessAcquirer() {
 			var err error

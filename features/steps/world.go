@@ -122,6 +122,8 @@ type World struct {
 	// webhookStatus is the Acquiring Partner's answer to the last webhook the suite posted.
 	webhookStatus int
 	webhookBody   string
+	// skip reports that the scenario cannot run in this setup, and why (Suite.skip).
+	skip func(reason string) error
 
 	mu sync.Mutex
 }
@@ -140,8 +142,9 @@ func (w *World) AcquirerURL() string { return w.env.acquirerURL }
 // PartnerKey is the Partner's API key at the Acquiring Partner for this scenario.
 func (w *World) PartnerKey() string { return w.env.partnerKey }
 
-// Klarna is the client of the scenario's klarna-mock: the customer's Purchase Journey, the
-// clock, the journal, and any call to Klarna's API (Control.Do, with KlarnaCredentials).
+// Klarna is the client of the scenario's klarna-mock, acting as the scenario's tenant there (its
+// APIKey is the Acquiring Partner's key): the customer's Purchase Journey, the tenant's clock,
+// the journal, and any call to Klarna's API (Control.Do, with KlarnaCredentials).
 func (w *World) Klarna() *testkit.Control { return w.env.klarna }
 
 // KlarnaCredentials are the Acquiring Partner's API key and partner account id at the mock:

@@ -84,12 +84,13 @@ func (s *Service) finalize(ctx context.Context, eventID string, p *Payment, pr *
 	if token == "" {
 		return fail("NO_NETWORK_SESSION_TOKEN")
 	}
-	completedAt := s.now()
+	now := s.now()
+	completedAt := now
 	if pr.CompletedAt != nil {
 		completedAt = *pr.CompletedAt
 	}
 	windowEnd := completedAt.Add(klarna.NetworkSessionWindow)
-	if !s.now().Before(windowEnd) {
+	if !now.Before(windowEnd) {
 		return fail("NETWORK_SESSION_TOKEN_EXPIRED")
 	}
 	params := klarna.AuthorizeParams{
@@ -102,8 +103,10 @@ func (s *Service) finalize(ctx context.Context, eventID string, p *Payment, pr *
 		Request:             klarna.AuthorizeRequest{Currency: p.Currency, RequestPaymentTransaction: p.transaction()},
 	}
 	// The call outlives Klarna's wait for the webhook's answer, so a slow success is still
-	// recorded, but not the token's window, after which retrying is pointless.
-	fctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), windowEnd)
+	// recorded, but not the token's window, after which retrying is pointless. The window is on
+	// the Service's clock, which need not be the real one (a klarna-mock's clock moves), so the
+	// deadline is what remains of it from now.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), windowEnd.Sub(now))
 	defer cancel()
 	resp, err := s.klarna.Authorize(fctx, params)
 	if err != nil {

@@ -53,7 +53,10 @@ type Config struct {
 	Notifier Notifier
 	// Logger receives what the AP does; nil discards.
 	Logger *slog.Logger
-	// Now is the clock; nil means time.Now.
+	// Now is the clock the Service tells the time by: the time it records and the network
+	// session token's window it checks before a final authorize. It must agree with Klarna's
+	// clock (a klarna-mock's clock can be moved, see reference-impl/mockclock); nil means
+	// time.Now.
 	Now func() time.Time
 }
 

@@ -10,11 +10,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/klarna-mock/klarna-mock/reference-impl/acquirer"
 	aphttp "github.com/klarna-mock/klarna-mock/reference-impl/http"
 	"github.com/klarna-mock/klarna-mock/reference-impl/klarna"
 	"github.com/klarna-mock/klarna-mock/reference-impl/memdb"
+	"github.com/klarna-mock/klarna-mock/reference-impl/mockclock"
 	"github.com/klarna-mock/klarna-mock/reference-impl/partnerhook"
 )
 
@@ -39,6 +41,14 @@ type Config struct {
 	// PartnerWebhooks configures the delivery of the AP's webhooks.
 	PartnerWebhooks partnerhook.Config
 	Logger          *slog.Logger
+	// Now is the acquirer's clock (acquirer.Config.Now). When nil, it is the real clock, except
+	// in test mode, where it follows the klarna-mock's clock of the acquirer's tenant
+	// (mockclock, reading Klarna.BaseURL with Klarna.APIKey, each reading reused for
+	// mockclock.DefaultTTL), so that the acquirer agrees with the mock about the network session
+	// token's window however far a test moves that clock; every Klarna webhook has the clock read
+	// afresh. A Klarna base URL without the mock's clock endpoint (real Klarna) leaves the real
+	// clock.
+	Now func() time.Time
 }
 
 // App is an assembled acquirer.
@@ -77,7 +87,16 @@ func New(cfg Config) (*App, error) {
 		cfg.PartnerWebhooks.Logger = logger.With("component", "partnerhook")
 	}
 	hooks := partnerhook.New(cfg.PartnerWebhooks)
-	svc, err := acquirer.NewService(acquirer.Config{Klarna: kc, Store: store, Partners: partners, Notifier: hooks, Logger: logger})
+	now := cfg.Now
+	var mockClock *mockclock.Clock
+	if now == nil && cfg.TestMode != nil {
+		mockClock = mockclock.New(mockclock.Config{
+			BaseURL: cfg.Klarna.BaseURL, APIKey: cfg.Klarna.APIKey, TTL: mockclock.DefaultTTL,
+			Logger: logger.With("component", "mockclock"),
+		})
+		now = mockClock.Now
+	}
+	svc, err := acquirer.NewService(acquirer.Config{Klarna: kc, Store: store, Partners: partners, Notifier: hooks, Logger: logger, Now: now})
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +108,24 @@ func New(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &App{Handler: srv, Service: svc, Klarna: kc, KlarnaKeys: keys, hooks: hooks, log: logger}, nil
+	var handler http.Handler = srv
+	if mockClock != nil {
+		handler = expireOnKlarnaWebhooks(srv, mockClock)
+	}
+	return &App{Handler: handler, Service: svc, Klarna: kc, KlarnaKeys: keys, hooks: hooks, log: logger}, nil
+}
+
+// expireOnKlarnaWebhooks makes the mock's clock be read afresh for every Klarna webhook. A
+// webhook is often the first sign that a test moved the mock's clock (the move fires the expiries
+// and retries that send webhooks), and the network session token's window the acquirer then
+// checks must be checked on the moved clock, not on a reading from before the move.
+func expireOnKlarnaWebhooks(h http.Handler, c *mockclock.Clock) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == aphttp.KlarnaWebhookPath {
+			c.Expire()
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // RegisterKlarnaWebhook registers url (where Klarna reaches this acquirer's /klarna/webhooks)

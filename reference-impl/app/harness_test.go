@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -161,6 +162,9 @@ type env struct {
 	klarnaSecret string
 	klarnaMu     sync.Mutex
 	klarna       []delivery
+	// klarnaDown makes the acquirer's door answer Klarna's webhooks 503 (still recording them),
+	// as if the acquirer could not be reached.
+	klarnaDown atomic.Bool
 }
 
 // mockConfig chooses how the mock delivers its webhooks to the acquirer.
@@ -188,6 +192,10 @@ func newEnv(t *testing.T, mc mockConfig) *env {
 			e.klarnaMu.Lock()
 			e.klarna = append(e.klarna, delivery{r.Header.Clone(), body})
 			e.klarnaMu.Unlock()
+			if e.klarnaDown.Load() {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return
+			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
 		handler.ServeHTTP(w, r)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/klarna-mock/klarna-mock/internal/httpserver"
 	"github.com/klarna-mock/klarna-mock/reference-impl/acquirer"
 	"github.com/klarna-mock/klarna-mock/reference-impl/klarna"
 )
@@ -82,7 +83,7 @@ func (s *Server) listPaymentMethods(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, struct {
+	return httpserver.WriteJSON(w, http.StatusOK, struct {
 		PaymentMethods []acquirer.PaymentMethod `json:"payment_methods"`
 	}{methods})
 }
@@ -177,7 +178,7 @@ func writeCreated(w http.ResponseWriter, p *acquirer.Payment, replayed bool, err
 	if replayed {
 		status = http.StatusOK
 	}
-	return writeJSON(w, status, p.Resource())
+	return httpserver.WriteJSON(w, status, p.Resource())
 }
 
 // readPayment returns the handler reading a session or a charge by the path variable idVar.
@@ -187,7 +188,7 @@ func (s *Server) readPayment(read func(context.Context, acquirer.Partner, string
 		if err != nil {
 			return err
 		}
-		return writeJSON(w, http.StatusOK, p.Resource())
+		return httpserver.WriteJSON(w, http.StatusOK, p.Resource())
 	}
 }
 
@@ -202,7 +203,7 @@ func (s *Server) receiveKlarnaWebhook(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, struct {
+	return httpserver.WriteJSON(w, http.StatusOK, struct {
 		Result acquirer.EventOutcome `json:"result"`
 	}{outcome})
 }

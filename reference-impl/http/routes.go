@@ -2,6 +2,9 @@ package http
 
 import "net/http"
 
+// KlarnaWebhookPath is where the acquirer takes Klarna's webhooks.
+const KlarnaWebhookPath = "/klarna/webhooks"
+
 // routes mounts every endpoint of the acquirer. This is the one place to see the whole surface;
 // contracts/acquirer.yaml describes each of them.
 func (s *Server) routes() error {
@@ -14,7 +17,7 @@ func (s *Server) routes() error {
 		{method: http.MethodGet, path: "/v1/charges/{charge_id}", auth: authPartner, handle: s.readPayment(s.svc.Charge, "charge_id")},
 
 		// Klarna's webhooks to the acquirer.
-		{method: http.MethodPost, path: "/klarna/webhooks", auth: authKlarnaSignature, handle: s.receiveKlarnaWebhook},
+		{method: http.MethodPost, path: KlarnaWebhookPath, auth: authKlarnaSignature, handle: s.receiveKlarnaWebhook},
 	} {
 		if err := s.add(rt); err != nil {
 			return err

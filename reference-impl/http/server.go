@@ -5,17 +5,13 @@ package http
 
 import (
 	"cmp"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
 	"net/http"
-	"runtime/debug"
 	"strings"
-	"time"
 
 	"github.com/gorilla/mux"
 
@@ -189,12 +185,8 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if err != nil {
 		return nil, acquirer.Invalid(acquirer.FieldError{Parameter: "body", Message: "could not be read: " + err.Error()})
 	}
-	if len(body) > 0 {
-		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return nil, acquirer.NewError(acquirer.CodeUnsupportedMediaType,
-				fmt.Sprintf("Send the body as application/json, not %q.", r.Header.Get("Content-Type")))
-		}
+	if ct := r.Header.Get("Content-Type"); len(body) > 0 && !httpserver.IsJSON(ct) {
+		return nil, acquirer.NewError(acquirer.CodeUnsupportedMediaType, fmt.Sprintf("Send the body as application/json, not %q.", ct))
 	}
 	return body, nil
 }
@@ -204,19 +196,6 @@ func decode(body []byte, v any) error {
 	if err := json.Unmarshal(body, v); err != nil {
 		return acquirer.Invalid(acquirer.FieldError{Parameter: "body", Message: "not valid JSON: " + err.Error()})
 	}
-	return nil
-}
-
-// writeJSON writes v as the response body with status.
-func writeJSON(w http.ResponseWriter, status int, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("encoding response: %w", err)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	// A failed write means the client is gone; there is nobody left to tell.
-	_, _ = w.Write(b)
 	return nil
 }
 
@@ -269,7 +248,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if e.Code == acquirer.CodeUnauthorized {
 		w.Header().Set("WWW-Authenticate", "Bearer")
 	}
-	if werr := writeJSON(w, status, body); werr != nil {
+	if werr := httpserver.WriteJSON(w, status, body); werr != nil {
 		s.log.Error("writing error response", "err", werr)
 	}
 }
@@ -277,50 +256,19 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 // identify gives every request an id: in the AP-Request-Id response header, in the context
 // (and from there in Partner-Correlation-Id to Klarna), and in the request log.
 func (s *Server) identify(next http.Handler) http.Handler {
+	logged := httpserver.LogRequests(s.log, next, func(_ http.ResponseWriter, r *http.Request) []slog.Attr {
+		return []slog.Attr{slog.String("request_id", acquirer.RequestID(r.Context()))}
+	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := acquirer.NewID("", 16)
 		w.Header().Set(HeaderRequestID, id)
-		r = r.WithContext(acquirer.WithRequestID(r.Context(), id))
-		if !s.log.Enabled(r.Context(), slog.LevelDebug) {
-			next.ServeHTTP(w, r)
-			return
-		}
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(sw, r)
-		s.log.LogAttrs(context.Background(), slog.LevelDebug, "request",
-			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", sw.status),
-			slog.Duration("duration", time.Since(start)), slog.String("request_id", id))
+		logged.ServeHTTP(w, r.WithContext(acquirer.WithRequestID(r.Context(), id)))
 	})
 }
 
-// statusWriter remembers the status a handler wrote, for the request log.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-// WriteHeader records the status and passes it on.
-func (w *statusWriter) WriteHeader(status int) {
-	w.status = status
-	w.ResponseWriter.WriteHeader(status)
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
 // recoverPanics turns a panic, always a bug, into a logged 500 instead of a dropped connection.
 func (s *Server) recoverPanics(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
-				s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
-				s.fail(w, r, fmt.Errorf("panic: %v", v))
-			}
-		}()
-		next.ServeHTTP(w, r)
+	return httpserver.RecoverPanics(s.log, next, func(w http.ResponseWriter, r *http.Request, v any) {
+		s.fail(w, r, fmt.Errorf("panic: %v", v))
 	})
 }
