@@ -41,7 +41,7 @@ type Control struct {
 	// URL is the mock's base URL, without a trailing slash.
 	URL string
 	// APIKey is the tenant's API key, sent by the methods that take none: the customer's
-	// journey actions (Act, Approve, Decline) and the clock (AdvanceClock, Now).
+	// journey actions (Act, Approve, Decline), the clock (AdvanceClock, Now) and Reset.
 	APIKey string
 	// HTTP sends the requests; nil means a client with a 10-second timeout.
 	HTTP *http.Client
@@ -172,6 +172,20 @@ func (c *Control) NowFor(apiKey string) (time.Time, error) {
 	return out.Now, err
 }
 
+// Reset wipes c.APIKey's tenant at the mock (POST /mock/v1/reset): every object of it, live ones
+// too (active customer tokens, webhooks, signing keys), its deliveries and their retries, its
+// journal and its clock's moves. The tenant no longer counts against the mock's --max-tenants;
+// its next call starts a new, empty one. Another tenant is not touched. It returns how many
+// stored objects the tenant held. A test sharing a long-lived mock calls it when it ends (with
+// its own key, never one others use), so that it leaves nothing behind.
+func (c *Control) Reset() (int, error) {
+	var out struct {
+		ObjectsRemoved int `json:"objects_removed"`
+	}
+	err := c.Do(http.MethodPost, "/mock/v1/reset", c.APIKey, nil, &out)
+	return out.ObjectsRemoved, err
+}
+
 // Journal returns what an account (and, without an accounts file, this API key) sent to Klarna's
 // API, oldest first: method, path, query, headers, raw body and the status answered.
 func (c *Control) Journal(apiKey, account string) ([]JournalEntry, error) {
@@ -201,14 +215,16 @@ func (c *Control) JournalSince(apiKey, account string, since uint64, pathContain
 	return out.Entries, nil
 }
 
-// NetworkSessionToken mints a Klarna Network Session Token standing for a customer Klarna has
-// already identified, who consents to a customer token (what a Partner gets from a Klarna Express
-// Checkout session). The email takes part in the mock's magic values (+denied@ declines).
+// NetworkSessionToken mints an interoperability token, which Klarna's APIs take as a Klarna
+// Network Session Token, standing for a customer Klarna has identified in a Klarna Express
+// Checkout session and who consents to a customer token. It calls Klarna's test-tokens endpoint
+// with its customer_journey and the mock's email, which takes part in the mock's magic values
+// (+denied@ declines).
 func (c *Control) NetworkSessionToken(apiKey, account, email string) (string, error) {
 	var out mockserver.TestToken
 	err := c.Do(http.MethodPost, "/v2/accounts/"+url.PathEscape(account)+"/interoperability/test-tokens", apiKey,
-		mockserver.TestTokenRequest{Email: email}, &out)
-	return out.KlarnaNetworkSessionToken, err
+		mockserver.TestTokenRequest{CustomerJourney: mockserver.CustomerJourneyExpressCheckout, Email: email}, &out)
+	return out.InteroperabilityToken, err
 }
 
 // CancelPaymentRequest cancels a Payment Request through Klarna's API, as its Partner would

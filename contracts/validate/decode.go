@@ -98,11 +98,8 @@ func (d *decoder) object(depth int) (any, error) {
 	if depth > maxDepth {
 		return nil, errSyntax
 	}
-	d.pos++ // {
 	m := make(map[string]any)
-	d.skipSpace()
-	if d.pos < len(d.data) && d.data[d.pos] == '}' {
-		d.pos++
+	if d.open('}') {
 		return m, nil
 	}
 	for {
@@ -125,19 +122,12 @@ func (d *decoder) object(depth int) (any, error) {
 			return nil, err
 		}
 		m[k] = v
-		d.skipSpace()
-		if d.pos >= len(d.data) {
-			return nil, errSyntax
+		more, err := d.more('}')
+		if err != nil {
+			return nil, err
 		}
-		switch d.data[d.pos] {
-		case ',':
-			d.pos++
-			d.skipSpace()
-		case '}':
-			d.pos++
+		if !more {
 			return m, nil
-		default:
-			return nil, errSyntax
 		}
 	}
 }
@@ -146,11 +136,8 @@ func (d *decoder) array(depth int) (any, error) {
 	if depth > maxDepth {
 		return nil, errSyntax
 	}
-	d.pos++ // [
 	a := make([]any, 0, 4)
-	d.skipSpace()
-	if d.pos < len(d.data) && d.data[d.pos] == ']' {
-		d.pos++
+	if d.open(']') {
 		return a, nil
 	}
 	for {
@@ -159,21 +146,45 @@ func (d *decoder) array(depth int) (any, error) {
 			return nil, err
 		}
 		a = append(a, v)
-		d.skipSpace()
-		if d.pos >= len(d.data) {
-			return nil, errSyntax
+		more, err := d.more(']')
+		if err != nil {
+			return nil, err
 		}
-		switch d.data[d.pos] {
-		case ',':
-			d.pos++
-			d.skipSpace()
-		case ']':
-			d.pos++
+		if !more {
 			return a, nil
-		default:
-			return nil, errSyntax
 		}
 	}
+}
+
+// open skips the '{' or '[' at d.pos and the space after it, and reports whether end, the
+// bracket that closes it, follows at once: then it skips that too, and the container is empty.
+func (d *decoder) open(end byte) bool {
+	d.pos++
+	d.skipSpace()
+	if d.pos < len(d.data) && d.data[d.pos] == end {
+		d.pos++
+		return true
+	}
+	return false
+}
+
+// more reads what follows a member or element: a ',' and the space after it, when it reports
+// true, or end, the bracket that closes the container. Anything else is errSyntax.
+func (d *decoder) more(end byte) (bool, error) {
+	d.skipSpace()
+	if d.pos >= len(d.data) {
+		return false, errSyntax
+	}
+	switch d.data[d.pos] {
+	case ',':
+		d.pos++
+		d.skipSpace()
+		return true, nil
+	case end:
+		d.pos++
+		return false, nil
+	}
+	return false, errSyntax
 }
 
 // stringValue decodes the string starting at d.pos (a '"'), boxed.

@@ -51,6 +51,10 @@ type env struct {
 	// journal's sequence number before the scenario began (0 when isolated).
 	isolated bool
 	since    uint64
+	// ownTenant reports that apKlarnaKey is a key made up for this scenario at a mock the suite
+	// did not start: close resets that tenant there, so that the scenario leaves nothing behind
+	// on a long-lived mock, nor a tenant counting against its --max-tenants.
+	ownTenant bool
 
 	// In process only: the door in front of the Acquiring Partner (Klarna's webhooks pass it)
 	// and the wire between the Acquiring Partner and Klarna.
@@ -66,12 +70,21 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// close stops what the scenario started, newest first.
-func (e *env) close() {
+// close stops what the scenario started, newest first, then resets the scenario's own tenant at
+// a shared mock (ownTenant): by then nothing of the scenario calls the mock any more.
+func (e *env) close() error {
 	for i := len(e.closers) - 1; i >= 0; i-- {
 		e.closers[i]()
 	}
 	e.closers = nil
+	if !e.ownTenant {
+		return nil
+	}
+	e.ownTenant = false
+	if _, err := e.klarna.Reset(); err != nil {
+		return fmt.Errorf("resetting the scenario's tenant at the klarna-mock: %w", err)
+	}
+	return nil
 }
 
 // startEnv starts (or connects to) the systems of one scenario.
@@ -97,13 +110,13 @@ func startEnv(cfg Config, shared *inbox) (*env, error) {
 		e.partnerKlarnaKey = or(cfg.PartnerKlarnaAPIKey, e.apKlarnaKey)
 		e.klarna = e.control(cfg.KlarnaMockURL)
 	} else if err := e.startInProcess(); err != nil {
-		e.close()
+		_ = e.close()
 		return nil, err
 	}
 	if !e.isolated {
 		var err error
 		if e.since, err = e.journalHead(); err != nil {
-			e.close()
+			_ = e.close()
 			return nil, err
 		}
 	}
@@ -154,7 +167,7 @@ func (e *env) startInProcess() error {
 		e.account = cfg.KlarnaAccountID
 		e.apKlarnaKey = cfg.KlarnaAPIKey
 		if e.apKlarnaKey == "" {
-			e.apKlarnaKey, e.isolated = "klarna_test_api_contract_"+randomHex(8), true
+			e.apKlarnaKey, e.isolated, e.ownTenant = "klarna_test_api_contract_"+randomHex(8), true, true
 		}
 		e.partnerKlarnaKey = or(cfg.PartnerKlarnaAPIKey, e.apKlarnaKey)
 		e.klarna = e.control(cfg.KlarnaMockURL)

@@ -1,6 +1,7 @@
 // Package httpserver holds what the HTTP servers of cmd/klarna-mock and cmd/acquirer share: the
-// http.Server with its timeouts and header limit, the flags that tune the timeouts, and the
-// guard that answers paths in no canonical form with the service's own 404.
+// http.Server with its timeouts and header limit, the flags that tune the timeouts, the guard
+// that answers paths in no canonical form with the service's own 404, the request log and panic
+// recovery around the handlers, and the JSON answers and media-type check of the handlers.
 package httpserver
 
 import (

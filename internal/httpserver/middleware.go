@@ -1,0 +1,115 @@
+package httpserver
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"mime"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+)
+
+// StatusWriter is an http.ResponseWriter that remembers the status its handler answered with,
+// for a request log, a journal or a test's record.
+type StatusWriter struct {
+	http.ResponseWriter
+	// Status is the status of the answer: http.StatusOK until the handler writes a header, as
+	// net/http sends for a body written without one.
+	Status int
+	// wrote is whether the header went out; net/http ignores any later WriteHeader, so must
+	// Status.
+	wrote bool
+}
+
+// NewStatusWriter returns w wrapped in a StatusWriter.
+func NewStatusWriter(w http.ResponseWriter) *StatusWriter {
+	return &StatusWriter{ResponseWriter: w, Status: http.StatusOK}
+}
+
+// WriteHeader records the status, unless one already went out, and passes it on.
+func (w *StatusWriter) WriteHeader(status int) {
+	// net/http sends a 1xx other than 101 ahead of the answer; the answer's status is to come.
+	informational := status >= 100 && status <= 199 && status != http.StatusSwitchingProtocols
+	if !w.wrote && !informational {
+		w.Status = status
+		w.wrote = true
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+// Write passes b on; the first Write sends the header, and so fixes the status.
+func (w *StatusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *StatusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// LogRequests returns next with every request logged to logger at debug level once it is
+// answered: its method, path, status and duration, then what attrs returns (attrs may be nil),
+// which can read the headers the handler set on w. Whether debug is on is asked per request, so
+// a service logging at a higher level pays only that question.
+func LogRequests(logger *slog.Logger, next http.Handler, attrs func(w http.ResponseWriter, r *http.Request) []slog.Attr) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !logger.Enabled(r.Context(), slog.LevelDebug) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		start := time.Now()
+		sw := NewStatusWriter(w)
+		next.ServeHTTP(sw, r)
+		line := []slog.Attr{
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.Int("status", sw.Status),
+			slog.Duration("duration", time.Since(start)),
+		}
+		if attrs != nil {
+			line = append(line, attrs(w, r)...)
+		}
+		logger.LogAttrs(r.Context(), slog.LevelDebug, "request", line...)
+	})
+}
+
+// RecoverPanics returns next with a panic, always a bug of the service, logged to logger with
+// its stack and answered by fail, in the service's error shape, instead of dropping the
+// connection. http.ErrAbortHandler, net/http's way for a handler to drop it on purpose, goes
+// on up.
+func RecoverPanics(logger *slog.Logger, next http.Handler, fail func(w http.ResponseWriter, r *http.Request, v any)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				logger.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				fail(w, r, v)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// IsJSON reports whether contentType, a Content-Type header, names JSON: application/json or
+// a +json type, with any parameters.
+func IsJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+}
+
+// WriteJSON answers with status and v as a JSON body. It fails only when v cannot be encoded,
+// before anything is written, so the caller can still answer with an error.
+func WriteJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encoding response: %w", err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	// A failed write means the client is gone; there is nobody left to tell.
+	_, _ = w.Write(b)
+	return nil
+}
