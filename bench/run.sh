@@ -73,7 +73,7 @@ start "$work/klarna-mock" --addr 127.0.0.1:0 ${MOCK_ARGS:-}
 key=klarna_test_api_bench
 account=krn:partner:global:account:test:BENCH001
 nst=$(curl -s -X POST -H "Authorization: Basic $key" -H 'Content-Type: application/json' -d '{"email":"bench@example.com"}' \
-  "$URL/v2/accounts/$account/interoperability/test-tokens" | sed -n 's/.*"klarna_network_session_token":"\([^"]*\)".*/\1/p')
+  "$URL/v2/accounts/$account/interoperability/test-tokens" | sed -n 's/.*"interoperability_token":"\([^"]*\)".*/\1/p')
 cat >"$work/authorize.lua" <<LUA
 wrk.method = "POST"
 wrk.path = "/v2/accounts/$account/payment/authorize"

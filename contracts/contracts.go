@@ -21,7 +21,7 @@ var Files embed.FS
 const KlarnaPaymentsFile = "klarna-payments.yaml"
 
 // KlarnaPayments is the Klarna payments document (authorize, Payment Requests, Payment
-// Transactions, Payment Presentation and the mock-only test token endpoint).
+// Transactions, Payment Presentation, and the Interoperability API's SDK and test tokens).
 //
 //go:embed klarna-payments.yaml
 var KlarnaPayments []byte

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"net/http/httptest"
@@ -136,6 +137,45 @@ func TestScenariosOnASharedMockMoveOnlyTheirOwnClocks(t *testing.T) {
 	require.Equal(t, start, now, "and every other tenant's clock")
 }
 
+// TestScenariosOnASharedMockLeaveNoTenantBehind runs scenarios that leave live data at the mock
+// (active customer tokens, the Acquiring Partner's signing key and webhook, deliveries) on a
+// shared mock: each resets its tenant when it ends, so the mock serves as many tenants, and
+// keeps as many clocks, afterwards as before, and the tenant that was there already is untouched.
+func TestScenariosOnASharedMockLeaveNoTenantBehind(t *testing.T) {
+	t.Parallel()
+	start := time.Now().UTC().Truncate(time.Second)
+	shared := testkit.NewMock(t, testkit.WithManualClock(start))
+	someone := shared.ForKey("klarna_test_api_someone_else")
+	_, err := someone.AdvanceClock(time.Hour)
+	require.NoError(t, err)
+	tenants, clocks := shared.App.Tenants(), shared.Clock.Tenants()
+
+	s, err := steps.New(steps.Config{KlarnaMockURL: shared.URL, WaitTimeout: 5 * time.Second, Report: io.Discard})
+	require.NoError(t, err)
+	var out bytes.Buffer
+	require.Zero(t, runFeatures(s, "@token-creation,@subscription", &out), "%s", out.String())
+
+	require.Equal(t, tenants, shared.App.Tenants(), "every scenario's tenant was reset")
+	require.Equal(t, clocks, shared.Clock.Tenants(), "and its clock forgotten")
+	now, err := someone.Now()
+	require.NoError(t, err)
+	require.Equal(t, start.Add(time.Hour), now, "the other tenant keeps its clock")
+}
+
+// runFeatures runs the scenarios of the feature files that match tags with s, up to four at
+// once as s allows, in file order, writing godog's pretty output to out, and returns godog's
+// status.
+func runFeatures(s *steps.Suite, tags string, out io.Writer) int {
+	return godog.TestSuite{
+		TestSuiteInitializer: s.InitializeTestSuite,
+		ScenarioInitializer:  s.InitializeScenario,
+		Options: &godog.Options{
+			Format: "pretty", Output: out, NoColors: true, Strict: true, Concurrency: s.Concurrency(4), Randomize: -1,
+			FS: features.Files, Paths: []string{"."}, Tags: tags,
+		},
+	}.Run()
+}
+
 // interceptionScenarios returns "file: scenario name" of every scenario tagged @interception.
 func interceptionScenarios(t *testing.T) []string {
 	t.Helper()
@@ -206,14 +246,7 @@ func TestScenariosAnExternalAcquirerCannotRunAreReported(t *testing.T) {
 		PartnerWebhookURL: partnerHooks, PartnerWebhookSecret: partnerSecret, WaitTimeout: 5 * time.Second, Report: &out,
 	})
 	require.NoError(t, err)
-	status := godog.TestSuite{
-		TestSuiteInitializer: s.InitializeTestSuite,
-		ScenarioInitializer:  s.InitializeScenario,
-		Options: &godog.Options{
-			Format: "pretty", Output: &out, NoColors: true, Strict: true, Concurrency: s.Concurrency(4), Randomize: -1,
-			FS: features.Files, Paths: []string{"."}, Tags: "@interception,@expiry,@subscription && @approved",
-		},
-	}.Run()
+	status := runFeatures(s, "@interception,@expiry,@subscription && @approved", &out)
 	got := out.String()
 	require.Zero(t, status, "skipped scenarios are no failure, and the rest pass: %s", got)
 

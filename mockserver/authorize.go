@@ -1,6 +1,7 @@
 package mockserver
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"time"
@@ -71,19 +72,24 @@ func (s *Service) Authorize(call AuthorizeCall) (*AuthorizeResponse, error) {
 		return nil, err
 	}
 	facts := buildFacts(kind, req, session, token)
-	d := s.rules.Evaluate(&facts)
+	d := s.decide(call.AccountID, &facts)
 	result, reason := string(d.Result), d.ResultReason
 	if result == ResultStepUpRequired && req.StepUpConfig == nil {
 		result, reason = ResultDeclined, ReasonCustomerNotPresent
 	}
+	var resp *AuthorizeResponse
 	switch result {
 	case ResultApproved:
-		return s.approve(call, token, session, now)
+		resp, err = s.approve(call, token, session, now)
 	case ResultStepUpRequired:
-		return s.stepUp(call, token, d, expiresAt, now)
+		resp, err = s.stepUp(call, token, d, expiresAt, now)
 	default:
-		return declined(req, reason), nil
+		resp = declined(req, reason)
 	}
+	if resp != nil {
+		resp.Rule = d.Rule
+	}
+	return resp, err
 }
 
 // chargedToken returns the customer token a call charges, nil when it sends none; one unknown to
@@ -253,25 +259,6 @@ func declined(req *AuthorizeRequest, reason string) *AuthorizeResponse {
 	return resp
 }
 
-// newTransaction builds an authorized transaction for rpt.
-func newTransaction(accountID, currency string, rpt *PaymentTransactionRequest, now time.Time) *PaymentTransaction {
-	tr := &PaymentTransaction{
-		AccountID:                   accountID,
-		PaymentTransactionID:        PrefixPaymentTransaction + uuid.NewString(),
-		PaymentTransactionReference: rpt.PaymentTransactionReference,
-		Amount:                      rpt.Amount,
-		Currency:                    currency,
-		State:                       TransactionAuthorized,
-		PaymentFunding:              PaymentFunding{Type: "GUARANTEED", State: "FUNDED"},
-		CreatedAt:                   now,
-		ExpiresAt:                   now.Add(TransactionExpiry),
-	}
-	if rpt.Capture == "NOW" {
-		tr.PaymentCaptures = []PaymentCapture{{PaymentCaptureID: PrefixPaymentCapture + uuid.NewString(), CapturedAmount: rpt.Amount}}
-	}
-	return tr
-}
-
 // approve creates what an APPROVED initial authorize yields: the transaction and, when asked
 // for, the customer token.
 func (s *Service) approve(call AuthorizeCall, charged *CustomerToken, session *NetworkSession, now time.Time) (*AuthorizeResponse, error) {
@@ -280,7 +267,7 @@ func (s *Service) approve(call AuthorizeCall, charged *CustomerToken, session *N
 	var events []Event
 	err := s.store.Update(func(tx Tx) error {
 		if rpt := req.RequestPaymentTransaction; rpt != nil {
-			tr := newTransaction(call.AccountID, req.Currency, rpt, now)
+			tr := newTransaction(call.AccountID, req.Currency, rpt, req.SupplementaryPurchaseData, now)
 			if charged != nil {
 				tr.CustomerToken = charged.Token
 			}
@@ -288,7 +275,7 @@ func (s *Service) approve(call AuthorizeCall, charged *CustomerToken, session *N
 				return err
 			}
 			resp.PaymentTransactionResponse = &PaymentTransactionResponse{Result: ResultApproved, PaymentTransaction: tr}
-			events = append(events, newEvent(EventTransactionAuthorized, tr.AccountID, tr.PaymentTransactionID, now, tr))
+			events = append(events, transactionEvents(tr, now)...)
 		}
 		if rct := req.RequestCustomerToken; rct != nil {
 			ct := newCustomerToken(call.AccountID, rct, customerEmail(req, session), now)
@@ -296,7 +283,6 @@ func (s *Service) approve(call AuthorizeCall, charged *CustomerToken, session *N
 				return err
 			}
 			resp.CustomerTokenResponse = &CustomerTokenResponse{Result: ResultApproved, CustomerToken: ct}
-			events = append(events, tokenEvent(EventCustomerTokenCreated, ct, now))
 		}
 		return nil
 	})
@@ -304,6 +290,7 @@ func (s *Service) approve(call AuthorizeCall, charged *CustomerToken, session *N
 		return nil, err
 	}
 	s.publish(events...)
+	s.startTransaction(resp)
 	return resp, nil
 }
 
@@ -366,8 +353,13 @@ func (s *Service) scheduleRequest(accountID, id string, expiresAt time.Time, d r
 	})
 }
 
-// finalize carries out the final authorize of a COMPLETED Payment Request. It is idempotent per
-// token: once the transaction exists, a repeat returns it again.
+// finalize carries out the final authorize of a COMPLETED Payment Request. Once it succeeded,
+// the network session token is spent (docs/klarna.md §6): a repeat sent with the same
+// Klarna-Idempotency-Key gets the first answer again from the idempotency layer, before this
+// runs, and any other use of the token is refused by checkFinal. A token-only request has no
+// transaction to create; its final authorize, which Klarna does not ask for, answers the token
+// the request issued and spends the session token the same way (docs/api.md, "Decisions where
+// Klarna is silent").
 func (s *Service) finalize(call AuthorizeCall, session *NetworkSession, now time.Time) (*AuthorizeResponse, error) {
 	req := call.Request
 	var resp *AuthorizeResponse
@@ -383,14 +375,6 @@ func (s *Service) finalize(call AuthorizeCall, session *NetworkSession, now time
 		if err := checkFinal(call, pr, session, now); err != nil {
 			return err
 		}
-		var ct *CustomerToken
-		if pr.StateContext != nil {
-			ct = pr.StateContext.CustomerToken
-		}
-		if pr.Finalized() {
-			resp, err = finalResponse(tx, pr, ct)
-			return err
-		}
 		var token *CustomerToken
 		if pr.ChargedToken != "" {
 			if token, err = tx.CustomerToken(pr.AccountID, pr.ChargedToken); err != nil && !errors.Is(err, ErrNotFound) {
@@ -398,13 +382,16 @@ func (s *Service) finalize(call AuthorizeCall, session *NetworkSession, now time
 			}
 		}
 		facts := buildFacts(rules.KindFinal, req, session, token)
-		if d := s.rules.Evaluate(&facts); d.Result != rules.ResultApproved {
-			reason := d.ResultReason
-			resp = declined(&pr.Request, reason)
+		d := s.decide(call.AccountID, &facts)
+		if d.Result != rules.ResultApproved {
+			resp = declined(&pr.Request, d.ResultReason)
+			resp.Rule = d.Rule
 			return nil
 		}
 		next := pr.Clone()
 		next.UpdatedAt = now
+		next.FinalizedAt = &now
+		var tr *PaymentTransaction
 		if rpt := pr.Request.RequestPaymentTransaction; rpt != nil {
 			final := *rpt
 			if req.RequestPaymentTransaction != nil && req.RequestPaymentTransaction.PaymentTransactionReference != "" {
@@ -413,39 +400,43 @@ func (s *Service) finalize(call AuthorizeCall, session *NetworkSession, now time
 			if req.RequestPaymentTransaction != nil && req.RequestPaymentTransaction.Capture != "" {
 				final.Capture = req.RequestPaymentTransaction.Capture
 			}
-			tr := newTransaction(pr.AccountID, pr.Currency, &final, now)
+			tr = newTransaction(pr.AccountID, pr.Currency, &final, cmp.Or(req.SupplementaryPurchaseData, pr.Request.SupplementaryPurchaseData), now)
 			tr.NetworkSessionToken = session.Token
 			tr.CustomerToken = pr.ChargedToken
-			if ct != nil {
-				tr.CustomerToken = ct.Token
+			if pr.IssuedToken != nil {
+				tr.CustomerToken = pr.IssuedToken.Token
 			}
 			if err := tx.PutPaymentTransaction(tr); err != nil {
 				return err
 			}
 			next.TransactionID = tr.PaymentTransactionID
-			events = append(events, newEvent(EventTransactionAuthorized, tr.AccountID, tr.PaymentTransactionID, now, tr))
+			events = append(events, transactionEvents(tr, now)...)
 		}
-		next.FinalizedAt = &now
 		if err := tx.PutPaymentRequest(next); err != nil {
 			return err
 		}
-		resp, err = finalResponse(tx, next, ct)
-		return err
+		resp = finalResponse(tr, next.IssuedToken)
+		resp.Rule = d.Rule
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.publish(events...)
+	s.startTransaction(resp)
 	return resp, nil
 }
 
 // checkFinal rejects a final authorize whose token or body does not fit its Payment Request.
 func checkFinal(call AuthorizeCall, pr *PaymentRequest, session *NetworkSession, now time.Time) error {
 	req := call.Request
+	if pr.Finalized() {
+		return spentToken(call.SessionHeader, pr)
+	}
 	if pr.State != StateCompleted {
 		return Invalid(call.SessionHeader, fmt.Sprintf("the payment request %s is %s; only a COMPLETED payment request can be finalized", pr.PaymentRequestID, pr.State))
 	}
-	if !pr.Finalized() && !now.Before(session.ExpiresAt) {
+	if !now.Before(session.ExpiresAt) {
 		return Invalid(call.SessionHeader, "the network session token's 60-minute window ended at "+session.ExpiresAt.Format(time.RFC3339))
 	}
 	if req.Currency != pr.Currency {
@@ -469,20 +460,27 @@ func checkFinal(call AuthorizeCall, pr *PaymentRequest, session *NetworkSession,
 	return nil
 }
 
-// finalResponse is the answer to a successful final authorize.
-func finalResponse(tx Tx, pr *PaymentRequest, ct *CustomerToken) (*AuthorizeResponse, error) {
+// spentToken refuses a second final authorize with the network session token of pr, which the
+// first one spent. The message says what the first created and how to get its answer again.
+func spentToken(header string, pr *PaymentRequest) error {
+	what := "payment transaction " + pr.TransactionID
+	if pr.TransactionID == "" {
+		what = "no transaction (the payment request was for a customer token only)"
+	}
+	return Invalid(header, fmt.Sprintf(
+		"the network session token was spent by the final authorize of payment request %s at %s, which created %s; only a repeat with that call's Klarna-Idempotency-Key gets its answer again",
+		pr.PaymentRequestID, pr.FinalizedAt.Format(time.RFC3339), what))
+}
+
+// finalResponse is the answer to a successful final authorize: the transaction created (nil
+// for a token-only request) and the customer token the request issued, if any.
+func finalResponse(tr *PaymentTransaction, ct *CustomerToken) *AuthorizeResponse {
 	resp := &AuthorizeResponse{}
-	if pr.Request.RequestPaymentTransaction != nil {
-		tr, err := tx.PaymentTransaction(pr.AccountID, pr.TransactionID)
-		if err != nil {
-			// A repeat long after the first final authorize may find the transaction pruned
-			// or dropped to make room, as a read of it would: the same 404.
-			return nil, notFound(err, "Payment transaction", pr.TransactionID)
-		}
+	if tr != nil {
 		resp.PaymentTransactionResponse = &PaymentTransactionResponse{Result: ResultApproved, PaymentTransaction: tr}
 	}
 	if ct != nil {
 		resp.CustomerTokenResponse = &CustomerTokenResponse{Result: ResultApproved, CustomerToken: ct}
 	}
-	return resp, nil
+	return resp
 }

@@ -1,6 +1,7 @@
 package mockserver
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -30,7 +31,10 @@ const (
 	CodeInvalidStateTransition = "INVALID_STATE_TRANSITION"
 	// CodeResourceInUse refuses deleting something another resource still uses, such as a signing
 	// key a webhook is signed with.
-	CodeResourceInUse        = "RESOURCE_IN_USE"
+	CodeResourceInUse = "RESOURCE_IN_USE"
+	// CodeAlreadyExists refuses creating what the account already has: a webhook configuration
+	// Klarna's Notifications API answers 409 for (docs/klarna.md §8).
+	CodeAlreadyExists        = "ALREADY_EXISTS"
 	CodePayloadTooLarge      = "PAYLOAD_TOO_LARGE"
 	CodeUnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE"
 	CodeRateLimited          = "RATE_LIMITED"
@@ -65,7 +69,7 @@ func kindOf(code string) (status int, errType string, ok bool) {
 		return http.StatusMethodNotAllowed, InputError, true
 	case CodeIdempotencyConflict:
 		return http.StatusConflict, InputError, true
-	case CodeInvalidStateTransition, CodeResourceInUse:
+	case CodeInvalidStateTransition, CodeResourceInUse, CodeAlreadyExists:
 		return http.StatusConflict, ResourceError, true
 	case CodePayloadTooLarge:
 		return http.StatusRequestEntityTooLarge, InputError, true
@@ -91,15 +95,62 @@ type FieldError struct {
 	ErrorMessage string `json:"error_message"`
 }
 
+// DocURL is the doc_url of every error answer: Klarna's page on its error shape, error types and
+// codes, the "Link to Klarna docs" its newer error pages add to each error (docs/klarna.md §5).
+const DocURL = "https://docs.klarna.com/klarna-network-distribution/setup-your-integration/integration-resilience/error-handling/"
+
 // Error is a Klarna-shaped API error. Every failure the mock reports to a client is one, so
-// clients can parse a single shape whatever went wrong.
+// clients can parse a single shape whatever went wrong. It is written as MarshalJSON says.
 type Error struct {
-	Status       int          `json:"-"`
-	ErrorID      string       `json:"error_id"`
-	ErrorType    string       `json:"error_type"`
-	ErrorCode    string       `json:"error_code"`
-	ErrorMessage string       `json:"error_message"`
-	Errors       []FieldError `json:"errors,omitempty"`
+	Status       int
+	ErrorID      string
+	ErrorType    string
+	ErrorCode    string
+	ErrorMessage string
+	Errors       []FieldError
+}
+
+// wireError is an Error as the mock answers it. Klarna's pages name the list of offending
+// parameters two ways: older ones errors[{parameter, error_message}], newer ones
+// validation_errors[{parameter, reason, doc_url}] (docs/klarna.md §5). The mock sends both, with
+// the same entries in the same order, so a client written against either page parses it; doc_url
+// is sent on the error and on each entry, where the two pages place it.
+type wireError struct {
+	ErrorID          string                `json:"error_id"`
+	ErrorType        string                `json:"error_type"`
+	ErrorCode        string                `json:"error_code"`
+	ErrorMessage     string                `json:"error_message"`
+	DocURL           string                `json:"doc_url"`
+	Errors           []wireFieldError      `json:"errors,omitempty"`
+	ValidationErrors []wireValidationError `json:"validation_errors,omitempty"`
+}
+
+// wireFieldError is an entry of errors[], the older pages' list.
+type wireFieldError struct {
+	Parameter    string `json:"parameter"`
+	ErrorMessage string `json:"error_message"`
+	DocURL       string `json:"doc_url"`
+}
+
+// wireValidationError is an entry of validation_errors[], the newer pages' list.
+type wireValidationError struct {
+	Parameter string `json:"parameter"`
+	Reason    string `json:"reason"`
+	DocURL    string `json:"doc_url"`
+}
+
+// MarshalJSON writes e with both lists of offending parameters and doc_url (see wireError).
+func (e *Error) MarshalJSON() ([]byte, error) {
+	w := wireError{ErrorID: e.ErrorID, ErrorType: e.ErrorType, ErrorCode: e.ErrorCode, ErrorMessage: e.ErrorMessage, DocURL: DocURL}
+	if len(e.Errors) > 0 {
+		w.Errors = make([]wireFieldError, len(e.Errors))
+		w.ValidationErrors = make([]wireValidationError, len(e.Errors))
+		for i, f := range e.Errors {
+			w.Errors[i] = wireFieldError{Parameter: f.Parameter, ErrorMessage: f.ErrorMessage, DocURL: DocURL}
+			w.ValidationErrors[i] = wireValidationError{Parameter: f.Parameter, Reason: f.ErrorMessage, DocURL: DocURL}
+		}
+	}
+	return json.Marshal(w)
 }
 
 // Error implements the error interface.

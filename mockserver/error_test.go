@@ -25,6 +25,7 @@ func TestErrorKinds(t *testing.T) {
 		{CodeIdempotencyConflict, http.StatusConflict, InputError},
 		{CodeInvalidStateTransition, http.StatusConflict, ResourceError},
 		{CodeResourceInUse, http.StatusConflict, ResourceError},
+		{CodeAlreadyExists, http.StatusConflict, ResourceError},
 		{CodePayloadTooLarge, http.StatusRequestEntityTooLarge, InputError},
 		{CodeUnsupportedMediaType, http.StatusUnsupportedMediaType, InputError},
 		{CodeRateLimited, http.StatusTooManyRequests, AccessError},

@@ -2,9 +2,7 @@ package mockserver
 
 import "time"
 
-// Event types the simulator publishes (docs/klarna.md §8). The customer-token events keep the
-// mock's own names, not Klarna's identity.customer-token.state-change.revoked: a difference
-// docs/klarna.md lists under "Where klarna-mock differs today".
+// Event types the simulator publishes, with Klarna's names (docs/klarna.md §8).
 const (
 	EventRequestSubmitted      = "payment.request.state-change.submitted"
 	EventRequestInProgress     = "payment.request.state-change.in-progress"
@@ -13,8 +11,11 @@ const (
 	EventRequestCanceled       = "payment.request.state-change.canceled"
 	EventRequestExpired        = "payment.request.state-change.expired"
 	EventTransactionAuthorized = "payment.transaction.state-change.authorized"
-	EventCustomerTokenCreated  = "customer.token.state-change.created"
-	EventCustomerTokenRevoked  = "customer.token.state-change.revoked"
+	// EventCustomerTokenRevoked announces a revoked customer token, as Klarna's Identity API
+	// names it (docs/klarna.md §7). Klarna documents no event for a token's creation: a new token
+	// arrives in the completed Payment Request's state_context.klarna_customer, the payload of
+	// its payment.request.state-change.completed event, so the mock sends no other.
+	EventCustomerTokenRevoked = "identity.customer-token.state-change.revoked"
 )
 
 // Event is something that happened to one resource, published after the change is stored.

@@ -72,21 +72,18 @@ func (s *Service) Act(accountID, paymentRequestID string, action JourneyAction) 
 			}
 			pr = next
 			// The completed event carries the network session token and the customer token,
-			// so it is built once complete has issued them, and announced before the token.
-			token, err := s.complete(tx, pr, now)
-			if err != nil {
+			// so it is built once complete has issued them.
+			if err := s.complete(tx, pr, now); err != nil {
 				return nil, nil, err
 			}
 			events = append(events, requestEvent(EventRequestCompleted, pr, now))
-			if token != nil {
-				events = append(events, tokenEvent(EventCustomerTokenCreated, token, now))
-			}
 		case JourneyDecline:
 			if err := step(StateDeclined, ReasonCustomerDeclined, EventRequestDeclined); err != nil {
 				return nil, nil, err
 			}
 		case JourneyBackOut:
-			if err := step(StateSubmitted, ReasonCustomerBackedOut, EventRequestSubmitted); err != nil {
+			// Klarna's reason for a customer who drops out of the purchase flow (docs/klarna.md §6).
+			if err := step(StateSubmitted, ReasonPurchaseFlowAborted, EventRequestSubmitted); err != nil {
 				return nil, nil, err
 			}
 		case JourneyAbandon:
@@ -99,9 +96,10 @@ func (s *Service) Act(accountID, paymentRequestID string, action JourneyAction) 
 }
 
 // complete issues what a COMPLETED request hands over: the network session token for the final
-// authorize and, when one was requested, the customer token, which it returns. It changes pr, a
-// fresh copy.
-func (s *Service) complete(tx Tx, pr *PaymentRequest, now time.Time) (*CustomerToken, error) {
+// authorize (also under its legacy name payment_token) and, when one was requested, the customer
+// token in state_context.klarna_customer, where Klarna puts it (docs/klarna.md §7). It changes
+// pr, a fresh copy.
+func (s *Service) complete(tx Tx, pr *PaymentRequest, now time.Time) error {
 	ns := &NetworkSession{
 		Token:            PrefixNetworkSession + uuid.NewString(),
 		AccountID:        pr.AccountID,
@@ -111,19 +109,21 @@ func (s *Service) complete(tx Tx, pr *PaymentRequest, now time.Time) (*CustomerT
 		ExpiresAt:        now.Add(NetworkSessionWindow),
 	}
 	if err := tx.PutNetworkSession(ns); err != nil {
-		return nil, err
+		return err
 	}
 	pr.StateContext.KlarnaNetworkSessionToken = ns.Token
+	pr.StateContext.PaymentToken = ns.Token
 	rct := pr.Request.RequestCustomerToken
 	if rct == nil {
-		return nil, nil
+		return nil
 	}
 	ct := newCustomerToken(pr.AccountID, rct, ns.Email, now)
 	if err := tx.PutCustomerToken(ct); err != nil {
-		return nil, err
+		return err
 	}
-	pr.StateContext.CustomerToken = ct
-	return ct, nil
+	pr.IssuedToken = ct
+	pr.StateContext.KlarnaCustomer = &KlarnaCustomer{CustomerToken: ct.Token, CustomerTokenReference: ct.CustomerTokenReference}
+	return nil
 }
 
 // Cancel cancels a Payment Request for the Partner (DELETE): allowed while SUBMITTED or

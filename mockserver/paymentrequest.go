@@ -15,17 +15,14 @@ const (
 	StateCanceled   = "CANCELED"
 )
 
-// Payment Request state reasons. Klarna documents the first three; CUSTOMER_DECLINED and EXPIRED
-// are the mock's, so a test can tell why a request ended.
+// Payment Request state reasons the mock sends: Klarna documents the first two (docs/klarna.md
+// §6); CUSTOMER_DECLINED and EXPIRED are the mock's, so a test can tell why a request ended.
+// contracts/klarna-payments.yaml lists exactly these.
 const (
-	ReasonPartnerCanceled      = "PARTNER_CANCELED"
-	ReasonPurchaseFlowAborted  = "PURCHASE_FLOW_ABORTED"
-	ReasonTechnicalError       = "TECHNICAL_ERROR"
-	ReasonCustomerDeclined     = "CUSTOMER_DECLINED"
-	ReasonInteractionExpired   = "EXPIRED"
-	ReasonCustomerBackedOut    = "CUSTOMER_BACKED_OUT"
-	ReasonCustomerEnteredFlow  = "CUSTOMER_ENTERED_FLOW"
-	ReasonCustomerCompletedJrn = "CUSTOMER_COMPLETED"
+	ReasonPartnerCanceled     = "PARTNER_CANCELED"
+	ReasonPurchaseFlowAborted = "PURCHASE_FLOW_ABORTED"
+	ReasonCustomerDeclined    = "CUSTOMER_DECLINED"
+	ReasonInteractionExpired  = "EXPIRED"
 )
 
 // Payment Request lifetimes.
@@ -61,8 +58,12 @@ type PaymentRequest struct {
 	Request AuthorizeRequest `json:"-"`
 	// ChargedToken is the customer token a customer-present charge stepped up with.
 	ChargedToken string `json:"-"`
+	// IssuedToken is the customer token the completed request issued, when one was requested;
+	// the final authorize answers it in customer_token_response.
+	IssuedToken *CustomerToken `json:"-"`
 	// TransactionID is the transaction the final authorize created (none for a token-only
-	// request), and FinalizedAt when: a finalized request can no longer be canceled.
+	// request), and FinalizedAt when: a finalized request can no longer be canceled, and its
+	// network session token is spent.
 	TransactionID string     `json:"-"`
 	FinalizedAt   *time.Time `json:"-"`
 }
@@ -71,7 +72,19 @@ type PaymentRequest struct {
 type StateContext struct {
 	CustomerInteraction       *CustomerInteraction `json:"customer_interaction,omitempty"`
 	KlarnaNetworkSessionToken string               `json:"klarna_network_session_token,omitempty"`
-	CustomerToken             *CustomerToken       `json:"customer_token,omitempty"`
+	// PaymentToken is the legacy name of the network session token, which Klarna still returns
+	// for backward compatibility (docs/klarna.md §6); the mock gives the same value, so it also
+	// works as Klarna-Payment-Token on the final authorize.
+	PaymentToken string `json:"payment_token,omitempty"`
+	// KlarnaCustomer holds the customer token a completed request issued (docs/klarna.md §7).
+	KlarnaCustomer *KlarnaCustomer `json:"klarna_customer,omitempty"`
+}
+
+// KlarnaCustomer is the customer of a completed Payment Request, as Klarna hands it over: the
+// customer token issued, when one was requested, with the Partner's reference for it.
+type KlarnaCustomer struct {
+	CustomerToken          string `json:"customer_token,omitempty"`
+	CustomerTokenReference string `json:"customer_token_reference,omitempty"`
 }
 
 // CustomerInteraction tells how to send the customer into the Purchase Journey.

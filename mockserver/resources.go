@@ -18,6 +18,9 @@ type AuthorizeResponse struct {
 	PaymentTransactionResponse *PaymentTransactionResponse `json:"payment_transaction_response,omitempty"`
 	PaymentRequest             *PaymentRequest             `json:"payment_request,omitempty"`
 	CustomerTokenResponse      *CustomerTokenResponse      `json:"customer_token_response,omitempty"`
+	// Rule names the outcome rule that decided the call, for the Klarna-Mock-Rule header and
+	// the journal; Klarna's answer has no such field.
+	Rule string `json:"-"`
 }
 
 // PaymentTransactionResponse carries the outcome for the requested payment transaction.
@@ -34,17 +37,24 @@ type CustomerTokenResponse struct {
 	CustomerToken *CustomerToken `json:"customer_token,omitempty"`
 }
 
-// Payment transaction states.
+// Payment transaction states (docs/klarna.md §10): AUTHORIZED while an authorized amount remains
+// to capture; COMPLETED once none remains (fully captured, or voided or expired after a partial
+// capture); EXPIRED when the authorization lapsed uncaptured; CLOSED when nothing more can be
+// done, refunds included.
 const (
 	TransactionAuthorized = "AUTHORIZED"
+	TransactionCompleted  = "COMPLETED"
+	TransactionExpired    = "EXPIRED"
+	TransactionClosed     = "CLOSED"
 )
 
 // TransactionExpiry is how long an authorized, uncaptured transaction stays capturable. Klarna
 // does not publish one for this API; 28 days matches its other products.
 const TransactionExpiry = 28 * 24 * time.Hour
 
-// PaymentTransaction is an authorized payment. Stored values are never mutated: the store keeps
-// immutable snapshots.
+// PaymentTransaction is an authorized payment and what was done with it since: its captures and
+// refunds (transaction.go). Stored values are never mutated: the store keeps immutable snapshots,
+// and every change stores a copy (Clone).
 type PaymentTransaction struct {
 	AccountID                   string           `json:"-"`
 	PaymentTransactionID        string           `json:"payment_transaction_id"`
@@ -56,8 +66,19 @@ type PaymentTransaction struct {
 	CreatedAt                   time.Time        `json:"created_at"`
 	ExpiresAt                   time.Time        `json:"expires_at"`
 	PaymentCaptures             []PaymentCapture `json:"payment_captures,omitempty"`
+	PaymentRefunds              []PaymentRefund  `json:"payment_refunds,omitempty"`
+	// SupplementaryPurchaseData is what the authorize said of the purchase (its reference, line
+	// items, customer and shipping), kept and returned with the transaction (docs/klarna.md §10).
+	SupplementaryPurchaseData *SupplementaryPurchaseData `json:"supplementary_purchase_data,omitempty"`
+	// UpdatedAt is when the transaction last changed; a CLOSED transaction is done from then on.
+	UpdatedAt time.Time `json:"-"`
+	// ReleasedAmount is the authorization given up without a capture, by a void or when a partly
+	// captured transaction completes after its expiry; Operations counts the captures, refunds,
+	// updates and voids done, for Klarna's limits (transaction.go).
+	ReleasedAmount int64 `json:"-"`
+	Operations     int   `json:"-"`
 	// NetworkSessionToken is the token of the Payment Request this transaction finalized, if any;
-	// a repeated final authorize with that token returns this transaction.
+	// creating the transaction spent it.
 	NetworkSessionToken string `json:"-"`
 	CustomerToken       string `json:"-"`
 }
@@ -66,12 +87,6 @@ type PaymentTransaction struct {
 type PaymentFunding struct {
 	Type  string `json:"type"`
 	State string `json:"state"`
-}
-
-// PaymentCapture is a capture made with the authorization (capture: NOW).
-type PaymentCapture struct {
-	PaymentCaptureID string `json:"payment_capture_id"`
-	CapturedAmount   int64  `json:"captured_amount"`
 }
 
 // Customer token statuses. Klarna does not publish revocation; the mock keeps a status so tests
@@ -118,7 +133,13 @@ type NetworkSession struct {
 	ExpiresAt        time.Time
 }
 
-// PaymentTransaction returns a payment transaction of the account.
+// PaymentTransaction returns a payment transaction of the account as it is on its tenant's
+// clock: a transition already due shows even if its timer has not run yet (transaction.go).
 func (s *Service) PaymentTransaction(accountID, id string) (*PaymentTransaction, error) {
-	return lookup(s, "Payment transaction", id, func(tx Tx) (*PaymentTransaction, error) { return tx.PaymentTransaction(accountID, id) })
+	tr, err := lookup(s, "Payment transaction", id, func(tx Tx) (*PaymentTransaction, error) { return tx.PaymentTransaction(accountID, id) })
+	if err != nil {
+		return nil, err
+	}
+	tr, _ = due(tr, s.ClockOf(accountID).Now())
+	return tr, nil
 }

@@ -11,8 +11,9 @@ type Retained interface {
 	DoneAt() time.Time
 }
 
-// ExpiredTransactionKept is how long an expired payment transaction stays readable, so a Partner
-// reconciling its books after the expiry still finds it.
+// ExpiredTransactionKept is how long an expired payment transaction stays EXPIRED, Klarna's 7
+// days in which what it captured may still be refunded, before it closes or, partly captured,
+// completes (docs/klarna.md §10).
 const ExpiredTransactionKept = 7 * 24 * time.Hour
 
 // Every stored type of the domain is Retained.
@@ -41,10 +42,16 @@ func (p *PaymentRequest) DoneAt() time.Time {
 	return time.Time{}
 }
 
-// DoneAt is ExpiredTransactionKept after an authorized transaction expires. Any other state is
-// kept live: the states later work adds (captures, refunds) decide their own retention.
+// DoneAt is when a CLOSED transaction closed: nothing can be done with it any more. Any other
+// transaction is done ExpiredTransactionKept after its expires_at, which is never before its
+// last timed transition (transaction.go), so no timer outlives it: an AUTHORIZED or EXPIRED one
+// closes or completes then, and a COMPLETED one, which Klarna gives no end, stays refundable
+// until the same point, a week after its authorization would have lapsed.
 func (t *PaymentTransaction) DoneAt() time.Time {
-	if t.State != TransactionAuthorized || t.ExpiresAt.IsZero() {
+	switch {
+	case t.State == TransactionClosed:
+		return t.UpdatedAt
+	case t.ExpiresAt.IsZero():
 		return time.Time{}
 	}
 	return t.ExpiresAt.Add(ExpiredTransactionKept)

@@ -21,7 +21,7 @@ func TestDoneAt(t *testing.T) {
 		return &mockserver.PaymentRequest{State: state, UpdatedAt: later, CompletedAt: completed}
 	}
 	transaction := func(state string, expires time.Time) *mockserver.PaymentTransaction {
-		return &mockserver.PaymentTransaction{State: state, ExpiresAt: expires}
+		return &mockserver.PaymentTransaction{State: state, ExpiresAt: expires, UpdatedAt: later}
 	}
 	delivery := func(state string) *webhook.Delivery {
 		return &webhook.Delivery{State: state, CreatedAt: at, UpdatedAt: later}
@@ -39,9 +39,11 @@ func TestDoneAt(t *testing.T) {
 		{"expired request", request(mockserver.StateExpired, nil), later},
 		{"canceled request", request(mockserver.StateCanceled, &at), later},
 
-		{"authorized transaction", transaction(mockserver.TransactionAuthorized, at), at.Add(mockserver.ExpiredTransactionKept)},
+		{"authorized transaction: its last timed transition", transaction(mockserver.TransactionAuthorized, at), at.Add(mockserver.ExpiredTransactionKept)},
+		{"expired transaction", transaction(mockserver.TransactionExpired, at), at.Add(mockserver.ExpiredTransactionKept)},
+		{"completed transaction, refundable as long", transaction(mockserver.TransactionCompleted, at), at.Add(mockserver.ExpiredTransactionKept)},
+		{"closed transaction: when it closed", transaction(mockserver.TransactionClosed, at), later},
 		{"transaction without expiry", transaction(mockserver.TransactionAuthorized, time.Time{}), time.Time{}},
-		{"transaction in a state of later work", transaction("CAPTURED", at), time.Time{}},
 
 		{"active token", &mockserver.CustomerToken{Status: mockserver.TokenActive, CreatedAt: at}, time.Time{}},
 		{"revoked token", &mockserver.CustomerToken{Status: mockserver.TokenRevoked, CreatedAt: at, RevokedAt: later}, later},

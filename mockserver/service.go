@@ -28,6 +28,8 @@ const (
 // Config holds what a Service depends on.
 type Config struct {
 	Store Store
+	// Rules are the default outcome rules; SetDefaultRules replaces them and SetTenantRules sets
+	// a tenant's own.
 	Rules *rules.Set
 	// Clock is the base clock; each tenant's data runs on the tenant's clock, Clock.Tenant(id).
 	Clock     *clock.Clock
@@ -38,16 +40,21 @@ type Config struct {
 // Service carries out the simulator's operations. It is safe for concurrent use.
 type Service struct {
 	store     Store
-	rules     *rules.Set
+	ruleSets  ruleSets
 	clock     *clock.Clock
 	publisher Publisher
 	log       *slog.Logger
 	timers    requestTimers
+	// txTimers holds the one timer of each payment transaction that still has a timed
+	// transition ahead (transaction.go).
+	txTimers requestTimers
 }
 
 // NewService returns a Service with cfg's dependencies.
 func NewService(cfg Config) *Service {
-	s := &Service{store: cfg.Store, rules: cfg.Rules, clock: cfg.Clock, publisher: cfg.Publisher, log: cfg.Logger}
+	s := &Service{store: cfg.Store, clock: cfg.Clock, publisher: cfg.Publisher, log: cfg.Logger}
+	s.ruleSets.defaults.Store(cfg.Rules)
+	s.ruleSets.byTenant = map[string]*RulesDocument{}
 	if s.publisher == nil {
 		s.publisher = PublisherFunc(func(Event) {})
 	}
@@ -55,6 +62,7 @@ func NewService(cfg Config) *Service {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.timers.byTenant = map[string]map[string]requestTimer{}
+	s.txTimers.byTenant = map[string]map[string]requestTimer{}
 	return s
 }
 
@@ -69,14 +77,21 @@ func (s *Service) ClockOf(accountID string) *clock.Clock {
 	return s.clock.Tenant(tenant)
 }
 
-// ForgetTenant stops the timers the service keeps for the tenant's Payment Requests and drops
-// them, for when the tenant's data and clock are dropped (the store's and the clock's
-// ForgetTenant).
+// ForgetTenant stops the timers the service keeps for the tenant's Payment Requests and payment
+// transactions and drops them, and drops the tenant's own rules, for when the tenant's data and
+// clock are dropped (the store's and the clock's ForgetTenant).
 func (s *Service) ForgetTenant(tenant string) {
-	s.timers.mu.Lock()
-	pending := s.timers.byTenant[tenant]
-	delete(s.timers.byTenant, tenant)
-	s.timers.mu.Unlock()
+	s.SetTenantRules(tenant, nil)
+	s.timers.forget(tenant)
+	s.txTimers.forget(tenant)
+}
+
+// forget stops and drops every timer kept for the tenant.
+func (rt *requestTimers) forget(tenant string) {
+	rt.mu.Lock()
+	pending := rt.byTenant[tenant]
+	delete(rt.byTenant, tenant)
+	rt.mu.Unlock()
 	for _, t := range pending {
 		t.stop()
 	}
@@ -102,8 +117,8 @@ func (t requestTimer) stop() {
 }
 
 // schedule runs add, which schedules a request's timers, and keeps what it returns under tenant
-// and id. It holds the lock while add runs, so a timer that fires at once and ends the request
-// finds its entry to drop.
+// and id, stopping the timers it replaces. It holds the lock while add runs, so a timer that
+// fires at once and ends the request finds its entry to drop.
 func (rt *requestTimers) schedule(tenant, id string, add func() requestTimer) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
@@ -111,6 +126,9 @@ func (rt *requestTimers) schedule(tenant, id string, add func() requestTimer) {
 	if ids == nil {
 		ids = map[string]requestTimer{}
 		rt.byTenant[tenant] = ids
+	}
+	if old, ok := ids[id]; ok {
+		old.stop()
 	}
 	ids[id] = add()
 }

@@ -25,6 +25,12 @@ rules:
 // newService is a service on memdb and a manual clock, with the default rules and scripted.
 func newService(t *testing.T) (*mockserver.Service, *clock.Clock) {
 	t.Helper()
+	return newPublishingService(t, nil)
+}
+
+// newPublishingService is newService handing its events to pub.
+func newPublishingService(t *testing.T, pub mockserver.Publisher) (*mockserver.Service, *clock.Clock) {
+	t.Helper()
 	base := clock.NewManual(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	store, err := memdb.New(memdb.Config{Clock: base})
 	require.NoError(t, err)
@@ -32,7 +38,7 @@ func newService(t *testing.T) (*mockserver.Service, *clock.Clock) {
 	require.NoError(t, err)
 	over, err := rules.Load("scripted", []byte(scripted))
 	require.NoError(t, err)
-	return mockserver.NewService(mockserver.Config{Store: store, Rules: rules.Merge(defaults, over), Clock: base}), base
+	return mockserver.NewService(mockserver.Config{Store: store, Rules: rules.Merge(defaults, over), Clock: base, Publisher: pub}), base
 }
 
 // stepUp creates a Payment Request for scope through an initial authorize that steps up (the

@@ -157,7 +157,7 @@ func TestSettleWebhooksBeforeMovingTheClock(t *testing.T) {
 	t.Cleanup(hook.Close)
 	m := testkit.NewMock(t, testkit.WithManualClock(start), testkit.WithWebhook(hook.URL, "s"))
 	const key = "klarna_test_api_settle"
-	out := authorize(t, m, key, http.Header{}, `{"currency":"EUR","request_payment_transaction":{"amount":1000},
+	out := authorize(t, m, key, http.Header{}, `{"currency":"EUR","request_payment_transaction":{"amount":1000,"payment_transaction_reference":"order-1"},
 		"step_up_config":{"customer_interaction_config":{"method":"SDK"}}}`)
 	_, err := m.ForKey(key).Approve(out["payment_request"].(map[string]any)["payment_request_id"].(string))
 	require.NoError(t, err)
@@ -216,4 +216,40 @@ func TestEachTenantMovesItsOwnClock(t *testing.T) {
 	_, err = a.AdvanceClock(-time.Hour)
 	require.ErrorAs(t, err, &se)
 	require.Equal(t, http.StatusBadRequest, se.Status)
+}
+
+func TestResetLeavesNothingOfTheTenant(t *testing.T) {
+	t.Parallel()
+	m := testkit.NewMock(t, testkit.WithManualClock(start))
+	a, b := m.ForKey("klarna_test_api_reset_a"), m.ForKey("klarna_test_api_reset_b")
+	for _, c := range []*testkit.Control{a, b} {
+		authorize(t, m, c.APIKey, http.Header{}, `{"currency":"EUR","request_payment_transaction":{"amount":1000,"payment_transaction_reference":"order-1"},
+		  "step_up_config":{"customer_interaction_config":{"method":"SDK"}}}`)
+		_, err := c.AdvanceClock(time.Hour)
+		require.NoError(t, err)
+	}
+	require.Equal(t, 2, m.App.Tenants())
+
+	removed, err := a.Reset()
+	require.NoError(t, err)
+	require.Positive(t, removed, "the Payment Request went")
+	require.Equal(t, 1, m.App.Tenants(), "the tenant no longer counts")
+	entries, err := m.Journal(a.APIKey, account)
+	require.NoError(t, err)
+	require.Empty(t, entries)
+	now, err := a.Now()
+	require.NoError(t, err)
+	require.Equal(t, start, now, "the clock is back at the mock's base time")
+
+	entries, err = m.Journal(b.APIKey, account)
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "the other tenant keeps its journal")
+	now, err = b.Now()
+	require.NoError(t, err)
+	require.Equal(t, start.Add(time.Hour), now, "and its clock")
+
+	_, err = m.Reset()
+	var se *testkit.StatusError
+	require.ErrorAs(t, err, &se, "a Control without a key is refused")
+	require.Equal(t, http.StatusUnauthorized, se.Status)
 }

@@ -330,7 +330,7 @@ func newTenantB(ctx context.Context, base, key string) (*tenantB, error) {
 	}
 	defer resp.Body.Close()
 	var tok struct {
-		Token string `json:"klarna_network_session_token"`
+		Token string `json:"interoperability_token"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode/100 != 2 || tok.Token == "" {
 		return nil, fmt.Errorf("tenant B's test token: %s, %v", resp.Status, err)

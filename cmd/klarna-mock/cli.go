@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -23,18 +24,25 @@ import (
 type client struct {
 	base string
 	// apiKey is sent as "Authorization: Basic <apiKey>" when set: it names the tenant whose
-	// clock the clock command reads and moves, and whose Payment Requests the journey command
-	// acts on.
+	// clock the clock command reads and moves, whose Payment Requests the journey command acts
+	// on, and which the reset command wipes.
 	apiKey string
 	http   *http.Client
 }
 
-// do sends body (nil for none) and prints the JSON answer; a Klarna error becomes the error.
+// do sends body (nil for none) as JSON and prints the JSON answer; a Klarna error becomes the
+// error.
 func (c *client) do(ctx context.Context, method, path string, body any, stdout io.Writer) error {
 	req, err := httpclient.NewJSONRequest(ctx, method, c.base+path, body)
 	if err != nil {
 		return err
 	}
+	return c.send(req, stdout)
+}
+
+// send sends req with the API key and prints the JSON answer; a Klarna error becomes the error,
+// with a line for each of its errors[] entries.
+func (c *client) send(req *http.Request, stdout io.Writer) error {
 	if c.apiKey != "" {
 		req.Header.Set("Authorization", "Basic "+c.apiKey)
 	}
@@ -49,13 +57,18 @@ func (c *client) do(ctx context.Context, method, path string, body any, stdout i
 	}
 	if resp.StatusCode >= 300 {
 		var ke struct {
-			ErrorCode    string `json:"error_code"`
-			ErrorMessage string `json:"error_message"`
+			ErrorCode    string                  `json:"error_code"`
+			ErrorMessage string                  `json:"error_message"`
+			Errors       []mockserver.FieldError `json:"errors"`
 		}
 		if json.Unmarshal(out, &ke) == nil && ke.ErrorCode != "" {
-			return fmt.Errorf("%s %s: %d %s: %s", method, path, resp.StatusCode, ke.ErrorCode, ke.ErrorMessage)
+			msg := fmt.Sprintf("%s %s: %d %s: %s", req.Method, req.URL.Path, resp.StatusCode, ke.ErrorCode, ke.ErrorMessage)
+			for _, fe := range ke.Errors {
+				msg += fmt.Sprintf("\n  %s: %s", fe.Parameter, fe.ErrorMessage)
+			}
+			return errors.New(msg)
 		}
-		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
+		return fmt.Errorf("%s %s: %s", req.Method, req.URL.Path, resp.Status)
 	}
 	var pretty bytes.Buffer
 	if json.Indent(&pretty, out, "", "  ") != nil {
@@ -76,6 +89,9 @@ type command struct {
 	bare *action
 	// actions are what the command can do, in the order its help lists them.
 	actions []action
+	// runs, when set, is the whole command, for one that does not drive the control API with
+	// -mock and -api-key (healthcheck): it parses its own flags and gives its own help.
+	runs func(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error
 }
 
 // action is one thing a command can do.
@@ -88,7 +104,7 @@ type action struct {
 
 // commands returns the subcommands, in the order klarna-mock --help lists them.
 func commands() []command {
-	return []command{journeyCommand(), clockCommand()}
+	return []command{journeyCommand(), clockCommand(), rulesCommand(), resetCommand(), healthcheckCommand()}
 }
 
 // journeyCommand acts as the customer: klarna-mock journey ACTION PAYMENT_REQUEST_ID. Its actions
@@ -148,9 +164,29 @@ func clockCommand() command {
 	}
 }
 
+// resetCommand wipes the API key's tenant on the mock: klarna-mock reset. A suite sharing a
+// long-lived mock runs it when it ends, so that its tenant does not stay behind.
+func resetCommand() command {
+	return command{
+		name:    "reset",
+		summary: "wipe the API key's tenant on the mock and forget it",
+		bare: &action{
+			summary: "Removes everything the mock keeps of the API key's tenant, live data included (payment requests, customer tokens, " +
+				"signing keys, webhooks, deliveries, the journal, the clock's moves), so that it no longer counts against --max-tenants. " +
+				"Other tenants are not touched.",
+			do: func(ctx context.Context, c *client, _ []string, stdout io.Writer) error {
+				return c.do(ctx, http.MethodPost, "/mock/v1/reset", nil, stdout)
+			},
+		},
+	}
+}
+
 // run parses the command's flags and carries out the action that args name. Help is given for
 // -h, -help or --help anywhere in args.
 func (cmd command) run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if cmd.runs != nil {
+		return cmd.runs(ctx, args, getenv, stdout)
+	}
 	fs := flag.NewFlagSet("klarna-mock "+cmd.name, flag.ContinueOnError)
 	mock := fs.String("mock", cli.EnvOr(getenv, "KLARNA_MOCK_URL", "http://127.0.0.1:8480"), "base URL of the running mock (env KLARNA_MOCK_URL)")
 	apiKey := fs.String("api-key", getenv("KLARNA_MOCK_API_KEY"), "the API key whose tenant the command acts for, as the code under test sends it (env KLARNA_MOCK_API_KEY)")
@@ -173,6 +209,9 @@ func (cmd command) run(ctx context.Context, args []string, getenv func(string) s
 // action finds the action that args name and checks that the right number of arguments follow
 // it; it returns them.
 func (cmd command) action(args []string) (action, []string, error) {
+	if len(args) > 0 && len(cmd.actions) == 0 {
+		return action{}, nil, cli.Usagef("klarna-mock %s takes no arguments: klarna-mock %s [-mock URL] [-api-key KEY]", cmd.name, cmd.name)
+	}
 	if len(args) == 0 {
 		if cmd.bare == nil {
 			return action{}, nil, cli.Usagef("klarna-mock %s needs an action: %s (see klarna-mock %s --help)", cmd.name, cmd.actionNames(), cmd.name)
@@ -202,13 +241,20 @@ func (cmd command) actionNames() string {
 // usage is the action's name followed by its arguments.
 func (a action) usage() string { return strings.Join(append([]string{a.name}, a.args...), " ") }
 
-// help writes the command's help: what it does, each action with its arguments, and the flags.
+// help writes the command's help: what it does, each action with its arguments (or, for a
+// command without actions, what it does in full), and the flags.
 func (cmd command) help(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "klarna-mock %s: %s.\n\n", cmd.name, cmd.summary)
+	if len(cmd.actions) == 0 {
+		fmt.Fprintf(w, "Usage: klarna-mock %s [-mock URL] [-api-key KEY]\n\n%s\n\nFlags:\n", cmd.name, cmd.bare.summary)
+		cli.PrintFlags(w, fs)
+		return
+	}
 	synopsis := "ACTION ARGUMENTS"
 	if cmd.bare != nil {
 		synopsis = "[ACTION ARGUMENTS]"
 	}
-	fmt.Fprintf(w, "klarna-mock %s: %s.\n\nUsage: klarna-mock %s [-mock URL] [-api-key KEY] %s\n\nActions:\n", cmd.name, cmd.summary, cmd.name, synopsis)
+	fmt.Fprintf(w, "Usage: klarna-mock %s [-mock URL] [-api-key KEY] %s\n\nActions:\n", cmd.name, synopsis)
 	var rows [][2]string
 	if cmd.bare != nil {
 		rows = append(rows, [2]string{"(none)", cmd.bare.summary})

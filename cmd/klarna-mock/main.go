@@ -3,12 +3,16 @@
 //	klarna-mock [flags]                          serve
 //	klarna-mock journey ACTION PAYMENT_REQUEST_ID act as the customer: open, approve, decline, back-out, abandon
 //	klarna-mock clock [advance DURATION]         read or move the API key's clock (-api-key)
+//	klarna-mock rules [get | put FILE | delete]  read, set or drop the API key's own outcome rules
+//	klarna-mock healthcheck [--url URL]          exit 0 if the mock is ready (GET /readyz), 1 if not
+//	klarna-mock --version                        print the version
 //
 // klarna-mock --help lists the flags and the subcommands; klarna-mock COMMAND --help lists a
 // subcommand's actions.
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -30,6 +34,14 @@ import (
 
 func main() { cli.Main("klarna-mock", run) }
 
+// version, when set at build time with -ldflags "-X main.version=v1.4.0", is the version the
+// mock reports instead of the one its build information records (see app.Version). The linker
+// sets it; nothing changes it at run time.
+var version string
+
+// mockVersion is the version --version prints and /readyz reports.
+func mockVersion() string { return cmp.Or(version, app.Version()) }
+
 // run is the whole program, with its environment passed in so tests can run it in-process. A
 // first argument that is not a flag names a subcommand.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -46,10 +58,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // serve runs the mock until ctx is done.
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("klarna-mock", flag.ContinueOnError)
-	addr := fs.String("addr", cli.EnvOr(getenv, "KLARNA_MOCK_ADDR", "127.0.0.1:8480"), "listen address (env KLARNA_MOCK_ADDR)")
+	addr := fs.String("addr", cli.EnvOr(getenv, envAddr, defaultAddr), "listen address (env "+envAddr+")")
 	logFormat := fs.String("log-format", cli.EnvOr(getenv, "KLARNA_MOCK_LOG_FORMAT", "text"), "log format: text or json (env KLARNA_MOCK_LOG_FORMAT)")
 	logLevel := fs.String("log-level", cli.EnvOr(getenv, "KLARNA_MOCK_LOG_LEVEL", "info"), "log level: debug (logs every request), info, warn, error (env KLARNA_MOCK_LOG_LEVEL)")
-	fixturesFile := fs.String("fixtures", getenv("KLARNA_MOCK_FIXTURES"), "outcome rules file, tried before the defaults unless it sets replace_defaults (env KLARNA_MOCK_FIXTURES)")
+	fixturesFile := fs.String("fixtures", getenv("KLARNA_MOCK_FIXTURES"), "outcome rules file, tried before the defaults unless it sets replace_defaults; SIGHUP reloads it (env KLARNA_MOCK_FIXTURES)")
 	accountsFile := fs.String("accounts", getenv("KLARNA_MOCK_ACCOUNTS"), "file mapping API keys to partner accounts; default: any klarna_test_api_ key, isolated per key (env KLARNA_MOCK_ACCOUNTS)")
 	publicURL := fs.String("public-url", getenv("KLARNA_MOCK_PUBLIC_URL"), "base URL customers reach the mock at, for payment_request_url; default: the request's host (env KLARNA_MOCK_PUBLIC_URL)")
 	webhookURL := fs.String("webhook-url", getenv("KLARNA_MOCK_WEBHOOK_URL"), "a webhook receiving every event from the start, so a suite need not register one (env KLARNA_MOCK_WEBHOOK_URL)")
@@ -58,6 +70,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	maxObjects := fs.Int("max-objects", memdb.DefaultMaxPerTenant, "objects of each kind (payment requests, transactions, customer tokens, ...) one tenant may hold; at the limit its finished ones make room, else the call gets 429 QUOTA_EXCEEDED (env KLARNA_MOCK_MAX_OBJECTS)")
 	retention := fs.Duration("retention", memdb.DefaultRetention, "how long a finished object stays readable, on its tenant's clock, before it is pruned; a tenant holding nothing that has not called for as long is forgotten (env KLARNA_MOCK_RETENTION)")
 	maxTenants := fs.Int("max-tenants", mockhttp.DefaultMaxTenants, "tenants (API keys, or accounts of --accounts) served at once; a new one beyond gets 429 QUOTA_EXCEEDED until an idle one is forgotten (env KLARNA_MOCK_MAX_TENANTS)")
+	undocumented := fs.String("undocumented-fields", cli.EnvOr(getenv, "KLARNA_MOCK_UNDOCUMENTED_FIELDS", string(mockhttp.WarnUndocumented)), "what a body field Klarna's API contracts do not describe gets: warn (accept it, noted in the journal) or refuse (400 VALIDATION_ERROR) (env KLARNA_MOCK_UNDOCUMENTED_FIELDS)")
 	if err := flagsFromEnv(fs, getenv, "KLARNA_MOCK", "max-objects", "retention", "max-tenants", "webhook-refuse-private"); err != nil {
 		return err
 	}
@@ -67,11 +80,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	if helped, err := cli.Parse(fs, args, stdout, func(w io.Writer) { mainHelp(w, fs) }); helped || err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return cli.Usagef("unexpected argument %q (see klarna-mock --help)", fs.Arg(0))
+	}
+	if *showVersion {
+		_, err := fmt.Fprintln(stdout, "klarna-mock", mockVersion())
+		return err
 	}
 	logger, err := cli.NewLogger(stderr, *logFormat, *logLevel)
 	if err != nil {
@@ -93,9 +111,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if *maxTenants < 1 {
 		return cli.Usagef("--max-tenants %d: the mock must serve at least 1 tenant", *maxTenants)
 	}
+	fields, err := mockhttp.ParseFieldPolicy(*undocumented)
+	if err != nil {
+		return cli.Usagef("--undocumented-fields: %v", err)
+	}
 	cfg := app.Config{
 		PublicURL: *publicURL, Logger: logger, WebhookURL: *webhookURL, WebhookSecret: *webhookSecret,
 		MaxObjectsPerTenant: *maxObjects, Retention: *retention, MaxTenants: *maxTenants, WebhookRefusePrivate: *webhookRefusePrivate,
+		UndocumentedFields: fields, Version: mockVersion(),
 	}
 	if cfg.Rules, err = fixtures.Load(*fixturesFile); err != nil {
 		return err
@@ -113,6 +136,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	// SIGHUP reloads the --fixtures file without a restart (rules.go).
+	stopReloads := reloadOnHangup(ctx, *fixturesFile, mock.Service, logger)
+	defer stopReloads()
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err

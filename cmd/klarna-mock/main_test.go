@@ -36,7 +36,13 @@ func start(t *testing.T, args ...string) string {
 // startWith is start with the environment getenv.
 func startWith(t *testing.T, getenv func(string) string, args ...string) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
+	return startUnder(t, context.Background(), getenv, args...)
+}
+
+// startUnder is startWith with the mock run under ctx.
+func startUnder(t *testing.T, ctx context.Context, getenv func(string) string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(ctx)
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
@@ -78,6 +84,30 @@ func TestClockNeedsTheAPIKey(t *testing.T) {
 	require.Contains(t, a.String(), `"offset": "3h0m0s"`)
 	require.NoError(t, run(context.Background(), []string{"clock", "--mock", url, "--api-key", "klarna_test_api_b"}, env(nil), &b, io.Discard))
 	require.Contains(t, b.String(), `"offset": "0s"`)
+}
+
+// TestResetWipesTheKeysTenant checks that the reset command wipes the API key's tenant, its
+// clock's moves included, and leaves another key's alone; without a key the mock refuses it.
+func TestResetWipesTheKeysTenant(t *testing.T) {
+	t.Parallel()
+	url := start(t)
+	ctl := func(key string, args ...string) string {
+		t.Helper()
+		var out strings.Builder
+		require.NoError(t, run(context.Background(), append([]string{args[0], "--mock", url, "--api-key", key}, args[1:]...), env(nil), &out, io.Discard))
+		return out.String()
+	}
+	ctl("klarna_test_api_wiped", "clock", "advance", "PT3H")
+	ctl("klarna_test_api_kept", "clock", "advance", "PT1H")
+
+	var out map[string]any
+	require.NoError(t, json.Unmarshal([]byte(ctl("klarna_test_api_wiped", "reset")), &out))
+	require.Equal(t, map[string]any{"reset": true, "objects_removed": float64(0)}, out)
+	require.Contains(t, ctl("klarna_test_api_wiped", "clock"), `"offset": "0s"`)
+	require.Contains(t, ctl("klarna_test_api_kept", "clock"), `"offset": "1h0m0s"`)
+
+	err := run(context.Background(), []string{"reset", "--mock", url}, env(nil), io.Discard, io.Discard)
+	require.ErrorContains(t, err, "401 UNAUTHORIZED")
 }
 
 // TestRetentionAndQuotaFlags checks --max-objects, --retention and --max-tenants and their
@@ -236,11 +266,23 @@ func TestHelp(t *testing.T) {
 		"-help":  {args: []string{"-help"}, want: top},
 	}
 	for _, cmd := range commands() {
+		if cmd.runs != nil {
+			// A command with flags of its own (healthcheck) starts its help with its summary.
+			want := []*regexp.Regexp{regexp.MustCompile(`(?m)^klarna-mock ` + cmd.name + `: ` + regexp.QuoteMeta(cmd.summary) + `\.$`)}
+			for _, flag := range []string{"--help", "-h"} {
+				cases[cmd.name+" "+flag] = helpCase{args: []string{cmd.name, flag}, want: want}
+			}
+			continue
+		}
 		var want []*regexp.Regexp
 		for _, a := range cmd.actions {
 			want = append(want, line(a.usage(), `\S.*`)) // with a summary
 		}
-		if cmd.bare != nil {
+		switch {
+		case len(cmd.actions) == 0:
+			want = append(want, regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(cmd.bare.summary)+`$`),
+				regexp.MustCompile(`(?m)^Usage: klarna-mock `+cmd.name+` \[-mock URL\] \[-api-key KEY\]$`))
+		case cmd.bare != nil:
 			want = append(want, line("(none)", regexp.QuoteMeta(cmd.bare.summary)))
 		}
 		cases[cmd.name+" --help"] = helpCase{args: []string{cmd.name, "--help"}, want: want}
@@ -282,6 +324,7 @@ func TestCLIUsage(t *testing.T) {
 		"unknown journey action": {[]string{"journey", "fly", "x"}, `unknown journey action "fly": use open, approve, decline, back-out, abandon`},
 		"journey without action": {[]string{"journey"}, "journey needs an action"},
 		"unknown clock action":   {[]string{"clock", "rewind"}, `unknown clock action "rewind": use advance`},
+		"reset with an argument": {[]string{"reset", "everything"}, "klarna-mock reset takes no arguments"},
 		"unknown flag":           {[]string{"journey", "-nope"}, "see klarna-mock journey --help"},
 		"serve, unknown flag":    {[]string{"--nope"}, "see klarna-mock --help"},
 	}

@@ -55,7 +55,8 @@ const (
 	canceled = `{"payment_request_id":"` + request + `","currency":"USD","amount":11800,"state":"CANCELED",
 		"previous_state":"SUBMITTED","state_reason":"PARTNER_CANCELED","created_at":"2026-01-04T12:00:00Z",
 		"updated_at":"2026-01-04T12:01:00Z","canceled_at":"2026-01-04T12:01:00Z"}`
-	notFound = `{"error_id":"4a3b2c1d-0e9f-4a8b-8c7d-6e5f4a3b2c1d","error_type":"RESOURCE_ERROR","error_code":"NOT_FOUND","error_message":"not found"}`
+	notFound = `{"error_id":"4a3b2c1d-0e9f-4a8b-8c7d-6e5f4a3b2c1d","error_type":"RESOURCE_ERROR","error_code":"NOT_FOUND","error_message":"not found",
+		"doc_url":"https://docs.klarna.com/klarna-network-distribution/setup-your-integration/integration-resilience/error-handling/"}`
 )
 
 // fakeServer answers with whatever the test puts in responses, keyed by method and path.
@@ -113,7 +114,7 @@ func TestCheck(t *testing.T) {
 			resp: fakeResponse{status: 200, body: strings.Replace(canceled, `"2026-01-04T12:01:00Z"`, `"yesterday"`, 1)}, expect: "$.updated_at: 'yesterday' is not valid date-time"},
 		{name: "undocumented status", method: "POST", path: authorize, resp: fakeResponse{status: 500, body: notFound}, expect: "response code '500' does not exist"},
 		{name: "unknown route", method: "GET", path: "/v2/nothing/here", resp: fakeResponse{status: 200, body: `{}`}, expect: "Path '/v2/nothing/here' not found"},
-		{name: "undocumented method", method: "PUT", path: cancel, resp: fakeResponse{status: 200, body: canceled}, expect: "The PUT method for that path does not exist"},
+		{name: "undocumented method", method: "POST", path: cancel, resp: fakeResponse{status: 200, body: canceled}, expect: "The POST method for that path does not exist"},
 		{name: "missing Klarna-Correlation-Id", method: "POST", path: authorize,
 			resp: fakeResponse{status: 200, body: approved, header: map[string]string{"Klarna-Correlation-Id": ""}}, expect: "Required header 'Klarna-Correlation-Id' was not found"},
 		{name: "wrong content type", method: "POST", path: authorize,

@@ -46,6 +46,11 @@ type Violation struct {
 	Parameter string
 	// Message says what is wrong, without echoing the value.
 	Message string
+	// Undocumented marks a body property the document does not describe (an object schema with
+	// additionalProperties: false), the one violation a caller may choose to accept with a
+	// warning rather than refuse: a field the document leaves out may still be one the real API
+	// takes.
+	Undocumented bool
 }
 
 // Validator holds one compiled document. It is safe for concurrent use.
@@ -247,6 +252,9 @@ func isJSON(mediaType string) bool {
 	return mediaType == "application/json" || strings.HasSuffix(mediaType, "+json")
 }
 
+// ID is the operation's operationId in the document, empty when it has none.
+func (o *Operation) ID() string { return o.route.Operation.OperationID }
+
 // Check validates the request's headers, query, path parameters and its already-read body (nil
 // if none). It does not read r.Body and does not modify r. It returns nil when the request is
 // valid. It never panics: a failure inside the validator is reported as a violation.
@@ -415,6 +423,7 @@ func appendSchemaViolations(vs []Violation, err error, root any) []Violation {
 	eachSchemaError(err, func(se *openapi3.SchemaError) {
 		path := jsonPath(root, se.JSONPointer())
 		msg := schemaMessage(se)
+		undocumented := false
 		switch se.SchemaField {
 		case "required":
 			msg = "is required"
@@ -423,13 +432,13 @@ func appendSchemaViolations(vs []Violation, err error, root any) []Violation {
 			// reason (`property "x" is unsupported`).
 			if name, ok := unsupportedProperty(se.Reason); ok {
 				path = joinPath(path, name)
-				msg = "is not allowed"
+				msg, undocumented = "is not allowed", true
 			}
 		}
 		if path == "" {
 			path = BodyParameter
 		}
-		vs = append(vs, Violation{Parameter: path, Message: msg})
+		vs = append(vs, Violation{Parameter: path, Message: msg, Undocumented: undocumented})
 	})
 	if len(vs) == n {
 		vs = append(vs, Violation{Parameter: BodyParameter, Message: "is invalid"})

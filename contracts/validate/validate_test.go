@@ -136,7 +136,19 @@ var validCases = []tcase{
 	{name: "authorize: token only", body: `{"currency":"sek","request_customer_token":{"scopes":["payment:customer_present"]},"step_up_config":{"customer_interaction_config":{"method":"SDK"}}}`},
 	{name: "authorize: amount at the maximum", edit: set("request_payment_transaction", "amount", 2147483647)},
 	{name: "authorize: expiry timestamp", edit: set("step_up_config.customer_interaction_config", "interaction_expiry", map[string]any{"timestamp": "2026-01-04T12:00:00+01:00"})},
-	{name: "authorize: customer with an extra property", edit: set("supplementary_purchase_data.customer", "date_of_birth", "1980-01-01")},
+	// Fields of Klarna's supplementary purchase data the Klarna Web SDK v2/r6 reference names
+	// (LineItem, Customer, Shipping, ShippingRecipient).
+	{name: "authorize: line item currency", edit: func(m map[string]any) {
+		at(m, "supplementary_purchase_data.line_items[0]")["currency"] = "USD"
+	}},
+	{name: "authorize: customer address", edit: set("supplementary_purchase_data.customer", "address", map[string]any{"street_address": "Sveavägen 46", "city": "Stockholm", "country": "SE"})},
+	{name: "authorize: shipping option and recipient attention", edit: func(m map[string]any) {
+		at(m, "supplementary_purchase_data")["shipping"] = []any{map[string]any{
+			"recipient":       map[string]any{"given_name": "Jane", "family_name": "Doe", "attention": "Reception"},
+			"address":         map[string]any{"country": "SE"},
+			"shipping_option": map[string]any{"shipping_type": "PICKUP_POINT", "shipping_carrier": "PostNord", "shipping_type_attributes": []any{"TRACKED"}},
+		}}
+	}},
 	{name: "authorize: charset in Content-Type", header: map[string]string{"Content-Type": "application/json; charset=utf-8"}},
 	{name: "authorize: minimal headers", header: map[string]string{"Klarna-Idempotency-Key": "", "Partner-Correlation-Id": "", "Klarna-Interoperability-Token": "", "Klarna-Integration-Metadata": ""}},
 	{name: "read payment request", method: http.MethodGet, template: requestTemplate, noBody: true},
@@ -178,6 +190,8 @@ var invalidCases = []tcase{
 		at(m, "supplementary_purchase_data.line_items[3]")["unit_prize"] = 1
 	}, want: []string{"supplementary_purchase_data.line_items[3].unit_prize"}},
 	{name: "bad email", edit: set("supplementary_purchase_data.customer", "email", "jane.doe"), want: []string{"supplementary_purchase_data.customer.email"}},
+	{name: "customer property Klarna does not document", edit: set("supplementary_purchase_data.customer", "date_of_birth", "1980-01-01"),
+		want: []string{"supplementary_purchase_data.customer.date_of_birth"}},
 	{name: "bad date-time", edit: set("step_up_config.customer_interaction_config", "interaction_expiry", map[string]any{"timestamp": "tomorrow"}),
 		want: []string{"step_up_config.customer_interaction_config.interaction_expiry.timestamp"}},
 	{name: "bad duration", edit: set("step_up_config.customer_interaction_config", "interaction_expiry", map[string]any{"duration": "30 minutes"}),
@@ -319,6 +333,7 @@ func TestOperation(t *testing.T) {
 		{"GET", transactionTemplate},
 		{"GET", presentationTemplate},
 		{"POST", testTokensTemplate},
+		{"POST", "/v2/payment/authorize"},
 	} {
 		op, err := v.Operation(tc.method, tc.tmpl)
 		require.NoError(t, err, "%s %s", tc.method, tc.tmpl)
@@ -326,7 +341,7 @@ func TestOperation(t *testing.T) {
 	}
 	for _, tc := range []struct{ method, tmpl string }{
 		{"GET", authorizeTemplate},
-		{"POST", "/v2/payment/authorize"},
+		{"POST", "/v2/payment/capture"},
 		{"POST", "/v2/accounts/{id}/payment/authorize"},
 		{"GET", "/openapi.yaml"},
 	} {

@@ -4,6 +4,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"github.com/klarna-mock/klarna-mock/mockserver/clock"
 	mockhttp "github.com/klarna-mock/klarna-mock/mockserver/http"
 	"github.com/klarna-mock/klarna-mock/mockserver/memdb"
+	"github.com/klarna-mock/klarna-mock/mockserver/metrics"
 	"github.com/klarna-mock/klarna-mock/mockserver/rules"
 	"github.com/klarna-mock/klarna-mock/mockserver/webhook"
 )
@@ -43,6 +45,9 @@ type Config struct {
 	// mockhttp.DefaultMaxTenants. A new tenant beyond it gets a 429 QUOTA_EXCEEDED until an idle
 	// one is forgotten.
 	MaxTenants int
+	// UndocumentedFields is what a body field Klarna's API contracts do not describe gets
+	// (mockhttp.FieldPolicy); empty means mockhttp.WarnUndocumented.
+	UndocumentedFields mockhttp.FieldPolicy
 	// PruneInterval is how often the prune loop runs, in real time; 0 or less means
 	// DefaultPruneInterval.
 	PruneInterval time.Duration
@@ -57,6 +62,12 @@ type Config struct {
 	// WebhookClient sends webhooks; nil means the notifier's default client.
 	WebhookClient *http.Client
 	Logger        *slog.Logger
+	// Version is the mock's version as /readyz and the metrics report it; empty means Version(),
+	// the one the build recorded.
+	Version string
+	// Ready are checks /readyz makes besides the mock's own (the contracts compiled, the store
+	// answering): a part the caller's setup cannot serve without, such as a database.
+	Ready []mockhttp.ReadyCheck
 }
 
 // DefaultPruneInterval is how often the prune loop removes what retention no longer keeps:
@@ -69,6 +80,9 @@ type Mock struct {
 	Service  *mockserver.Service
 	Notifier *webhook.Notifier
 	Clock    *clock.Clock
+	// Metrics are the mock's metrics, served at GET /metrics, in a registry of the mock's own;
+	// the parts of the mock record into it (see package metrics).
+	Metrics  *metrics.Metrics
 	ownClock bool
 	store    *memdb.Store
 	server   *mockhttp.Server
@@ -103,7 +117,10 @@ func New(cfg Config) (*Mock, error) {
 		return nil, err
 	}
 	m.store, m.log = store, logger
+	version := cmp.Or(cfg.Version, Version())
+	m.Metrics = metrics.New(version)
 	m.Notifier, err = webhook.New(store.Notifications(), webhook.Config{
+		Outcome:          m.deliveryOutcome,
 		Clock:            m.Clock,
 		Client:           cfg.WebhookClient,
 		Logger:           logger,
@@ -117,12 +134,17 @@ func New(cfg Config) (*Mock, error) {
 	}
 	m.Service = mockserver.NewService(mockserver.Config{Store: store, Rules: set, Clock: m.Clock, Publisher: m.Notifier, Logger: logger})
 	srv, err := mockhttp.NewServer(mockhttp.Deps{
-		Service:    m.Service,
-		Store:      store,
-		Accounts:   cfg.Accounts,
-		Logger:     logger,
-		PublicURL:  cfg.PublicURL,
-		MaxTenants: cfg.MaxTenants,
+		Service:            m.Service,
+		Store:              store,
+		Accounts:           cfg.Accounts,
+		Logger:             logger,
+		PublicURL:          cfg.PublicURL,
+		MaxTenants:         cfg.MaxTenants,
+		UndocumentedFields: cfg.UndocumentedFields,
+		Reset:              m.Reset,
+		Metrics:            m.Metrics,
+		Version:            version,
+		Ready:              append(m.readyChecks(), cfg.Ready...),
 	})
 	if err != nil {
 		return nil, err
@@ -131,6 +153,9 @@ func New(cfg Config) (*Mock, error) {
 		return nil, err
 	}
 	m.Handler, m.server = srv, srv
+	if err := m.watch(); err != nil {
+		return nil, err
+	}
 	m.stop, m.pruned = make(chan struct{}), make(chan struct{})
 	go m.pruneLoop(positiveOr(cfg.PruneInterval, DefaultPruneInterval))
 	return m, nil
@@ -186,12 +211,38 @@ func (m *Mock) Prune() error {
 	return nil
 }
 
-// forgetTenant drops everything the mock keeps of a tenant. The store goes last: a call that
-// slipped in since the tenant was found empty may have stored objects whose timers ran on the
-// clock just forgotten, and they go with the rest rather than linger without them.
+// Reset wipes a tenant, as POST /mock/v1/reset does for the caller's: its objects of every kind
+// (live ones too: active customer tokens, webhooks, signing keys), idempotency records,
+// deliveries with their queues, journal, clock and timers, and its place among the tenants, so it
+// no longer counts against MaxTenants and its next call admits it as a new one. It returns how
+// many stored objects the tenant held as the reset began. Another tenant is not touched.
+func (m *Mock) Reset(tenant string) (int, error) {
+	held := 0
+	for _, n := range m.store.Count(tenant) {
+		held += n
+	}
+	if err := m.forgetTenant(tenant); err != nil {
+		return 0, err
+	}
+	m.log.Debug("reset tenant", "tenant", tenant, "objects_removed", held)
+	return held, nil
+}
+
+// Tenants reports how many tenants the mock serves now, out of MaxTenants.
+func (m *Mock) Tenants() int { return m.server.Tenants() }
+
+// forgetTenant drops everything the mock keeps of a tenant. The notifier goes before the clock
+// and the store: once it has forgotten the tenant, an attempt still in flight neither schedules
+// a retry on the tenant's clock nor stores its delivery again. The store goes last: a call that
+// slipped in since the tenant was found empty (or a reset began) may have stored objects whose
+// timers ran on the clock just forgotten, and they go with the rest rather than linger without
+// them.
 func (m *Mock) forgetTenant(id string) error {
 	m.server.ForgetTenant(id)
 	m.Service.ForgetTenant(id)
+	if err := m.Notifier.ForgetTenant(id); err != nil {
+		return err
+	}
 	m.Clock.ForgetTenant(id)
 	return m.store.ForgetTenant(id)
 }

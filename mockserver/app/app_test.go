@@ -119,7 +119,7 @@ func (tn tenant) session() string {
 	tn.t.Helper()
 	a := tn.do(http.MethodPost, "/v2/accounts/"+account+"/interoperability/test-tokens", map[string]any{"email": "jane@example.com"})
 	require.Equal(tn.t, http.StatusCreated, a.status, string(a.raw))
-	return a.str("klarna_network_session_token")
+	return a.str("interoperability_token")
 }
 
 func mustJSON(t testing.TB, v any) []byte {
@@ -323,8 +323,9 @@ func TestOverflowingDurationsAreRefused(t *testing.T) {
 }
 
 // TestRepeatedFinalAuthorizeAfterEviction checks that a final authorize repeated after its
-// transaction was dropped to make room answers the Klarna-shaped 404 of the transaction, as a
-// read of it does, not a 500.
+// transaction was dropped to make room is refused as any reuse of the spent session token is
+// (the Klarna Network Session Token page: the token is invalidated once its transaction is
+// created), with a Klarna-shaped 400 naming the header, not a 500.
 func TestRepeatedFinalAuthorizeAfterEviction(t *testing.T) {
 	t.Parallel()
 	m := newMock(t, app.Config{MaxObjectsPerTenant: 2})
@@ -348,9 +349,9 @@ func TestRepeatedFinalAuthorizeAfterEviction(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, gone.status, string(gone.raw))
 
 	again := tn.authorize(purchase(1000, false), "Klarna-Network-Session-Token", token)
-	require.Equal(t, http.StatusNotFound, again.status, string(again.raw))
-	require.Equal(t, "NOT_FOUND", again.str("error_code"))
-	require.Equal(t, "RESOURCE_ERROR", again.str("error_type"))
+	require.Equal(t, http.StatusBadRequest, again.status, string(again.raw))
+	require.Equal(t, "VALIDATION_ERROR", again.str("error_code"))
+	require.Contains(t, again.str("error_message"), "spent")
 	require.Contains(t, again.str("error_message"), first)
 }
 

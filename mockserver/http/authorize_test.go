@@ -59,7 +59,7 @@ func TestOneTimePaymentApprovedWithSessionToken(t *testing.T) {
 	got := h.do(http.MethodGet, h.path("/payment/transactions/"+id), nil)
 	require.Equal(t, http.StatusOK, got.status)
 	require.Equal(t, float64(11800), got.get("amount"))
-	require.Equal(t, "AUTHORIZED", got.str("state"))
+	require.Equal(t, "COMPLETED", got.str("state"), "capture: NOW (Klarna's Auto-capture page)")
 }
 
 func TestLegacyInteroperabilityTokenIdentifiesTheCustomer(t *testing.T) {
@@ -86,7 +86,7 @@ func TestTokenCreationStepUpThenFinal(t *testing.T) {
 	require.Equal(t, "IN_PROGRESS", done.str("previous_state"))
 	nst := done.str("state_context.klarna_network_session_token")
 	require.Regexp(t, `^krn:payment:eu1:klarna-network-session-token:[0-9a-f-]{36}$`, nst)
-	token := done.str("state_context.customer_token.customer_token")
+	token := done.str("state_context.klarna_customer.customer_token")
 	require.Regexp(t, `^krn:customer-token:eu1:[0-9a-f-]{36}$`, token)
 
 	final := finalAuthorize(11800, "USD")
@@ -98,11 +98,8 @@ func TestTokenCreationStepUpThenFinal(t *testing.T) {
 	tx := f.str("payment_transaction_response.payment_transaction.payment_transaction_id")
 	require.NotEmpty(t, tx)
 
-	again := h.authorize(final, "Klarna-Network-Session-Token", nst)
-	require.Equal(t, tx, again.str("payment_transaction_response.payment_transaction.payment_transaction_id"), "the final authorize is idempotent per token")
-
-	legacy := h.authorize(final, "Klarna-Payment-Token", nst)
-	require.Equal(t, tx, legacy.str("payment_transaction_response.payment_transaction.payment_transaction_id"))
+	// The transaction spent the session token (TestSessionTokenIsSpentByItsTransaction).
+	requireError(t, h.authorize(final, "Klarna-Network-Session-Token", nst), http.StatusBadRequest, "VALIDATION_ERROR", "Klarna-Network-Session-Token")
 
 	// The new token charges without the customer.
 	c := h.authorize(charge(2500, false, "sub-1"), "Klarna-Customer-Token", token)
@@ -117,7 +114,7 @@ func TestTokenOnlyCreation(t *testing.T) {
 	require.Equal(t, "STEP_UP_REQUIRED", r.str("customer_token_response.result"))
 	id := r.str("payment_request.payment_request_id")
 	done := h.act(id, "approve")
-	token := done.str("state_context.customer_token.customer_token")
+	token := done.str("state_context.klarna_customer.customer_token")
 	require.NotEmpty(t, token)
 	f := h.authorize(map[string]any{"currency": "USD"}, "Klarna-Network-Session-Token", done.str("state_context.klarna_network_session_token"))
 	require.Equal(t, http.StatusOK, f.status, f.body)
@@ -140,7 +137,7 @@ func TestTokenCreationStepsUpWithoutConsent(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	tok := h.do(http.MethodPost, h.path("/interoperability/test-tokens"), map[string]any{"consent": false})
-	r := h.authorize(tokenCreation("payment:customer_present", false), "Klarna-Network-Session-Token", tok.str("klarna_network_session_token"))
+	r := h.authorize(tokenCreation("payment:customer_present", false), "Klarna-Network-Session-Token", tok.str("interoperability_token"))
 	require.Equal(t, "STEP_UP_REQUIRED", r.str("customer_token_response.result"), r.body)
 }
 
@@ -318,22 +315,6 @@ func TestCancelAndExpiry(t *testing.T) {
 	require.Equal(t, "EXPIRED", expired.str("state"))
 	require.Equal(t, "EXPIRED", expired.str("state_reason"))
 	requireError(t, h.act(open, "approve"), http.StatusConflict, "INVALID_STATE_TRANSITION", "")
-}
-
-func TestPresentation(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
-	p := h.do(http.MethodGet, h.path("/payment/presentation?currency=USD&locale=en-US&amount=11836&intents[]=PAY"), nil)
-	require.Equal(t, http.StatusOK, p.status, p.body)
-	require.Equal(t, "SHOW_KLARNA", p.str("instruction"))
-	require.Contains(t, p.str("payment_option.message.text"), "29.59 USD")
-
-	token := h.customerToken("payment:customer_present", "jane@example.com")
-	personal := h.do(http.MethodGet, h.path("/payment/presentation?currency=USD&intents[]=PAY"), nil, "Klarna-Customer-Token", token)
-	require.Equal(t, "PRESELECT_KLARNA", personal.str("instruction"), personal.body)
-
-	hidden := h.do(http.MethodGet, h.path("/payment/presentation?currency=JPY"), nil)
-	require.Equal(t, "HIDE_KLARNA", hidden.str("instruction"), hidden.body)
 }
 
 // TestJournalKeepsWhatWasSent checks the journal holds the authorize exactly as sent, network

@@ -32,7 +32,7 @@ func BenchmarkAuthorize(b *testing.B) {
 	req.Header.Set("Content-Type", "application/json")
 	m.Handler.ServeHTTP(rec, req)
 	var tok mockserver.TestToken
-	if err := json.Unmarshal(rec.Body.Bytes(), &tok); err != nil || tok.KlarnaNetworkSessionToken == "" {
+	if err := json.Unmarshal(rec.Body.Bytes(), &tok); err != nil || tok.InteroperabilityToken == "" {
 		b.Fatalf("minting a test token: %d %s", rec.Code, rec.Body)
 	}
 
@@ -42,7 +42,7 @@ func BenchmarkAuthorize(b *testing.B) {
 			req := httptest.NewRequest(http.MethodPost, "/v2/accounts/"+account+"/payment/authorize", bytes.NewBufferString(benchBody))
 			req.Header.Set("Authorization", "Basic "+key)
 			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Klarna-Network-Session-Token", tok.KlarnaNetworkSessionToken)
+			req.Header.Set("Klarna-Network-Session-Token", tok.InteroperabilityToken)
 			rec := httptest.NewRecorder()
 			m.Handler.ServeHTTP(rec, req)
 			if rec.Code != http.StatusOK {
@@ -58,12 +58,12 @@ func BenchmarkAuthorize(b *testing.B) {
 		}
 		// The handler stores under the key's tenant; any scope will do for the service alone.
 		scope := mockserver.Scope("bench", account)
-		t, err := m.Service.MintTestToken(scope, mockserver.TestTokenRequest{Email: "jane@example.com"})
+		t, err := m.Service.MintTestToken(mockserver.TestTokenCall{AccountID: scope, Request: mockserver.TestTokenRequest{Email: "jane@example.com"}})
 		if err != nil {
 			b.Fatal(err)
 		}
 		for b.Loop() {
-			resp, err := m.Service.Authorize(mockserver.AuthorizeCall{AccountID: scope, Request: &ar, SessionToken: t.KlarnaNetworkSessionToken, SessionHeader: mockserver.HeaderNetworkSessionToken})
+			resp, err := m.Service.Authorize(mockserver.AuthorizeCall{AccountID: scope, Request: &ar, SessionToken: t.InteroperabilityToken, SessionHeader: mockserver.HeaderNetworkSessionToken})
 			if err != nil || resp.PaymentTransactionResponse.Result != mockserver.ResultApproved {
 				b.Fatal(err, resp)
 			}

@@ -60,6 +60,11 @@ func withStaticWebhook(url, secret string) option {
 	return func(c *app.Config) { c.WebhookURL, c.WebhookSecret = url, secret }
 }
 
+// withMaxTenants admits at most n tenants, as --max-tenants does.
+func withMaxTenants(n int) option {
+	return func(c *app.Config) { c.MaxTenants = n }
+}
+
 func newHarness(t *testing.T, opts ...option) *harness {
 	t.Helper()
 	cfg := app.Config{Clock: clock.NewManual(testStart)}
@@ -155,10 +160,13 @@ func (r response) str(path string) string {
 // contractOf names the contract document that describes path, or "" for none.
 func contractOf(path string) string {
 	switch {
-	case strings.HasPrefix(path, "/mock/"), strings.HasPrefix(path, "/journey/"):
+	case strings.HasPrefix(path, "/mock/"), strings.HasPrefix(path, "/journey/"),
+		path == "/healthz", path == "/readyz", path == "/metrics":
 		return "mock-control.yaml"
 	case strings.HasPrefix(path, "/v2/notification/"):
 		return "klarna-notifications.yaml"
+	case strings.Contains(path, "/identity/"):
+		return "klarna-identity.yaml"
 	case strings.HasPrefix(path, "/v2/"):
 		return "klarna-payments.yaml"
 	}
@@ -288,7 +296,7 @@ func (h *harness) testToken(email string) string {
 	}
 	r := h.do(http.MethodPost, h.path("/interoperability/test-tokens"), body)
 	require.Equal(h.t, http.StatusCreated, r.status, r.body)
-	return r.str("klarna_network_session_token")
+	return r.str("interoperability_token")
 }
 
 // customerToken creates an approved customer token with scope, as an identified customer would.

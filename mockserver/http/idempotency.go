@@ -82,7 +82,12 @@ func (s *Server) runOnce(w http.ResponseWriter, r *request, scope, key string, d
 	stored := *reservation
 	if herr == nil && cw.status < 300 {
 		stored.Status = cw.status
-		stored.Header = map[string]string{"Content-Type": cw.header.Get("Content-Type")}
+		// Every header the handler set, so that a repeat answers as the first did,
+		// Klarna-Mock-Rule included.
+		stored.Header = make(map[string]string, len(cw.header))
+		for k := range cw.header {
+			stored.Header[k] = cw.header.Get(k)
+		}
 		stored.Body = cw.body.Bytes()
 	} else {
 		// Only successes are kept: the reservation ends now, so it is finished data the store

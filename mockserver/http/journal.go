@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/klarna-mock/klarna-mock/contracts/validate"
 	"github.com/klarna-mock/klarna-mock/mockserver"
 )
 
@@ -45,7 +46,20 @@ type JournalEntry struct {
 	// followed by the truncation marker.
 	BodyTruncated bool `json:"body_truncated,omitempty"`
 	Status        int  `json:"status"`
-	scope         string
+	// Rule names the outcome rule that decided an authorize call, as its Klarna-Mock-Rule
+	// header did; absent for other calls and for refused ones.
+	Rule string `json:"rule,omitempty"`
+	// Warnings are the body properties the contract does not describe that the mock accepted
+	// (FieldPolicy WarnUndocumented); absent when there were none.
+	Warnings []Warning `json:"warnings,omitempty"`
+	scope    string
+}
+
+// Warning is one thing the mock let through although its contract does not describe it.
+type Warning struct {
+	// Parameter names the property as errors do: a dotted path with indexes.
+	Parameter string `json:"parameter"`
+	Message   string `json:"message"`
 }
 
 // journal keeps, per tenant, a bounded ring of the requests sent to Klarna's API.
@@ -82,9 +96,10 @@ func (r *journalRing) push(e JournalEntry) {
 
 func newJournal() *journal { return &journal{tenants: map[string]*journalRing{}} }
 
-// record keeps a request in the tenant's ring, created on the tenant's first request. The
+// record keeps a request in the tenant's ring, created on the tenant's first request, with the
+// rule that decided it (empty for none) and the violations the mock accepted as warnings. The
 // Authorization header is never kept.
-func (j *journal) record(tenant, scope string, at time.Time, r *http.Request, body []byte, status int) {
+func (j *journal) record(tenant, scope string, at time.Time, r *http.Request, body []byte, status int, rule string, warnings []validate.Violation) {
 	headers := make(map[string]string, len(r.Header))
 	for k, v := range r.Header {
 		if k == "Authorization" || len(v) == 0 {
@@ -92,8 +107,11 @@ func (j *journal) record(tenant, scope string, at time.Time, r *http.Request, bo
 		}
 		headers[k] = v[0]
 	}
-	e := JournalEntry{ReceivedAt: at, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Headers: headers, Status: status, scope: scope}
+	e := JournalEntry{ReceivedAt: at, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Headers: headers, Status: status, Rule: rule, scope: scope}
 	e.Body, e.BodyTruncated = journalBody(body)
+	for _, v := range warnings {
+		e.Warnings = append(e.Warnings, Warning{Parameter: v.Parameter, Message: v.Message})
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	ring := j.tenants[tenant]

@@ -144,7 +144,7 @@ func TestJourneyApproveRedirectsToTheFilledReturnURL(t *testing.T) {
 	require.Equal(t, "COMPLETED", got.str("state"))
 	nst := got.str("state_context.klarna_network_session_token")
 	require.True(t, strings.HasPrefix(nst, "krn:payment:eu1:klarna-network-session-token:"), nst)
-	require.NotNil(t, got.get("state_context.customer_token"), "the consented customer token is issued")
+	require.NotEmpty(t, got.str("state_context.klarna_customer.customer_token"), "the consented customer token is issued")
 
 	require.Equal(t, id, q.Get("id"))
 	require.Equal(t, "COMPLETED", q.Get("state"))

@@ -35,6 +35,8 @@ func (s *Server) authorize(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
+	s.metrics.Authorized(authorizeResult(resp), resp.Rule)
+	w.Header().Set(HeaderRule, resp.Rule)
 	return writeJSON(w, http.StatusOK, resp)
 }
 
@@ -73,6 +75,8 @@ func (s *Server) presentation(w http.ResponseWriter, r *request) error {
 		CustomerToken: r.Header.Get(mockserver.HeaderCustomerToken),
 		SessionToken:  token,
 		SessionHeader: header,
+		// Checked against Klarna's values by the contract (docs/klarna.md §9).
+		SubscriptionBillingInterval: q.Get("subscription_billing_interval"),
 	}
 	if a := q.Get("amount"); a != "" {
 		n, err := strconv.ParseInt(a, 10, 64)
@@ -81,21 +85,16 @@ func (s *Server) presentation(w http.ResponseWriter, r *request) error {
 		}
 		pq.Amount = n
 	}
+	if f := q.Get("subscription_billing_interval_frequency"); f != "" {
+		n, err := strconv.Atoi(f)
+		if err != nil {
+			return mockserver.Invalid("subscription_billing_interval_frequency", "not a whole number of billing intervals")
+		}
+		pq.SubscriptionBillingIntervalFrequency = n
+	}
 	p, err := s.svc.Presentation(pq)
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, p)
-}
-
-func (s *Server) mintTestToken(w http.ResponseWriter, r *request) error {
-	var in mockserver.TestTokenRequest
-	if err := decodeJSON(r.body, &in); err != nil {
-		return err
-	}
-	t, err := s.svc.MintTestToken(r.scope, in)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusCreated, t)
 }

@@ -11,20 +11,46 @@ const (
 	contractPayments = "klarna-payments.yaml"
 	contractControl  = "mock-control.yaml"
 	contractNotify   = "klarna-notifications.yaml"
+	contractIdentity = "klarna-identity.yaml"
 )
 
 // routes mounts every endpoint of the mock. This is the one place to see the whole surface.
 func (s *Server) routes() error {
 	const account = "/v2/accounts/{partner_account_id}"
+	const direct = "/v2"
 	const control = "/mock/v1"
 	for _, rt := range []route{
 		// Klarna's Payment API (klarna-payments.yaml).
 		{method: http.MethodPost, path: account + "/payment/authorize", contract: contractPayments, journaled: true, idempotent: true, handle: s.authorize},
+		{method: http.MethodPost, path: account + "/payment/requests", contract: contractPayments, journaled: true, idempotent: true, handle: s.createPaymentRequest},
 		{method: http.MethodGet, path: account + "/payment/requests/{payment_request_id}", contract: contractPayments, journaled: true, handle: s.readPaymentRequest},
 		{method: http.MethodDelete, path: account + "/payment/requests/{payment_request_id}", contract: contractPayments, journaled: true, handle: s.cancelPaymentRequest},
 		{method: http.MethodGet, path: account + "/payment/transactions/{payment_transaction_id}", contract: contractPayments, journaled: true, handle: s.readPaymentTransaction},
+		// A transaction's life after authorization (docs/klarna.md §10), and the Payment
+		// Request update, PUT as Klarna's newest pages publish it and PATCH as older ones (§6).
+		{method: http.MethodPatch, path: account + "/payment/transactions/{payment_transaction_id}", contract: contractPayments, journaled: true, idempotent: true, handle: bodyCall(http.StatusOK, s.updatePaymentTransaction)},
+		{method: http.MethodPost, path: account + "/payment/transactions/{payment_transaction_id}/captures", contract: contractPayments, journaled: true, idempotent: true, handle: bodyCall(http.StatusCreated, s.capturePaymentTransaction)},
+		{method: http.MethodPost, path: account + "/payment/transactions/{payment_transaction_id}/refunds", contract: contractPayments, journaled: true, idempotent: true, handle: bodyCall(http.StatusCreated, s.refundPaymentTransaction)},
+		{method: http.MethodPost, path: account + "/payment/transactions/{payment_transaction_id}/captures/{payment_capture_id}/refunds", contract: contractPayments, journaled: true, idempotent: true, handle: bodyCall(http.StatusCreated, s.refundPaymentTransaction)},
+		{method: http.MethodPost, path: account + "/payment/transactions/{payment_transaction_id}/void", contract: contractPayments, journaled: true, idempotent: true, handle: bodyCall(http.StatusOK, s.voidPaymentTransaction)},
+		{method: http.MethodPut, path: account + "/payment/requests/{payment_request_id}", contract: contractPayments, journaled: true, idempotent: true, handle: bodyCall(http.StatusOK, s.updatePaymentRequest)},
+		{method: http.MethodPatch, path: account + "/payment/requests/{payment_request_id}", contract: contractPayments, journaled: true, idempotent: true, handle: bodyCall(http.StatusOK, s.updatePaymentRequest)},
 		{method: http.MethodGet, path: account + "/payment/presentation", contract: contractPayments, journaled: true, handle: s.presentation},
 		{method: http.MethodPost, path: account + "/interoperability/test-tokens", contract: contractPayments, journaled: true, idempotent: true, handle: s.mintTestToken},
+		{method: http.MethodPost, path: account + "/interoperability/sdk-tokens", contract: contractPayments, journaled: true, idempotent: true, handle: s.interoperabilitySDKToken},
+
+		// The same Payment API on the paths of Partners that integrate directly, on the same
+		// host: no account in the path, the API key's own instead (docs/klarna.md §2).
+		{method: http.MethodPost, path: direct + "/payment/authorize", contract: contractPayments, journaled: true, direct: true, idempotent: true, handle: s.authorize},
+		{method: http.MethodGet, path: direct + "/payment/presentation", contract: contractPayments, journaled: true, direct: true, handle: s.presentation},
+		{method: http.MethodPost, path: direct + "/payment/requests", contract: contractPayments, journaled: true, direct: true, idempotent: true, handle: s.createPaymentRequest},
+		{method: http.MethodGet, path: direct + "/payment/requests/{payment_request_id}", contract: contractPayments, journaled: true, direct: true, handle: s.readPaymentRequest},
+		{method: http.MethodDelete, path: direct + "/payment/requests/{payment_request_id}", contract: contractPayments, journaled: true, direct: true, handle: s.cancelPaymentRequest},
+
+		// Klarna's Identity API (klarna-identity.yaml): SDK tokens and customer tokens.
+		{method: http.MethodPost, path: account + "/identity/sdk-tokens", contract: contractIdentity, journaled: true, idempotent: true, handle: s.identitySDKToken},
+		{method: http.MethodPost, path: account + "/identity/customer-tokens/introspect", contract: contractIdentity, journaled: true, idempotent: true, handle: s.introspectCustomerToken},
+		{method: http.MethodPost, path: account + "/identity/customer-tokens/revoke", contract: contractIdentity, journaled: true, idempotent: true, handle: s.revokeIdentityCustomerToken},
 
 		// The Purchase Journey the customer sees: HTML, so no contract check (documented in
 		// mock-control.yaml). The id is the capability, as with Klarna's payment_request_url;
@@ -40,6 +66,18 @@ func (s *Server) routes() error {
 		{method: http.MethodGet, path: control + "/accounts/{partner_account_id}/customer-tokens/{customer_token}", contract: contractControl, handle: s.readCustomerToken},
 		{method: http.MethodPost, path: control + "/accounts/{partner_account_id}/customer-tokens/{customer_token}/revoke", contract: contractControl, handle: s.revokeCustomerToken},
 		{method: http.MethodGet, path: control + "/accounts/{partner_account_id}/journal", contract: contractControl, handle: s.readJournal},
+		// The caller's outcome rules (rules.go). The body of a PUT is a rules document in YAML or
+		// JSON, so raw: the contract checks its media type, the rules loader the document.
+		{method: http.MethodGet, path: control + "/rules", contract: contractControl, handle: s.readRules},
+		{method: http.MethodPut, path: control + "/rules", contract: contractControl, raw: true, handle: s.putRules},
+		{method: http.MethodDelete, path: control + "/rules", contract: contractControl, handle: s.deleteRules},
+		// Not idempotent: a stored answer would be an object of the tenant the reset just wiped.
+		{method: http.MethodPost, path: control + "/reset", contract: contractControl, handle: s.resetTenant},
+
+		// Operations (mock-control.yaml, ops.go): for probes and scrapers, so no key.
+		{method: http.MethodGet, path: "/healthz", contract: contractControl, public: true, handle: s.healthz},
+		{method: http.MethodGet, path: "/readyz", contract: contractControl, public: true, handle: s.readyz},
+		{method: http.MethodGet, path: "/metrics", contract: contractControl, public: true, handle: s.serveMetrics},
 
 		// The contracts themselves.
 		{method: http.MethodGet, path: "/openapi.yaml", public: true, handle: s.serveContract(contractPayments)},

@@ -4,12 +4,12 @@
 package http
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
 	"net/http"
 	"strings"
 	"sync"
@@ -21,6 +21,8 @@ import (
 	"github.com/klarna-mock/klarna-mock/contracts/validate"
 	"github.com/klarna-mock/klarna-mock/internal/httpserver"
 	"github.com/klarna-mock/klarna-mock/mockserver"
+	"github.com/klarna-mock/klarna-mock/mockserver/metrics"
+	"github.com/klarna-mock/klarna-mock/mockserver/tenant"
 )
 
 // MaxBodyBytes is the largest request body accepted; Klarna answers 413 above 1 MB.
@@ -37,6 +39,21 @@ type Deps struct {
 	// PublicURL is the base URL customers reach the mock at, used in payment_request_url; empty
 	// means the scheme and Host of each request.
 	PublicURL string
+	// MaxTenants is how many tenants the server admits at once; 0 means DefaultMaxTenants.
+	MaxTenants int
+	// UndocumentedFields is what a body property Klarna's API contracts do not describe gets;
+	// the zero value means WarnUndocumented.
+	UndocumentedFields FieldPolicy
+	// Reset wipes a tenant for POST /mock/v1/reset and returns how many stored objects it
+	// removed (app.Mock.Reset, which reaches every part that keeps tenant state); required.
+	Reset func(tenant string) (int, error)
+	// Metrics records what the server serves, for GET /metrics; nil means metrics of the
+	// server's own.
+	Metrics *metrics.Metrics
+	// Version is the mock's version, as GET /readyz reports it.
+	Version string
+	// Ready are the checks GET /readyz makes besides the contracts', such as the store answering.
+	Ready []ReadyCheck
 }
 
 // Server is the mock's HTTP handler.
@@ -55,6 +72,14 @@ type Server struct {
 	inflightMu sync.Mutex
 	inflight   map[string]*flight
 	journal    *journal
+	tenants    *tenant.Registry
+	fields     FieldPolicy
+	reset      func(tenant string) (int, error)
+	// metrics, metricsHandler, version and ready serve the operations endpoints (ops.go).
+	metrics        *metrics.Metrics
+	metricsHandler http.Handler
+	version        string
+	ready          []ReadyCheck
 }
 
 // NewServer builds the handler, compiling every route's contract checks once.
@@ -69,19 +94,26 @@ func NewServer(d Deps) (*Server, error) {
 		contracts: map[string]*validate.Validator{},
 		inflight:  map[string]*flight{},
 		journal:   newJournal(),
+		tenants:   tenant.New(cmp.Or(d.MaxTenants, DefaultMaxTenants)),
+		fields:    cmp.Or(d.UndocumentedFields, WarnUndocumented),
+		reset:     d.Reset,
+	}
+	if s.reset == nil {
+		return nil, errors.New("mockhttp: Deps.Reset is required: POST /mock/v1/reset needs it")
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.router.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.fail(w, r, mockserver.NewError(mockserver.CodeNotFound,
+		s.failUnrouted(w, r, mockserver.NewError(mockserver.CodeNotFound,
 			fmt.Sprintf("No route %s %s.", r.Method, r.URL.Path)))
 	})
 	s.router.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.fail(w, r, mockserver.NewError(mockserver.CodeMethodNotAllowed,
+		s.failUnrouted(w, r, mockserver.NewError(mockserver.CodeMethodNotAllowed,
 			fmt.Sprintf("%s is not allowed on %s.", r.Method, r.URL.Path)))
 	})
-	if err := s.compileContracts(contractPayments, contractControl, contractNotify); err != nil {
+	s.enableOps(d)
+	if err := s.compileContracts(contractPayments, contractControl, contractNotify, contractIdentity); err != nil {
 		return nil, err
 	}
 	if err := s.routes(); err != nil {
@@ -100,10 +132,13 @@ type request struct {
 	*http.Request
 	tenant string
 	// scope is where the call's objects live (see mockserver.Scope); empty for routes without a
-	// partner account in the path.
+	// partner account, in the path or, on Klarna's paths for direct Partners, the key's own.
 	scope string
 	vars  map[string]string
 	body  []byte
+	// warnings are the undocumented body properties the contract check let through (see
+	// FieldPolicy), kept in the journal.
+	warnings []validate.Violation
 }
 
 // handlerFunc handles a checked request; it writes a success response or returns an error.
@@ -113,10 +148,11 @@ type handlerFunc func(w http.ResponseWriter, r *request) error
 type route struct {
 	method, path string
 	contract     string // contract file name in contracts/, e.g. "klarna-payments.yaml"
-	public       bool   // no API key needed (the Purchase Journey, the mock's clock)
+	public       bool   // no API key needed (the Purchase Journey)
 	idempotent   bool   // honours Klarna-Idempotency-Key
 	raw          bool   // not JSON: the handler reads and answers in its own format (HTML forms)
 	journaled    bool   // Klarna's API: kept in the journal of what each account sent
+	direct       bool   // Klarna's path for direct Partners: the account is the key's own (ownAccount)
 	handle       handlerFunc
 }
 
@@ -157,23 +193,16 @@ func (s *Server) add(rt route) error {
 			return fmt.Errorf("contract %s: %w", rt.contract, err)
 		}
 	}
-	h := func(w http.ResponseWriter, hr *http.Request) {
-		if !rt.journaled {
-			if _, err := s.serve(w, hr, rt, op); err != nil {
-				s.fail(w, hr, err)
-			}
-			return
-		}
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	h := observed(s.metrics.Operation(s.operationName(rt, op)), func(sw *httpserver.StatusWriter, hr *http.Request) {
 		r, err := s.serve(sw, hr, rt, op)
 		if err != nil {
 			s.fail(sw, hr, err)
 		}
-		if r.scope != "" {
-			s.journal.record(r.scope, s.svc.Clock().Now(), hr, r.body, sw.status)
+		if rt.journaled && r.scope != "" {
+			s.journal.record(r.tenant, r.scope, s.svc.ClockOf(r.tenant).Now(), hr, r.body, sw.Status, sw.Header().Get(HeaderRule), r.warnings)
 		}
-	}
-	s.router.HandleFunc(rt.path, h).Methods(rt.method)
+	})
+	s.router.Handle(rt.path, h).Methods(rt.method)
 	return nil
 }
 
@@ -194,9 +223,15 @@ func (s *Server) serveRequest(w http.ResponseWriter, r *request, rt route, op *v
 		if err != nil {
 			return err
 		}
+		if err := s.tenants.Admit(tenant, s.svc.Clock().Now()); err != nil {
+			return err
+		}
 		r.tenant = tenant
-		if account != "" {
+		switch {
+		case account != "":
 			r.scope = mockserver.Scope(tenant, account)
+		case rt.direct:
+			r.scope = mockserver.Scope(tenant, s.ownAccount(tenant))
 		}
 	}
 	if hr.Body != nil && hr.Method != http.MethodGet && hr.Method != http.MethodDelete {
@@ -207,8 +242,13 @@ func (s *Server) serveRequest(w http.ResponseWriter, r *request, rt route, op *v
 		r.body = body
 	}
 	if op != nil {
-		if v := op.Check(hr, r.vars, r.body); len(v) > 0 {
-			return violationsError(v)
+		if vs := op.Check(hr, r.vars, r.body); len(vs) > 0 {
+			var refused []validate.Violation
+			refused, r.warnings = s.fields.sort(rt.contract, vs)
+			if len(refused) > 0 {
+				return violationsError(refused)
+			}
+			s.log.Info("request accepted with undocumented fields", "method", hr.Method, "path", hr.URL.Path, "fields", parametersOf(r.warnings))
 		}
 	}
 	if rt.idempotent {
@@ -231,13 +271,9 @@ func readBody(w http.ResponseWriter, r *http.Request, raw bool) ([]byte, error) 
 	if err != nil {
 		return nil, mockserver.Invalid("body", "the request body could not be read: "+err.Error())
 	}
-	if len(body) > 0 && !raw {
-		ct := r.Header.Get("Content-Type")
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return nil, mockserver.NewError(mockserver.CodeUnsupportedMediaType,
-				fmt.Sprintf("Send the body as application/json, not %q.", ct))
-		}
+	if ct := r.Header.Get("Content-Type"); len(body) > 0 && !raw && !httpserver.IsJSON(ct) {
+		return nil, mockserver.NewError(mockserver.CodeUnsupportedMediaType,
+			fmt.Sprintf("Send the body as application/json, not %q.", ct))
 	}
 	return body, nil
 }
@@ -271,22 +307,14 @@ func decodeJSON(body []byte, v any) error {
 	return nil
 }
 
-// writeJSON writes v as the JSON response body with status.
+// writeJSON writes v as the JSON response body with status, as httpserver.WriteJSON does.
 func writeJSON(w http.ResponseWriter, status int, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("encoding response: %w", err)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	// A failed write means the client is gone; there is nobody left to tell.
-	_, _ = w.Write(b)
-	return nil
+	return httpserver.WriteJSON(w, status, v)
 }
 
 // fail writes err as a Klarna error response. It is the one place errors become responses.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	ke := mockserver.AsError(err)
+	ke := capErrors(mockserver.AsError(err))
 	if ke.Status >= 500 {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
@@ -297,6 +325,25 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(ke.Status)
 	_, _ = w.Write(b)
+}
+
+// MaxErrorEntries is the most errors[] entries an error answer lists, so that a body with
+// thousands of faults gets an answer of a few kilobytes, not megabytes: the first hundred are
+// enough to fix a client, and the message says how many more there were.
+const MaxErrorEntries = 100
+
+// capErrors returns ke, or when it lists more than MaxErrorEntries errors a copy listing the first
+// MaxErrorEntries whose message says how many were left out.
+func capErrors(ke *mockserver.Error) *mockserver.Error {
+	if len(ke.Errors) <= MaxErrorEntries {
+		return ke
+	}
+	c := *ke
+	c.Errors = ke.Errors[:MaxErrorEntries]
+	c.ErrorMessage = strings.TrimSuffix(ke.ErrorMessage, ".") + fmt.Sprintf(
+		". The errors list shows the first %d of %d problems; %d are left out.",
+		MaxErrorEntries, len(ke.Errors), len(ke.Errors)-MaxErrorEntries)
+	return &c
 }
 
 // baseURL is where customers reach this mock: the configured public URL or the request's own.

@@ -11,6 +11,9 @@ const DefaultMaxTenants = 1000
 // service's base clock: candidates for forgetting once they hold no live data.
 func (s *Server) IdleTenants(cutoff time.Time) []string { return s.tenants.Idle(cutoff) }
 
+// Tenants reports how many tenants the server admits now: those counted against the limit.
+func (s *Server) Tenants() int { return s.tenants.Len() }
+
 // ForgetTenant drops what the server keeps of a tenant, its journal and its place among the
 // admitted tenants, so a new tenant can take it. The tenant's objects, clock and webhook queues
 // are their owners' to forget.

@@ -258,6 +258,24 @@ func (s *Store) Count(tenant string) map[string]int {
 	return out
 }
 
+// Totals reports how many objects of each kind the store holds for all tenants together, keyed
+// by table name as Count is; every kind is listed, held or not, so that a metric of each stays
+// continuous.
+func (s *Store) Totals() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, numKinds)
+	for _, k := range kinds {
+		out[k.table] = 0
+	}
+	for _, b := range s.tenants {
+		for k := range b {
+			out[kinds[k].table] += b[k].count
+		}
+	}
+	return out
+}
+
 // next returns a fresh sequence number; the caller holds mu.
 func (s *Store) next() uint64 {
 	s.seq++

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -24,6 +25,10 @@ const MaxCustomerDelay = 48 * time.Hour
 
 // maxErrors bounds how many problems one Load reports.
 const maxErrors = 20
+
+// MaxNameLength is the longest rule name, in bytes: the name of the rule that decided an
+// authorize call is sent in a response header and written in logs.
+const MaxNameLength = 200
 
 // The scopes a customer token can have.
 const (
@@ -47,6 +52,23 @@ type Error struct {
 // Error formats the problem as "file:line: reason".
 func (e *Error) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Reason) }
 
+// Errors returns the problems an error of Load or Parse reports, in line order, or nil when err
+// is none of theirs.
+func Errors(err error) []*Error {
+	var out []*Error
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range joined.Unwrap() {
+			out = append(out, Errors(e)...)
+		}
+		return out
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		out = append(out, e)
+	}
+	return out
+}
+
 // LoadFile reads the file at path and loads it with Load, naming it by path in errors.
 func LoadFile(path string) (*Set, error) {
 	data, err := os.ReadFile(path)
@@ -58,11 +80,35 @@ func LoadFile(path string) (*Set, error) {
 
 // Load parses and compiles a rules document. name is used in errors, which read
 // "name:line: reason". Parsing is strict: unknown keys, values of the wrong type, unknown
-// results, kinds, scopes or customer actions, bad durations, empty ranges, empty or duplicate rule
-// names, rules that can never match and a replace_defaults document without a catch-all rule for
-// every kind are all errors.
-func Load(name string, data []byte) (*Set, error) {
-	p := &parser{file: name}
+// results, kinds, scopes or customer actions, bad durations, empty ranges, empty, duplicate,
+// overlong or multi-line rule names, rules that can never match and a replace_defaults document
+// without a catch-all rule for every kind are all errors.
+func Load(name string, data []byte) (*Set, error) { return Parse(name, data, Options{}) }
+
+// Options tune Parse for documents that come from elsewhere than the mock's own files, such as
+// a tenant's rules sent over HTTP. The zero value is what Load does.
+type Options struct {
+	// JSON says that data is JSON. It is checked as JSON first, so that a syntax error is
+	// reported with JSON's reason and its line, and then read as the YAML document it also is.
+	JSON bool
+	// MaxRules, when positive, refuses a document with more rules.
+	MaxRules int
+	// MaxValues, when positive, refuses a document whose conditions list more values (texts,
+	// amounts, kinds, ...) in all, counting each use of a YAML alias again: it bounds what a
+	// small document with aliases can make the mock compile and keep.
+	MaxValues int
+}
+
+// Parse is Load with options: it parses and compiles a rules document and reports its problems
+// as Load does, with the same line-and-reason errors.
+func Parse(name string, data []byte, opt Options) (*Set, error) {
+	p := &parser{file: name, maxRules: opt.MaxRules, maxValues: opt.MaxValues}
+	if opt.JSON {
+		var ok bool
+		if data, ok = p.json(data); !ok {
+			return nil, p.err()
+		}
+	}
 	root := p.document(data)
 	var set *Set
 	if root != nil {
@@ -78,6 +124,9 @@ func Load(name string, data []byte) (*Set, error) {
 type parser struct {
 	file string
 	errs []error // each an *Error
+	// maxRules and maxValues are Options.MaxRules and Options.MaxValues; values counts the
+	// condition values read so far.
+	maxRules, maxValues, values int
 }
 
 // errorf records a problem at line; past maxErrors the rest are dropped.
@@ -109,7 +158,7 @@ var (
 	customerKeys = []string{"action", "after"}
 	rangeKeys    = []string{"min", "max"}
 	whenKeys     = []string{
-		"kind", "amount", "has_amount", "currency", "reference_contains", "email_contains",
+		"kind", "amount", "has_amount", "currency", "reference_contains", "email", "email_contains",
 		"line_item_name_contains", "line_item_reference_contains", "scope", "identified_customer",
 		"subscriptions", "ondemand_service",
 	}
@@ -125,7 +174,7 @@ func (p *parser) set(root *yaml.Node) *Set {
 	}
 	s := &Set{name: p.file}
 	var rulesNode *yaml.Node
-	replaceLine, haveVersion := 0, false
+	replaceLine, rulesLine, haveVersion := 0, 0, false
 	for _, f := range fs {
 		switch f.key.Value {
 		case "version":
@@ -137,7 +186,7 @@ func (p *parser) set(root *yaml.Node) *Set {
 			s.replace, _ = p.boolean(f.val, "replace_defaults")
 			replaceLine = f.val.Line
 		case "rules":
-			rulesNode = f.val
+			rulesNode, rulesLine = f.val, f.key.Line
 		}
 	}
 	if !haveVersion {
@@ -153,6 +202,10 @@ func (p *parser) set(root *yaml.Node) *Set {
 	}
 	if len(rulesNode.Content) == 0 {
 		p.errorf(rulesNode.Line, "rules is empty: give at least one rule")
+		return nil
+	}
+	if p.maxRules > 0 && len(rulesNode.Content) > p.maxRules {
+		p.errorf(rulesLine, "rules: the document has %d rules, more than the %d it may have", len(rulesNode.Content), p.maxRules)
 		return nil
 	}
 	names := make(map[string]int, len(rulesNode.Content))
@@ -218,8 +271,8 @@ func (p *parser) rule(n *yaml.Node, index int, names map[string]int) (rule, bool
 			break
 		}
 		name = strings.TrimSpace(name)
-		if name == "" {
-			p.errorf(f.val.Line, "%s: name is empty: give every rule a name", where)
+		if reason := badName(name); reason != "" {
+			p.errorf(f.val.Line, "%s: %s", where, reason)
 			break
 		}
 		if first, dup := names[name]; dup {
@@ -255,6 +308,19 @@ func (p *parser) rule(n *yaml.Node, index int, names map[string]int) (rule, bool
 	}
 	r.decision.Source = fmt.Sprintf("%s:%d", p.file, r.line)
 	return r, len(p.errs) == before
+}
+
+// badName says what is wrong with a rule's name, or returns "" for a good one.
+func badName(name string) string {
+	switch {
+	case name == "":
+		return "name is empty: give every rule a name"
+	case strings.ContainsFunc(name, unicode.IsControl):
+		return "name holds a line break or another control character: a name is one line of text, sent in the Klarna-Mock-Rule header"
+	case len(name) > MaxNameLength:
+		return fmt.Sprintf("name is %d bytes long, more than %d", len(name), MaxNameLength)
+	}
+	return ""
 }
 
 // when compiles the conditions of a rule into r.
@@ -294,6 +360,8 @@ func (p *parser) when(n *yaml.Node, where string, r *rule) {
 			r.references = p.needles(f.val, what, key, r)
 		case "email_contains":
 			r.emails = p.needles(f.val, what, key, r)
+		case "email":
+			r.exactEmails = p.textCondition(f.val, what, key, r, "an empty email matches no call; remove the condition instead")
 		case "line_item_name_contains":
 			r.lineItemNames = p.needles(f.val, what, key, r)
 		case "line_item_reference_contains":
@@ -492,11 +560,17 @@ func (p *parser) words(n *yaml.Node, what, key string, r *rule, canon func(textV
 
 // needles compiles a substring condition and records it in r.conditions.
 func (p *parser) needles(n *yaml.Node, what, key string, r *rule) []needle {
+	return p.textCondition(n, what, key, r, "an empty text matches everything; remove the condition instead")
+}
+
+// textCondition compiles a condition on texts, matched ignoring case, and records it in
+// r.conditions; empty says why an empty text is refused.
+func (p *parser) textCondition(n *yaml.Node, what, key string, r *rule, empty string) []needle {
 	var out []needle
 	var shown []string
 	for _, v := range p.texts(n, what) {
 		if v.s == "" {
-			p.errorf(v.line, "%s: an empty text matches everything; remove the condition instead", what)
+			p.errorf(v.line, "%s: %s", what, empty)
 			continue
 		}
 		nd := newNeedle(v.s)

@@ -82,7 +82,8 @@ type rule struct {
 	scopes     []string
 
 	references    []needle
-	emails        []needle
+	emails        []needle // email_contains
+	exactEmails   []needle // email: the whole address
 	lineItemNames []needle
 	lineItemRefs  []needle
 
@@ -112,16 +113,19 @@ func (r *rule) match(f *Facts) bool {
 	if r.scopes != nil && !matchScopes(r.scopes, f.Scopes) {
 		return false
 	}
-	if r.references != nil && !matchAny(r.references, f.References) {
+	if r.references != nil && !matchAny(r.references, f.References, containsFold) {
 		return false
 	}
-	if r.emails != nil && !matchAny(r.emails, f.Emails) {
+	if r.emails != nil && !matchAny(r.emails, f.Emails, containsFold) {
 		return false
 	}
-	if r.lineItemNames != nil && !matchAny(r.lineItemNames, f.LineItemNames) {
+	if r.exactEmails != nil && !matchAny(r.exactEmails, f.Emails, equalFold) {
 		return false
 	}
-	if r.lineItemRefs != nil && !matchAny(r.lineItemRefs, f.LineItemReferences) {
+	if r.lineItemNames != nil && !matchAny(r.lineItemNames, f.LineItemNames, containsFold) {
+		return false
+	}
+	if r.lineItemRefs != nil && !matchAny(r.lineItemRefs, f.LineItemReferences, containsFold) {
 		return false
 	}
 	return true
@@ -159,16 +163,26 @@ func matchScopes(want, have []string) bool {
 	return false
 }
 
-// matchAny reports whether any value contains any needle, ignoring case.
-func matchAny(needles []needle, values []string) bool {
+// matchAny reports whether any value matches any needle: contains it (containsFold) or is it
+// (equalFold), ignoring case.
+func matchAny(needles []needle, values []string, matches func(string, needle) bool) bool {
 	for _, v := range values {
 		for i := range needles {
-			if containsFold(v, needles[i]) {
+			if matches(v, needles[i]) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// equalFold reports whether s equals n.s, ignoring case, without allocating: ASCII letters
+// folded byte by byte for an ASCII needle, Unicode simple folding otherwise.
+func equalFold(s string, n needle) bool {
+	if !n.ascii {
+		return strings.EqualFold(s, n.s)
+	}
+	return len(s) == len(n.s) && equalFoldASCII(s, n.s)
 }
 
 // containsFold reports whether s contains n.s, ignoring case. For an ASCII needle it folds ASCII

@@ -47,6 +47,6 @@ func TestEqualFoldASCII(t *testing.T) {
 func TestSuggest(t *testing.T) {
 	t.Parallel()
 	require.Equal(t, ` (did you mean "email_contains"?)`, suggest("emial_contains", whenKeys))
-	require.Equal(t, ` (did you mean "email_contains"?)`, suggest("email", whenKeys))
+	require.Equal(t, ` (did you mean "email"?)`, suggest("emails", whenKeys))
 	require.Equal(t, "", suggest("zzzzzzzz", whenKeys))
 }

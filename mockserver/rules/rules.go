@@ -1,7 +1,8 @@
 // Package rules decides the outcome of a Payment Authorize call (APPROVED, DECLINED or
 // STEP_UP_REQUIRED) from rules that QA can edit in YAML.
 //
-// A rules document is loaded and compiled once by Load; the resulting Set is immutable and safe
+// A rules document is loaded and compiled once by Load, or by Parse for a document from outside
+// the mock's own files (JSON, and bounds on its size); the resulting Set is immutable and safe
 // for concurrent use. For every authorize call the service builds a Facts value and calls
 // Set.Evaluate, which returns the Decision of the first rule whose conditions all hold. Matching
 // does no allocation for ASCII data: substrings are lower-cased at load time and compared with
@@ -138,7 +139,7 @@ func (a CustomerAction) Valid() bool {
 
 // Decision is the outcome of the first matching rule.
 type Decision struct {
-	// Rule is the matching rule's name, for logs and errors.
+	// Rule is the matching rule's name, for the Klarna-Mock-Rule header, the journal and logs.
 	Rule string
 	// Source is where the rule was written, as "file:line" (empty for the Fallback decision).
 	Source string
@@ -253,20 +254,31 @@ func (s *Set) Rules() []RuleInfo {
 // data and is safe for concurrent use. A nil f is treated as zero Facts. When no rule matches
 // (an incomplete set, or an unknown Kind) it returns Fallback().
 func (s *Set) Evaluate(f *Facts) Decision {
+	if d, ok := s.Lookup(f); ok {
+		return d
+	}
+	return Fallback()
+}
+
+// Lookup returns the decision of the first rule that matches f, and false when none does. It is
+// Evaluate for a set that is tried before another: Evaluate(Merge(base, over)) decides as
+// over.Lookup, then, unless over replaces the defaults, base.Evaluate, without building the
+// merged set.
+func (s *Set) Lookup(f *Facts) (Decision, bool) {
 	if s == nil || f == nil {
-		return Fallback()
+		return Decision{}, false
 	}
 	bit := kindBit(f.Kind)
 	if bit == 0 {
-		return Fallback()
+		return Decision{}, false
 	}
 	for i := range s.rules {
 		r := &s.rules[i]
 		if r.kinds&bit != 0 && r.match(f) {
-			return r.decision
+			return r.decision, true
 		}
 	}
-	return Fallback()
+	return Decision{}, false
 }
 
 // Merge returns a set whose rules are over's rules first, then base's, so over wins by order.

@@ -5,10 +5,12 @@ package rules
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"regexp"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -59,9 +61,57 @@ func (p *parser) document(data []byte) *yaml.Node {
 	return root
 }
 
+// json checks a JSON document and returns it as YAML that means the same, on the same lines.
+// JSON is YAML but for two things yaml.v3 does not read: tabs, which JSON allows as white space,
+// become spaces, and a text with an escape YAML lacks (\/, or a surrogate pair such as
+// \ud83d\ude00) is written again the way encoding/json writes it, which yaml.v3 reads. A text of
+// valid JSON holds no line break, so no line moves. A syntax error is reported at its line with
+// encoding/json's reason.
+func (p *parser) json(data []byte) ([]byte, bool) {
+	var raw json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		line := 1
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			// Offset counts the bytes read, the offending one included.
+			line += bytes.Count(data[:min(max(se.Offset-1, 0), int64(len(data)))], []byte("\n"))
+		}
+		p.errorf(line, "JSON syntax error: %s", err)
+		return nil, false
+	}
+	out := make([]byte, 0, len(data))
+	for i := 0; i < len(data); i++ {
+		switch c := data[i]; c {
+		case '\t':
+			out = append(out, ' ')
+		case '"':
+			end := i + 1 // past the closing quote
+			escaped := false
+			for ; data[end] != '"'; end++ {
+				if data[end] == '\\' {
+					escaped = true
+					end++
+				}
+			}
+			end++
+			text := data[i:end]
+			if escaped {
+				var s string
+				_ = json.Unmarshal(text, &s) // valid: the whole document is
+				text, _ = json.Marshal(s)
+			}
+			out = append(out, text...)
+			i = end - 1
+		default:
+			out = append(out, c)
+		}
+	}
+	return out, true
+}
+
 // syntaxError reports a YAML syntax error. yaml.v3 often names the line where the enclosing
 // block starts rather than the offending line, so the line is found again by cutting the document
-// after each line in turn (see firstBadLine); the message is yaml.v3's.
+// after a line and parsing what is left (see firstBadLine); the message is yaml.v3's.
 func (p *parser) syntaxError(data []byte, err error) {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	line := 1
@@ -69,40 +119,46 @@ func (p *parser) syntaxError(data []byte, err error) {
 		line, _ = strconv.Atoi(m[1])
 		msg = m[2]
 	}
-	if l := firstBadLine(data, msg); l > 0 {
+	if l := firstBadLine(data, msg, line); l > 0 {
 		line = l
 	}
 	p.errorf(line, "YAML syntax error: %s", msg)
 }
 
 // firstBadLine returns the smallest n such that the first n lines of data fail to parse with the
-// message msg, or else the smallest n such that they fail at all, or 0 if there is none (or the
-// document is too long to search). Preferring the same message skips lines where a multi-line
-// flow collection or quoted text has merely not been closed yet.
-func firstBadLine(data []byte, msg string) int {
+// message msg, which the whole of data fails with at yaml.v3's line reported, or 0 if there is
+// none. Requiring the same message skips lines where a multi-line flow collection or quoted text
+// has merely not been closed yet. Two parses confirm the reported line when it is the one; else
+// the search is a binary one: once the first n lines hold the offending line, so does every
+// longer cut, and parses with it fail the same way, while shorter cuts parse or fail otherwise;
+// so a long document costs a few parses, not one per line.
+func firstBadLine(data []byte, msg string, reported int) int {
 	lines := bytes.SplitAfter(data, []byte("\n"))
-	if len(lines) > 2000 {
-		return 0
-	}
-	firstFailure, end := 0, 0
-	for n, l := range lines {
+	ends := make([]int, len(lines)) // ends[i]: the length of the first i+1 lines
+	end := 0
+	for i, l := range lines {
 		end += len(l)
-		err := parseAll(data[:end])
+		ends[i] = end
+	}
+	fails := func(i int) bool {
+		err := parseAll(data[:ends[i]])
 		if err == nil {
-			continue
+			return false
 		}
 		got := err.Error()
 		if m := yamlLineRE.FindStringSubmatch(got); m != nil {
 			got = m[2]
 		}
-		if got == msg {
-			return n + 1
-		}
-		if firstFailure == 0 {
-			firstFailure = n + 1
-		}
+		return got == msg
 	}
-	return firstFailure
+	if r := reported - 1; r >= 0 && r < len(lines) && fails(r) && (r == 0 || !fails(r-1)) {
+		return reported
+	}
+	i := sort.Search(len(lines), fails)
+	if i == len(lines) {
+		return 0
+	}
+	return i + 1
 }
 
 // parseAll parses every document in data and returns the first error.
@@ -168,16 +224,25 @@ type textValue struct {
 }
 
 // items returns the values of a one-or-list value: n itself, or the entries of the list n. An
-// empty list is reported and yields nil.
+// empty list is reported and yields nil, and so does a list that takes the document past
+// maxValues.
 func (p *parser) items(n *yaml.Node, what string) []*yaml.Node {
-	if n.Kind != yaml.SequenceNode {
-		return []*yaml.Node{n}
+	items := []*yaml.Node{n}
+	if n.Kind == yaml.SequenceNode {
+		items = n.Content
 	}
-	if len(n.Content) == 0 {
+	if len(items) == 0 {
 		p.errorf(n.Line, "%s: the list is empty", what)
 		return nil
 	}
-	return n.Content
+	p.values += len(items)
+	if p.maxValues > 0 && p.values > p.maxValues {
+		if p.values-len(items) <= p.maxValues { // reported where the document goes past it
+			p.errorf(n.Line, "%s: the document's conditions list more than %d values in all (each use of an alias counts again), the most it may list", what, p.maxValues)
+		}
+		return nil
+	}
+	return items
 }
 
 // texts reads a value that is one text or a non-empty list of texts.

@@ -211,7 +211,7 @@ func TestWebhookValidation(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, list, "nothing invalid was stored")
 
-	ok, err := f.n.CreateWebhook(acctA, webhook.WebhookInput{URL: "http://127.0.0.1:9/x", EventTypes: []string{"payment.request.*", "customer.*", mockserver.EventRequestCompleted}, SigningKeyID: keyID, Status: webhook.StatusDisabled, EventVersion: "v2"})
+	ok, err := f.n.CreateWebhook(acctA, webhook.WebhookInput{URL: "http://127.0.0.1:9/x", EventTypes: []string{"payment.request.*", "identity.*", mockserver.EventRequestCompleted}, SigningKeyID: keyID, Status: webhook.StatusDisabled, EventVersion: "v2"})
 	require.NoError(t, err)
 	require.Equal(t, webhook.StatusDisabled, ok.Status)
 }

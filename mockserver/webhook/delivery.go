@@ -81,6 +81,8 @@ func (n *Notifier) dispatchLoop() {
 			if n.undispatched[o]--; n.undispatched[o] == 0 {
 				delete(n.undispatched, o)
 			}
+			n.dispatching = ""
+			n.dispatched.Broadcast()
 			n.inboxMu.Unlock()
 		}
 	}
@@ -98,6 +100,7 @@ func (n *Notifier) nextEvent() (e mockserver.Event, ok, closed bool) {
 	o := n.inboxTurns[0]
 	n.inboxTurns[0] = ""
 	n.inboxTurns = n.inboxTurns[1:]
+	n.dispatching = o
 	events := n.inbox[o]
 	e = events[0]
 	if len(events) == 1 {
@@ -220,6 +223,10 @@ func (n *Notifier) deliver(e mockserver.Event, webhookIDs []string) ([]*Delivery
 			"webhook_id", d.WebhookID, "event_type", e.Type, "event_id", eventID, "max_pending_per_tenant", limit)
 	}
 	err := n.store.Update(func(tx Tx) error {
+		// As in process: after ForgetTenant nothing may add to what the store forgets.
+		if t.forgotten.Load() {
+			return errForgotten()
+		}
 		for _, d := range ds {
 			if err := tx.PutDelivery(d); err != nil {
 				return err
@@ -238,7 +245,17 @@ func (n *Notifier) deliver(e mockserver.Event, webhookIDs []string) ([]*Delivery
 	for _, d := range ds[:room] {
 		n.enqueueLocked(t, d)
 	}
+	for range ds[room:] {
+		n.outcome(DeliveryFailed)
+	}
 	return ds, nil
+}
+
+// outcome tells Config.Outcome, if any, the state a delivery was left in.
+func (n *Notifier) outcome(state string) {
+	if n.cfg.Outcome != nil {
+		n.cfg.Outcome(state)
+	}
 }
 
 // process makes one attempt of the queue's head and records the outcome. The retry timer is set
@@ -252,6 +269,9 @@ func (n *Notifier) process(q *queue, it *item) {
 		next.FailureReason = "the webhook was deleted"
 	} else {
 		att := n.attempt(tgt, d, resolveErr)
+		if q.owner.forgotten.Load() {
+			return // the tenant was forgotten during the attempt, its deliveries with it
+		}
 		next.Attempts = append(next.Attempts, att)
 		now := n.now(d.AccountID)
 		switch {
@@ -280,7 +300,7 @@ func (n *Notifier) process(q *queue, it *item) {
 	if next.State == DeliveryPending {
 		it.d = next
 		switch {
-		case n.closing:
+		case n.closing, q.owner.forgotten.Load():
 		case q.hurry:
 			q.hurry, q.due = false, true
 		default:
@@ -297,9 +317,19 @@ func (n *Notifier) process(q *queue, it *item) {
 	}
 	n.mu.Unlock()
 
-	if err := n.store.Update(func(tx Tx) error { return tx.PutDelivery(next) }); err != nil {
+	// Checked in the transaction: once ForgetTenant has run, the store's ForgetTenant (which runs
+	// after it) may already have removed the delivery, and it must not come back.
+	err := n.store.Update(func(tx Tx) error {
+		if q.owner.forgotten.Load() {
+			return nil
+		}
+		return tx.PutDelivery(next)
+	})
+	if err != nil {
 		n.log.Error("webhook: cannot store delivery", "delivery_id", next.DeliveryID, "error", err)
+		return
 	}
+	n.outcome(next.State)
 }
 
 // resolve finds where d goes now: the webhook's current url and signing key. gone reports a

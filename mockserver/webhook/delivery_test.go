@@ -353,13 +353,13 @@ func TestWildcards(t *testing.T) {
 		"request":  {"payment.request.*"},
 		"state":    {"payment.request.state-change.*"},
 		"exact":    {mockserver.EventRequestCompleted},
-		"customer": {"customer.*"},
+		"customer": {"identity.*"},
 		"mixed":    {mockserver.EventRequestDeclined, "payment.transaction.*"},
 	}
 	for name, p := range patterns {
 		hooks[name], _ = f.hook(acctA, r.URL()+"/"+name, p...)
 	}
-	events := []string{mockserver.EventRequestCompleted, mockserver.EventTransactionAuthorized, mockserver.EventCustomerTokenCreated, mockserver.EventRequestDeclined}
+	events := []string{mockserver.EventRequestCompleted, mockserver.EventTransactionAuthorized, mockserver.EventCustomerTokenRevoked, mockserver.EventRequestDeclined}
 	for i, typ := range events {
 		f.n.Publish(event(acctA, typ, fmt.Sprintf("subject-%d", i), i))
 	}
@@ -369,7 +369,7 @@ func TestWildcards(t *testing.T) {
 		"request":  {mockserver.EventRequestCompleted, mockserver.EventRequestDeclined},
 		"state":    {mockserver.EventRequestCompleted, mockserver.EventRequestDeclined},
 		"exact":    {mockserver.EventRequestCompleted},
-		"customer": {mockserver.EventCustomerTokenCreated},
+		"customer": {mockserver.EventCustomerTokenRevoked},
 		"mixed":    {mockserver.EventTransactionAuthorized, mockserver.EventRequestDeclined},
 	}
 	// The dispatcher stores every delivery of an event before it takes the next one: once "all"
@@ -428,7 +428,7 @@ func TestStaticWebhook(t *testing.T) {
 	wA, _ := f.hook(acctA, own.URL(), "payment.*")
 
 	f.n.Publish(event(acctA, mockserver.EventRequestSubmitted, "a1", 1))
-	f.n.Publish(event(acctB, mockserver.EventCustomerTokenCreated, "b1", 2))
+	f.n.Publish(event(acctB, mockserver.EventCustomerTokenRevoked, "b1", 2))
 	tenanted := event(acctB, mockserver.EventTransactionAuthorized, "b2", 3)
 	tenanted.Tenant = "key-feedfacefeedface"
 	f.n.Publish(tenanted)
@@ -460,12 +460,12 @@ func TestStaticWebhookEventTypes(t *testing.T) {
 	var static *receiver
 	f := newFixture(t, func(c *webhook.Config) {
 		static = newReceiver(t, c.Clock, nil)
-		c.StaticURL, c.StaticSecret, c.StaticEventTypes = static.URL(), "s", []string{"customer.*"}
+		c.StaticURL, c.StaticSecret, c.StaticEventTypes = static.URL(), "s", []string{"identity.*"}
 	})
 	f.n.Publish(event(acctA, mockserver.EventRequestSubmitted, "a1", 1))
-	f.n.Publish(event(acctA, mockserver.EventCustomerTokenCreated, "t1", 2))
+	f.n.Publish(event(acctA, mockserver.EventCustomerTokenRevoked, "t1", 2))
 	ds := f.waitDeliveries(acctA, webhook.StaticWebhookID, allIn(webhook.DeliveryDelivered, 1))
-	require.Equal(t, mockserver.EventCustomerTokenCreated, ds[0].Event.EventType)
+	require.Equal(t, mockserver.EventCustomerTokenRevoked, ds[0].Event.EventType)
 }
 
 func TestPublishDoesNotBlock(t *testing.T) {
@@ -740,7 +740,7 @@ func TestSimulate(t *testing.T) {
 	f := newFixture(t, nil)
 	r := newReceiver(t, f.clock, nil)
 	keyID, secret := f.key(acctA)
-	w, err := f.n.CreateWebhook(acctA, webhook.WebhookInput{URL: r.URL(), EventTypes: []string{"customer.*"}, SigningKeyID: keyID, Status: webhook.StatusDisabled})
+	w, err := f.n.CreateWebhook(acctA, webhook.WebhookInput{URL: r.URL(), EventTypes: []string{"identity.*"}, SigningKeyID: keyID, Status: webhook.StatusDisabled})
 	require.NoError(t, err)
 
 	d, err := f.n.Simulate(acctA, w.WebhookID, mockserver.EventRequestCompleted, "v2")
@@ -779,7 +779,7 @@ func TestSimulate(t *testing.T) {
 	// A tenant that is not a partner account gets a placeholder subject account.
 	const tenant = "key-0011223344556677"
 	wt, _ := f.hook(tenant, r.URL(), "*")
-	_, err = f.n.Simulate(tenant, wt.WebhookID, mockserver.EventCustomerTokenCreated, "v2")
+	_, err = f.n.Simulate(tenant, wt.WebhookID, mockserver.EventCustomerTokenRevoked, "v2")
 	require.NoError(t, err)
 	ds := f.waitDeliveries(tenant, wt.WebhookID, allIn(webhook.DeliveryDelivered, 1))
 	require.Equal(t, webhook.SimulatedAccountID, ds[0].Event.SubjectAccountID)

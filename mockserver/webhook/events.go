@@ -9,10 +9,6 @@ import (
 	"github.com/klarna-mock/klarna-mock/mockserver"
 )
 
-// EventCaptured is a Klarna event type (docs/klarna.md §8) the simulator does not publish yet;
-// webhooks may subscribe to it and Simulate can send a sample.
-const EventCaptured = "payment.transaction.captured"
-
 // SimulatedAccountID is the subject_account_id of simulated events when the caller's tenant is
 // not a partner account id (the mock's default per-API-key tenants).
 const SimulatedAccountID = "krn:partner:global:account:test:SIMULATED"
@@ -26,8 +22,11 @@ var eventTypes = [...]string{
 	mockserver.EventRequestCanceled,
 	mockserver.EventRequestExpired,
 	mockserver.EventTransactionAuthorized,
-	EventCaptured,
-	mockserver.EventCustomerTokenCreated,
+	mockserver.EventTransactionCompleted,
+	mockserver.EventTransactionExpired,
+	mockserver.EventTransactionClosed,
+	mockserver.EventTransactionCaptured,
+	mockserver.EventTransactionRefunded,
 	mockserver.EventCustomerTokenRevoked,
 }
 
@@ -43,23 +42,15 @@ func knownEventType(t string) bool {
 	return false
 }
 
-// validPattern reports whether p is a known event type, "*", or a wildcard "prefix.*" whose
-// prefix covers at least one known event type at a dot boundary (payment.*, payment.request.*,
-// payment.request.state-change.*, customer.*, ...).
+// validPattern reports whether p is a subscribable event type (see SubscribableEventTypes),
+// "*", or a wildcard "prefix.*" whose prefix covers at least one of them at a dot boundary
+// (payment.*, payment.request.*, payment.request.state-change.*, identity.*, partner.*, ...).
 func validPattern(p string) bool {
-	if p == "*" || knownEventType(p) {
+	if p == "*" || subscribable(p) {
 		return true
 	}
 	prefix, ok := strings.CutSuffix(p, ".*")
-	if !ok || prefix == "" || strings.Contains(prefix, "*") {
-		return false
-	}
-	for _, k := range eventTypes {
-		if strings.HasPrefix(k, prefix+".") {
-			return true
-		}
-	}
-	return false
+	return ok && prefix != "" && !strings.Contains(prefix, "*") && coversSubscribable(prefix)
 }
 
 // MatchEventType reports whether eventType is selected by any of the patterns: "*" selects
@@ -85,22 +76,11 @@ func sampleEvent(tenant, eventType string, now time.Time) mockserver.Event {
 	}
 	e := mockserver.Event{Type: eventType, Tenant: tenant, AccountID: account, OccurredAt: now}
 	switch eventType {
-	case mockserver.EventTransactionAuthorized, EventCaptured:
-		tr := &mockserver.PaymentTransaction{
-			PaymentTransactionID:        "krn:payment:eu1:transaction:" + uuid.NewString(),
-			PaymentTransactionReference: "simulated-transaction",
-			Amount:                      11800,
-			Currency:                    "USD",
-			State:                       mockserver.TransactionAuthorized,
-			PaymentFunding:              mockserver.PaymentFunding{Type: "GUARANTEED", State: "FUNDED"},
-			CreatedAt:                   now,
-			ExpiresAt:                   now.Add(28 * 24 * time.Hour),
-		}
-		if eventType == EventCaptured {
-			tr.PaymentCaptures = []mockserver.PaymentCapture{{PaymentCaptureID: "krn:payment:eu1:capture:" + uuid.NewString(), CapturedAmount: 11800}}
-		}
+	case mockserver.EventTransactionAuthorized, mockserver.EventTransactionCompleted, mockserver.EventTransactionExpired,
+		mockserver.EventTransactionClosed, mockserver.EventTransactionCaptured, mockserver.EventTransactionRefunded:
+		tr := sampleTransaction(eventType, now)
 		e.Subject, e.Payload = tr.PaymentTransactionID, tr
-	case mockserver.EventCustomerTokenCreated, mockserver.EventCustomerTokenRevoked:
+	case mockserver.EventCustomerTokenRevoked:
 		ct := &mockserver.CustomerToken{
 			Token:                  "krn:customer-token:eu1:" + uuid.NewString(),
 			CustomerTokenReference: "simulated-token",
@@ -123,9 +103,8 @@ func sampleEvent(tenant, eventType string, now time.Time) mockserver.Event {
 		switch state {
 		case mockserver.StateCompleted:
 			pr.CompletedAt = &now
-			pr.StateContext = &mockserver.StateContext{
-				KlarnaNetworkSessionToken: "krn:payment:eu1:klarna-network-session-token:" + uuid.NewString(),
-			}
+			token := "krn:payment:eu1:klarna-network-session-token:" + uuid.NewString()
+			pr.StateContext = &mockserver.StateContext{KlarnaNetworkSessionToken: token, PaymentToken: token}
 		case mockserver.StateCanceled:
 			pr.CanceledAt = &now
 			pr.StateReason = mockserver.ReasonPartnerCanceled

@@ -20,7 +20,7 @@ func TestMatchEventType(t *testing.T) {
 		{completed, true},
 		{"payment.request.state-change.declined", false},
 		{"payment.transaction.*", false},
-		{"customer.*", false},
+		{"identity.*", false},
 		{"payment", false},
 		{"payment.request.state-change.complete", false},
 		{"payment.request.state-change.completed.*", false},
@@ -28,17 +28,17 @@ func TestMatchEventType(t *testing.T) {
 	} {
 		require.Equal(t, tc.match, MatchEventType([]string{tc.pattern}, completed), tc.pattern)
 	}
-	require.True(t, MatchEventType([]string{"customer.*", "payment.request.*"}, completed))
+	require.True(t, MatchEventType([]string{"identity.*", "payment.request.*"}, completed))
 	require.False(t, MatchEventType(nil, completed))
 }
 
 func TestValidPattern(t *testing.T) {
 	t.Parallel()
 	for _, p := range []string{"*", "payment.*", "payment.request.*", "payment.request.state-change.*", "payment.transaction.*",
-		"payment.transaction.state-change.*", "customer.*", "customer.token.*", "payment.transaction.captured"} {
+		"payment.transaction.state-change.*", "identity.*", "identity.customer-token.*", "payment.transaction.captured"} {
 		require.True(t, validPattern(p), p)
 	}
-	for _, p := range []string{"", "payment", "payment.", "*.*", "payment.*.*", "pay*", "payment.req.*", "foo.*", ".*", "payment.request.state-change.completed.*", "PAYMENT.*"} {
+	for _, p := range []string{"", "payment", "payment.", "*.*", "payment.*.*", "pay*", "payment.req.*", "foo.*", ".*", "payment.request.state-change.completed.*", "PAYMENT.*", "customer.*"} {
 		require.False(t, validPattern(p), p)
 	}
 	for _, e := range EventTypes() {

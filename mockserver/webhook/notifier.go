@@ -74,6 +74,11 @@ type Config struct {
 	// ProductInstanceID gives metadata.product_instance_id for a partner account (the event's
 	// AccountID); nil leaves it empty.
 	ProductInstanceID func(partnerAccountID string) string
+	// Outcome, when set, is told the state each attempt leaves its delivery in (DeliveryDelivered,
+	// DeliveryFailed, or DeliveryPending when a retry is scheduled), and DeliveryFailed for each
+	// delivery given up without an attempt, once that is stored: the mock's metrics count them.
+	// It runs on the delivery path and must not block.
+	Outcome func(state string)
 }
 
 // Notifier keeps signing keys and webhooks and delivers events to them. It implements
@@ -108,6 +113,10 @@ type Notifier struct {
 	// undispatched counts, per owner, the events published and not yet queued as deliveries:
 	// those in the inbox and the one the dispatcher is working on. Due reports them.
 	undispatched map[string]int
+	// dispatching is the owner of the event the dispatcher is working on ("" between events);
+	// dispatched is broadcast when it finishes one, for ForgetTenant to wait on.
+	dispatching string
+	dispatched  *sync.Cond
 
 	mu      sync.Mutex
 	cond    *sync.Cond // signalled when ring grows or closing is set
@@ -136,6 +145,7 @@ func New(store Store, cfg Config) (*Notifier, error) {
 		tenants:      make(map[string]*tenantQueues),
 	}
 	n.cond = sync.NewCond(&n.mu)
+	n.dispatched = sync.NewCond(&n.inboxMu)
 	if cfg.Workers <= 0 {
 		cfg.Workers = DefaultWorkers
 	}
@@ -284,7 +294,8 @@ func (n *Notifier) DeleteSigningKey(accountID, id string) error {
 
 // CreateWebhook registers a webhook. Bad input is a 400 VALIDATION_ERROR naming every offending
 // field (url, event_types, event_types[i], event_version, signing_key_id, status); a url naming
-// an address the mock does not send to (see Config.RefusePrivate) is bad input.
+// an address the mock does not send to (see Config.RefusePrivate) is bad input. A webhook of the
+// account with the same url and event types is a 409 ALREADY_EXISTS.
 func (n *Notifier) CreateWebhook(accountID string, in WebhookInput) (*Webhook, error) {
 	now := n.now(accountID)
 	w := &Webhook{
@@ -319,6 +330,9 @@ func (n *Notifier) CreateWebhook(accountID string, in WebhookInput) (*Webhook, e
 		if len(fields) > 0 {
 			return invalid(fields)
 		}
+		if err := refuseDuplicate(tx, w); err != nil {
+			return err
+		}
 		return tx.PutWebhook(w)
 	})
 	if err != nil {
@@ -341,7 +355,7 @@ func (n *Notifier) ListWebhooks(accountID string) ([]*Webhook, error) {
 }
 
 // UpdateWebhook changes the fields sent in p (PATCH semantics) and returns the webhook: 404 for an
-// unknown id, 400 as for CreateWebhook. Pending deliveries keep their schedule and use the new
+// unknown id, 400 and 409 as for CreateWebhook. Pending deliveries keep their schedule and use the new
 // url and signing key from their next attempt on.
 func (n *Notifier) UpdateWebhook(accountID, id string, p WebhookPatch) (*Webhook, error) {
 	var out *Webhook
@@ -378,6 +392,9 @@ func (n *Notifier) UpdateWebhook(accountID, id string, p WebhookPatch) (*Webhook
 		}
 		if len(fields) > 0 {
 			return invalid(fields)
+		}
+		if err := refuseDuplicate(tx, w); err != nil {
+			return err
 		}
 		w.UpdatedAt = n.now(accountID)
 		out = w
@@ -570,6 +587,13 @@ func notFound(err error, what, id string) error {
 		return mockserver.NotFound(what, id)
 	}
 	return err
+}
+
+// errForgotten is the error of a delivery made while its tenant was being forgotten (reset): the
+// webhook it was for is gone.
+func errForgotten() *mockserver.Error {
+	return mockserver.NewError(mockserver.CodeNotFound,
+		"The tenant was reset while the event was being delivered; its webhooks are gone.")
 }
 
 func errClosedAPI() *mockserver.Error {

@@ -2,7 +2,9 @@ package webhook
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/klarna-mock/klarna-mock/mockserver/clock"
@@ -40,7 +42,7 @@ type queue struct {
 
 // tenantQueues is what the Notifier holds for one tenant. It exists while the tenant has a
 // delivery queued, being attempted or being created, and is dropped when it has none, so an idle
-// tenant costs nothing here and there is nothing of it to forget.
+// tenant costs nothing here. ForgetTenant drops it at once, busy or not.
 type tenantQueues struct {
 	id     string
 	queues map[fifoKey]*queue
@@ -49,6 +51,10 @@ type tenantQueues struct {
 	inFlight int  // attempts running
 	pending  int  // deliveries queued or waiting for a retry, and room reserved for new ones
 	inRing   bool // the tenant is in Notifier.ring
+	// forgotten is set by ForgetTenant: nothing of these queues is attempted, retried or stored
+	// any more. It is atomic so that a store transaction can read it without taking
+	// Notifier.mu.
+	forgotten atomic.Bool
 }
 
 // tenantLocked returns the tenant's queues, creating them; n.mu is held.
@@ -66,6 +72,74 @@ func (n *Notifier) dropIdleLocked(t *tenantQueues) {
 	if len(t.queues) == 0 && t.inFlight == 0 && t.pending == 0 && n.tenants[t.id] == t {
 		delete(n.tenants, t.id)
 	}
+}
+
+// ForgetTenant drops everything the Notifier keeps of a tenant, for a reset of the tenant or when
+// an idle one is forgotten: its webhooks, its events not yet turned into deliveries, its queues
+// with their retry timers, and its turn among the tenants the workers serve. An attempt in flight
+// runs to its end, but its outcome is neither recorded nor retried. The tenant's signing keys and
+// deliveries are left to the store's ForgetTenant; call this first, so that nothing the Notifier
+// does afterwards stores a delivery of the tenant again. Calls of the tenant made meanwhile may
+// take effect before or after it.
+func (n *Notifier) ForgetTenant(id string) error {
+	// The webhooks are deleted here, not left to the store, so that the count Publish relies on
+	// loses exactly the ones deleted.
+	var deleted int
+	err := n.store.Update(func(tx Tx) error {
+		hooks, err := tx.Webhooks(id)
+		if err != nil {
+			return err
+		}
+		for _, w := range hooks {
+			if err := tx.DeleteWebhook(id, w.WebhookID); err != nil {
+				return err
+			}
+		}
+		deleted = len(hooks)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("webhook: forgetting tenant %s: %w", id, err)
+	}
+	n.webhooks.Add(-int64(deleted))
+	n.forgetEvents(id)
+
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	t := n.tenants[id]
+	if t == nil {
+		return nil
+	}
+	t.forgotten.Store(true)
+	delete(n.tenants, id)
+	for _, q := range t.queues {
+		if q.timer != nil {
+			q.timer.Stop()
+			q.timer = nil
+		}
+	}
+	t.ready = nil
+	if t.inRing {
+		n.ring = slices.DeleteFunc(n.ring, func(r *tenantQueues) bool { return r == t })
+		t.inRing = false
+	}
+	return nil
+}
+
+// forgetEvents drops the tenant's events not yet turned into deliveries. An event the dispatcher
+// is working on is waited for (it stores and queues its deliveries without I/O), so that its
+// deliveries are in the queues ForgetTenant drops next rather than made after them.
+func (n *Notifier) forgetEvents(id string) {
+	n.inboxMu.Lock()
+	defer n.inboxMu.Unlock()
+	for n.dispatching == id {
+		n.dispatched.Wait()
+	}
+	if _, ok := n.inbox[id]; ok {
+		delete(n.inbox, id)
+		n.inboxTurns = slices.DeleteFunc(n.inboxTurns, func(o string) bool { return o == id })
+	}
+	delete(n.undispatched, id)
 }
 
 // enqueueLocked appends d to its FIFO; n.mu is held and d's room in t.pending is reserved.
@@ -86,7 +160,7 @@ func (n *Notifier) enqueueLocked(t *tenantQueues, d *Delivery) {
 
 // pushReadyLocked offers q's head to the workers if it is due and nobody owns it; n.mu is held.
 func (n *Notifier) pushReadyLocked(q *queue) {
-	if !q.due || q.running || q.inReady || n.closing || len(q.items) == 0 {
+	if !q.due || q.running || q.inReady || n.closing || len(q.items) == 0 || q.owner.forgotten.Load() {
 		return
 	}
 	q.inReady = true
@@ -97,7 +171,7 @@ func (n *Notifier) pushReadyLocked(q *queue) {
 // offerLocked puts t at the back of the ring if it has a queue ready and may start another
 // attempt; n.mu is held.
 func (n *Notifier) offerLocked(t *tenantQueues) {
-	if t.inRing || len(t.ready) == 0 || t.inFlight >= n.cfg.MaxInFlightPerTenant || n.closing {
+	if t.inRing || len(t.ready) == 0 || t.inFlight >= n.cfg.MaxInFlightPerTenant || n.closing || t.forgotten.Load() {
 		return
 	}
 	t.inRing = true
@@ -236,6 +310,18 @@ func (n *Notifier) Due(accountID string) DueReport {
 	}
 	r.Count, r.EventsPending = len(r.DeliveryIDs), events
 	return r
+}
+
+// Pending reports how many deliveries of all tenants are queued, being attempted or waiting for
+// a retry.
+func (n *Notifier) Pending() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	total := 0
+	for _, t := range n.tenants {
+		total += t.pending
+	}
+	return total
 }
 
 // headDue reports whether q's head is being attempted, waits for a worker, or waits for a retry

@@ -200,8 +200,8 @@ func (p *Payment) withFinalResult(resp *klarna.AuthorizeResponse, pr *klarna.Pay
 		result = klarna.ResultApproved
 	}
 	var handedOver *klarna.CustomerToken
-	if pr.StateContext != nil {
-		handedOver = pr.StateContext.CustomerToken
+	if p.TokenRequest != nil {
+		handedOver = pr.StateContext.IssuedToken([]string{p.TokenRequest.Usage.Scope()})
 	}
 	return next.settled(result, reason, resp, handedOver)
 }

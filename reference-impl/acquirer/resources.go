@@ -88,16 +88,18 @@ func (t *Token) Resource() *TokenResource {
 }
 
 // PaymentMethod is Klarna in the Partner's payment selector (schema PaymentMethod). The texts,
-// icons and button are Klarna's, passed through, because Klarna decides how it is presented.
+// icons and button are Klarna's, passed through, because Klarna decides how it is presented. A
+// known customer's saved Klarna payment option is a method of its own, with a badge.
 type PaymentMethod struct {
 	Type            string               `json:"type"`
 	Instruction     string               `json:"instruction"`
 	Preselected     bool                 `json:"preselected"`
 	PaymentOptionID string               `json:"payment_option_id"`
 	Header          klarna.Text          `json:"header"`
-	Subheader       *klarna.Subheader    `json:"subheader,omitempty"`
+	Subheader       *klarna.Text         `json:"subheader,omitempty"`
+	Badge           *klarna.Text         `json:"badge,omitempty"`
 	Icon            klarna.Icon          `json:"icon"`
-	Message         *klarna.Text         `json:"message,omitempty"`
+	Message         *klarna.Message      `json:"message,omitempty"`
 	PaymentButton   klarna.PaymentButton `json:"payment_button"`
 }
 

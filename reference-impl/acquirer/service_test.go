@@ -125,7 +125,7 @@ func completedEvent(t *testing.T, eventID, paymentID string, completedAt time.Ti
 		StateContext: &klarna.StateContext{
 			KlarnaNetworkSessionToken: "nst-" + paymentID,
 			// Klarna hands over the requested token with the completed Payment Request.
-			CustomerToken: &klarna.CustomerToken{CustomerToken: "krn:customer-token:eu1:journey-" + paymentID, Scopes: []string{klarna.ScopeCustomerPresent}},
+			KlarnaCustomer: &klarna.KlarnaCustomer{CustomerToken: "krn:customer-token:eu1:journey-" + paymentID},
 		},
 	})
 	require.NoError(t, err)

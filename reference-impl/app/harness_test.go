@@ -340,7 +340,7 @@ func (e *env) mock(method, path string, body any, out any) {
 // (what a Partner would get from Klarna Express Checkout).
 func (e *env) networkSessionToken(email string) string {
 	var out struct {
-		Token string `json:"klarna_network_session_token"`
+		Token string `json:"interoperability_token"`
 	}
 	e.mock(http.MethodPost, "/v2/accounts/"+klarnaAccount+"/interoperability/test-tokens",
 		map[string]any{"email": email, "consent": true}, &out)

@@ -64,6 +64,9 @@ type paymentMethodsBody struct {
 	Locale        string   `json:"locale"`
 	Intents       []string `json:"intents"`
 	CustomerToken string   `json:"customer_token"`
+	// The subscription's billing, for the SUBSCRIBE intent (docs/klarna.md §9).
+	SubscriptionBillingInterval          string `json:"subscription_billing_interval"`
+	SubscriptionBillingIntervalFrequency int    `json:"subscription_billing_interval_frequency"`
 	networkFields
 }
 
@@ -78,6 +81,7 @@ func (s *Server) listPaymentMethods(w http.ResponseWriter, r *request) error {
 	}
 	methods, err := s.svc.PaymentMethods(r.Context(), r.partner, acquirer.PaymentMethodsRequest{
 		Currency: in.Currency, Locale: in.Locale, Amount: in.Amount, Intents: in.Intents,
+		SubscriptionBillingInterval: in.SubscriptionBillingInterval, SubscriptionBillingIntervalFrequency: in.SubscriptionBillingIntervalFrequency,
 		CustomerToken: in.CustomerToken, Network: nw,
 	})
 	if err != nil {

@@ -221,13 +221,24 @@ func TestNonKlarnaErrorAnswerKeepsTheStatus(t *testing.T) {
 	require.Equal(t, "Unauthorized", ke.ErrorCode)
 }
 
+// TestPresentationSendsTheQueryAndTokens also reads the answer as Klarna's "Build Payment
+// Presentation with the Payment Presentation API" page shapes it
+// (docs.klarna.com/acquirer/klarna-direct/payment-presentation/integrate-payment-presentation/payment-presentation-api/):
+// a saved payment option besides the payment option, the message in parts, the button's image.
 func TestPresentationSendsTheQueryAndTokens(t *testing.T) {
 	t.Parallel()
-	fake := &fakeKlarna{answers: []http.HandlerFunc{status(200, `{"instruction":"SHOW_KLARNA","payment_option":{"payment_option_id":"klarna","header":{"text":"Klarna"},"icon":{"badge_image_url":"https://x.example/b.svg"},"payment_button":{"text":"Pay"}}}`)}}
+	option := `"header":{"text":"Klarna"},"subheader":{"text":"Pay later"},"icon":{"badge_image_url":"https://x.example/b.svg"},` +
+		`"message":{"parts":[{"type":"TEXT","text":"4 payments. "},{"type":"LINK","text":"Learn more","url":"https://x.example/","context":"INFO"}]},` +
+		`"payment_button":{"text":"Pay","image_url":"https://x.example/w.svg"}`
+	fake := &fakeKlarna{answers: []http.HandlerFunc{status(200, `{"instruction":"PRESELECT_KLARNA",`+
+		`"payment_option":{"payment_option_id":"klarna",`+option+`},`+
+		`"saved_payment_option":{"payment_option_id":"klarna-saved","badge":{"text":"Saved"},`+option+`}}`)}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		require.Equal(t, "USD", r.URL.Query().Get("currency"))
 		require.Equal(t, "11800", r.URL.Query().Get("amount"))
 		require.Equal(t, []string{"PAY", "SUBSCRIBE"}, r.URL.Query()["intents[]"])
+		require.Equal(t, "MONTH", r.URL.Query().Get("subscription_billing_interval"))
+		require.Equal(t, "3", r.URL.Query().Get("subscription_billing_interval_frequency"))
 		fake.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
@@ -236,11 +247,18 @@ func TestPresentationSendsTheQueryAndTokens(t *testing.T) {
 
 	p, err := c.Presentation(t.Context(), klarna.PresentationParams{
 		Currency: "USD", Amount: 11800, Intents: []string{"PAY", "SUBSCRIBE"},
+		SubscriptionBillingInterval: "MONTH", SubscriptionBillingIntervalFrequency: 3,
 		CustomerToken: "krn:customer-token:eu1:1", NetworkSessionToken: "nst",
 	})
 	require.NoError(t, err)
-	require.Equal(t, klarna.InstructionShow, p.Instruction)
+	require.Equal(t, klarna.InstructionPreselect, p.Instruction)
 	require.Equal(t, "Klarna", p.PaymentOption.Header.Text)
+	require.Equal(t, "Pay later", p.PaymentOption.Subheader.Text)
+	require.Equal(t, []klarna.MessagePart{{Type: "TEXT", Text: "4 payments. "}, {Type: "LINK", Text: "Learn more", URL: "https://x.example/", Context: "INFO"}},
+		p.PaymentOption.Message.Parts)
+	require.Equal(t, "https://x.example/w.svg", p.PaymentOption.PaymentButton.ImageURL)
+	require.Equal(t, "klarna-saved", p.SavedPaymentOption.PaymentOptionID)
+	require.Equal(t, "Saved", p.SavedPaymentOption.Badge.Text)
 	r := fake.seen()[0]
 	require.Equal(t, http.MethodGet, r.method)
 	require.Empty(t, r.header.Get("Klarna-Idempotency-Key"), "only POSTs carry an idempotency key")
@@ -260,14 +278,14 @@ func TestEventDecoding(t *testing.T) {
 	t.Parallel()
 	body := []byte(`{"metadata":{"event_type":"payment.request.state-change.completed","event_id":"ev1","event_version":"v2","occurred_at":"2026-01-04T12:00:00Z","subject_account_id":"acc"},
 		"payload":{"payment_request_id":"krn:payment:eu1:request:1","payment_request_reference":"ses_1","currency":"EUR","state":"COMPLETED","created_at":"2026-01-04T12:00:00Z","updated_at":"2026-01-04T12:00:00Z",
-		"state_context":{"klarna_network_session_token":"nst","customer_token":{"customer_token":"krn:customer-token:eu1:1","scopes":["payment:customer_present"]}}}}`)
+		"state_context":{"klarna_network_session_token":"nst","klarna_customer":{"customer_token":"krn:customer-token:eu1:1"}}}}`)
 	e, err := klarna.ParseEvent(body)
 	require.NoError(t, err)
 	require.Equal(t, klarna.EventRequestCompleted, e.Metadata.EventType)
 	pr, err := e.PaymentRequest()
 	require.NoError(t, err)
 	require.Equal(t, "nst", pr.StateContext.KlarnaNetworkSessionToken)
-	require.Equal(t, "krn:customer-token:eu1:1", pr.StateContext.CustomerToken.CustomerToken)
+	require.Equal(t, "krn:customer-token:eu1:1", pr.StateContext.IssuedToken(nil).CustomerToken)
 
 	_, err = klarna.ParseEvent([]byte(`{"metadata":{}}`))
 	require.Error(t, err)

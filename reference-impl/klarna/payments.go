@@ -62,6 +62,10 @@ type PresentationParams struct {
 	// Amount in minor units; 0 leaves it out.
 	Amount  int64
 	Intents []string
+	// SubscriptionBillingInterval (DAY, WEEK, MONTH, YEAR) and its frequency describe a
+	// subscription's billing; empty and 0 leave them out.
+	SubscriptionBillingInterval          string
+	SubscriptionBillingIntervalFrequency int
 	// NetworkSessionToken and CustomerToken let Klarna personalise the answer for a customer it
 	// knows. The presentation is a GET and Klarna publishes no place for Klarna Network data on
 	// it, so that data travels with the authorize only.
@@ -81,6 +85,12 @@ func (c *Client) Presentation(ctx context.Context, p PresentationParams) (*Prese
 	}
 	for _, intent := range p.Intents {
 		q.Add("intents[]", intent)
+	}
+	if p.SubscriptionBillingInterval != "" {
+		q.Set("subscription_billing_interval", p.SubscriptionBillingInterval)
+	}
+	if p.SubscriptionBillingIntervalFrequency > 0 {
+		q.Set("subscription_billing_interval_frequency", strconv.Itoa(p.SubscriptionBillingIntervalFrequency))
 	}
 	return send[Presentation](ctx, c, call{
 		method:        http.MethodGet,

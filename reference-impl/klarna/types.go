@@ -268,12 +268,28 @@ func (p *PaymentRequest) Interaction() *CustomerInteraction {
 }
 
 // StateContext carries what the Partner needs in the request's current state: how to reach the
-// Purchase Journey while it is open; the network session token and any customer token once it
-// is COMPLETED.
+// Purchase Journey while it is open; the network session token and the customer (with any
+// customer token issued) once it is COMPLETED (docs/klarna.md §7).
 type StateContext struct {
 	CustomerInteraction       *CustomerInteraction `json:"customer_interaction,omitempty"`
 	KlarnaNetworkSessionToken string               `json:"klarna_network_session_token,omitempty"`
-	CustomerToken             *CustomerToken       `json:"customer_token,omitempty"`
+	KlarnaCustomer            *KlarnaCustomer      `json:"klarna_customer,omitempty"`
+}
+
+// KlarnaCustomer is the customer of a completed Payment Request: the customer token issued, when
+// one was requested, with the Partner's reference for it.
+type KlarnaCustomer struct {
+	CustomerToken          string `json:"customer_token,omitempty"`
+	CustomerTokenReference string `json:"customer_token_reference,omitempty"`
+}
+
+// IssuedToken returns the customer token a completed Payment Request handed over, or nil. Its
+// scopes are the ones the authorize asked for, which the caller knows.
+func (c *StateContext) IssuedToken(scopes []string) *CustomerToken {
+	if c == nil || c.KlarnaCustomer == nil || c.KlarnaCustomer.CustomerToken == "" {
+		return nil
+	}
+	return &CustomerToken{CustomerToken: c.KlarnaCustomer.CustomerToken, CustomerTokenReference: c.KlarnaCustomer.CustomerTokenReference, Scopes: scopes}
 }
 
 // CustomerInteraction tells how to send the customer into the Purchase Journey.
@@ -292,21 +308,25 @@ const (
 	InstructionHide      = "HIDE_KLARNA"
 )
 
-// Presentation is Klarna's Payment Presentation: the instruction and, unless Klarna is hidden,
-// the descriptors to render.
+// Presentation is Klarna's Payment Presentation (docs/klarna.md §9): the instruction and,
+// unless Klarna is hidden, the descriptors to render; for a customer Klarna knows, also that
+// customer's saved payment option.
 type Presentation struct {
-	Instruction   string         `json:"instruction"`
-	PaymentOption *PaymentOption `json:"payment_option,omitempty"`
+	Instruction        string         `json:"instruction"`
+	PaymentOption      *PaymentOption `json:"payment_option,omitempty"`
+	SavedPaymentOption *PaymentOption `json:"saved_payment_option,omitempty"`
 }
 
-// PaymentOption holds the descriptors of Klarna in the payment selector.
+// PaymentOption holds the descriptors of one Klarna entry in the payment selector.
 type PaymentOption struct {
-	PaymentOptionID string        `json:"payment_option_id"`
-	Header          Text          `json:"header"`
-	Subheader       *Subheader    `json:"subheader,omitempty"`
-	Icon            Icon          `json:"icon"`
-	Message         *Text         `json:"message,omitempty"`
-	PaymentButton   PaymentButton `json:"payment_button"`
+	PaymentOptionID string `json:"payment_option_id"`
+	Header          Text   `json:"header"`
+	Subheader       *Text  `json:"subheader,omitempty"`
+	Icon            Icon   `json:"icon"`
+	// Badge marks a saved payment option.
+	Badge         *Text         `json:"badge,omitempty"`
+	Message       *Message      `json:"message,omitempty"`
+	PaymentButton PaymentButton `json:"payment_button"`
 }
 
 // Text is a piece of text to show.
@@ -314,22 +334,31 @@ type Text struct {
 	Text string `json:"text"`
 }
 
-// Subheader is the line under the header, short and enriched.
-type Subheader struct {
-	Short    *Text `json:"short,omitempty"`
-	Enriched *Text `json:"enriched,omitempty"`
+// Message is shown when the option is selected, in parts so links can be rendered as links.
+type Message struct {
+	Parts []MessagePart `json:"parts"`
 }
 
-// Icon points at Klarna's badge and logo.
+// MessagePart is plain text (TEXT) or a link (LINK, with its URL and how to open it).
+type MessagePart struct {
+	Type    string `json:"type"`
+	Text    string `json:"text"`
+	URL     string `json:"url,omitempty"`
+	Context string `json:"context,omitempty"`
+}
+
+// Icon points at Klarna's images in the shapes a payment selector uses.
 type Icon struct {
-	BadgeImageURL string `json:"badge_image_url"`
-	LogoURL       string `json:"logo_url,omitempty"`
+	Alt               string `json:"alt,omitempty"`
+	BadgeImageURL     string `json:"badge_image_url"`
+	RectangleImageURL string `json:"rectangle_image_url,omitempty"`
+	SquareImageURL    string `json:"square_image_url,omitempty"`
 }
 
-// PaymentButton describes the Klarna payment button.
+// PaymentButton describes the Klarna payment button: its label and the Klarna mark on it.
 type PaymentButton struct {
-	Text  string `json:"text"`
-	Theme string `json:"theme,omitempty"`
+	Text     string `json:"text"`
+	ImageURL string `json:"image_url,omitempty"`
 }
 
 // SigningKey is a webhook signing key. Secret is only returned when the key is created.

@@ -1,0 +1,85 @@
+package mockserver
+
+import (
+	"fmt"
+	"time"
+)
+
+// PaymentRequestUpdate is the body of a Payment Request update (docs/klarna.md §6): the fields it
+// gives replace the request's, the others stay as they are, within supplementary_purchase_data
+// too.
+type PaymentRequestUpdate struct {
+	Currency                  string                     `json:"currency,omitempty"`
+	Amount                    int64                      `json:"amount,omitempty"`
+	PaymentRequestReference   string                     `json:"payment_request_reference,omitempty"`
+	SupplementaryPurchaseData *SupplementaryPurchaseData `json:"supplementary_purchase_data,omitempty"`
+	CustomerInteractionConfig *CustomerInteractionUpdate `json:"customer_interaction_config,omitempty"`
+}
+
+// CustomerInteractionUpdate is what an update may change of how the customer comes back: the
+// return URLs. The method is fixed once the Partner has handed the request over.
+type CustomerInteractionUpdate struct {
+	ReturnURL    string `json:"return_url,omitempty"`
+	AppReturnURL string `json:"app_return_url,omitempty"`
+}
+
+// UpdatePaymentRequest changes a Payment Request while it is SUBMITTED, before the customer
+// enters the Purchase Journey (docs/klarna.md §6); in any other state it answers 409. The final
+// authorize is then checked against the updated currency and amount. Klarna names no event for
+// an update, which is no change of state, so none is sent.
+func (s *Service) UpdatePaymentRequest(accountID, paymentRequestID string, u PaymentRequestUpdate) (*PaymentRequest, error) {
+	return s.updateRequest(accountID, paymentRequestID, func(_ Tx, pr *PaymentRequest, now time.Time) (*PaymentRequest, []Event, error) {
+		if pr.State != StateSubmitted {
+			return nil, nil, Conflict(fmt.Sprintf("Payment request %s is %s; only a SUBMITTED payment request can be updated.", pr.PaymentRequestID, pr.State))
+		}
+		next := pr.Clone()
+		next.UpdatedAt = now
+		// The stored request is shared with the old version: what changes is replaced, not
+		// written through its pointers.
+		req := pr.Request
+		if u.Currency != "" {
+			next.Currency, req.Currency = u.Currency, u.Currency
+		}
+		if u.Amount != 0 {
+			if req.RequestPaymentTransaction == nil {
+				return nil, nil, Invalid("amount", "the payment request is for a customer token only and has no amount")
+			}
+			rpt := *req.RequestPaymentTransaction
+			rpt.Amount = u.Amount
+			req.RequestPaymentTransaction, next.Amount = &rpt, u.Amount
+		}
+		if u.SupplementaryPurchaseData != nil {
+			req.SupplementaryPurchaseData = mergePurchaseData(req.SupplementaryPurchaseData, u.SupplementaryPurchaseData)
+		}
+		if u.PaymentRequestReference != "" || u.CustomerInteractionConfig != nil {
+			req.StepUpConfig = updatedStepUp(req.StepUpConfig, u)
+			next.PaymentRequestReference = req.StepUpConfig.PaymentRequestReference
+			if sc := next.StateContext; sc != nil && sc.CustomerInteraction != nil {
+				sc.CustomerInteraction.ReturnURL = req.StepUpConfig.CustomerInteractionConfig.ReturnURL
+			}
+		}
+		if err := checkLineItems(&req); err != nil {
+			return nil, nil, err
+		}
+		next.Request = req
+		return next, nil, nil
+	})
+}
+
+// updatedStepUp is a copy of cfg, the step-up of a request that was stepped up, with the
+// reference and return URLs u gives.
+func updatedStepUp(cfg *StepUpConfig, u PaymentRequestUpdate) *StepUpConfig {
+	c := *cfg
+	if u.PaymentRequestReference != "" {
+		c.PaymentRequestReference = u.PaymentRequestReference
+	}
+	if ci := u.CustomerInteractionConfig; ci != nil {
+		if ci.ReturnURL != "" {
+			c.CustomerInteractionConfig.ReturnURL = ci.ReturnURL
+		}
+		if ci.AppReturnURL != "" {
+			c.CustomerInteractionConfig.AppReturnURL = ci.AppReturnURL
+		}
+	}
+	return &c
+}
