@@ -45,7 +45,9 @@ func TestForgetTenantDropsQueuesAndTheAttemptInFlight(t *testing.T) {
 	require.Empty(t, hooks)
 	release()
 
-	// Past every retry: B's delivery is retried, A's never is.
+	// Past every retry: B's delivery is retried, A's never is. B's first attempt must have ended
+	// first (nothing of B due any more): its retry is scheduled from the clock time it ends at.
+	require.Eventually(t, func() bool { return f.n.Due("b").Count == 0 }, waitFor, tick)
 	f.clock.Advance(48 * time.Hour)
 	require.Eventually(t, func() bool { return len(failing.got()) > 1 }, waitFor, tick)
 	require.Len(t, hanging.got(), 1)
