@@ -37,7 +37,6 @@ const (
 	NameQueueDepth      = Namespace + "_webhook_queue_depth"
 	NameStoredObjects   = Namespace + "_stored_objects"
 	NameTenants         = Namespace + "_tenants"
-	NameFaultsFired     = Namespace + "_faults_fired_total"
 	NameBuildInfo       = Namespace + "_build_info"
 )
 
@@ -61,7 +60,7 @@ const MaxRuleLabels = 200
 const OtherRule = "(other)"
 
 // requestBuckets are the latency buckets in seconds: the mock answers in well under a
-// millisecond, and latency faults and hangs add seconds, up to a client's timeout.
+// millisecond; the upper buckets catch slow clients and stalls up to a client's timeout.
 var requestBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
 
 // Metrics is one mock's metrics, in a registry of its own.
@@ -71,7 +70,6 @@ type Metrics struct {
 	duration   *prometheus.HistogramVec
 	authorize  *prometheus.CounterVec
 	deliveries [3]prometheus.Counter // by deliveryResults
-	faults     *prometheus.CounterVec
 
 	outcomes labelCache[outcome]
 	// rulesMu guards rules, the rule names given a label of their own so far.
@@ -103,10 +101,6 @@ func New(version string) *Metrics {
 			Name: NameAuthorize,
 			Help: "Authorize answers, by result (APPROVED, DECLINED, STEP_UP_REQUIRED) and the rule that decided it.",
 		}, []string{"result", "rule"}),
-		faults: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: NameFaultsFired,
-			Help: "Injected faults that fired, by the operation they hit and their kind.",
-		}, []string{"operation", "kind"}),
 		rules: map[string]bool{},
 	}
 	deliveries := prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -122,7 +116,7 @@ func New(version string) *Metrics {
 		ConstLabels: prometheus.Labels{"version": version},
 	})
 	buildInfo.Set(1)
-	m.registry.MustRegister(m.requests, m.duration, m.authorize, deliveries, m.faults, buildInfo,
+	m.registry.MustRegister(m.requests, m.duration, m.authorize, deliveries, buildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -208,18 +202,6 @@ func (m *Metrics) Delivery(result string) {
 			return
 		}
 	}
-}
-
-// FaultFired records that an injected fault fired on a call of operation. operation is the
-// name the fault targets (authorize, payment request read, ...) and kind what the fault does
-// (an error status, latency, a hang, a dropped connection, a truncated answer): both from a fixed
-// set, never a path or an id, since every distinct pair is a time series kept until the mock
-// stops.
-func (m *Metrics) FaultFired(operation, kind string) {
-	if m == nil {
-		return
-	}
-	m.faults.WithLabelValues(operation, kind).Inc()
 }
 
 // Gauges are what the mock reports by its current state, read at each scrape rather than kept
