@@ -100,11 +100,12 @@ func (s *Service) Act(accountID, paymentRequestID string, action JourneyAction) 
 // token in state_context.klarna_customer, where Klarna puts it (docs/klarna.md §7). It changes
 // pr, a fresh copy.
 func (s *Service) complete(tx Tx, pr *PaymentRequest, now time.Time) error {
+	initial := pr.InitialRequest()
 	ns := &NetworkSession{
 		Token:            PrefixNetworkSession + uuid.NewString(),
 		AccountID:        pr.AccountID,
 		PaymentRequestID: pr.PaymentRequestID,
-		Email:            customerEmail(&pr.Request, nil),
+		Email:            customerEmail(initial, nil),
 		Consent:          true,
 		ExpiresAt:        now.Add(NetworkSessionWindow),
 	}
@@ -113,7 +114,7 @@ func (s *Service) complete(tx Tx, pr *PaymentRequest, now time.Time) error {
 	}
 	pr.StateContext.KlarnaNetworkSessionToken = ns.Token
 	pr.StateContext.PaymentToken = ns.Token
-	rct := pr.Request.RequestCustomerToken
+	rct := initial.RequestCustomerToken
 	if rct == nil {
 		return nil
 	}

@@ -53,9 +53,10 @@ type PaymentRequest struct {
 	CompletedAt             *time.Time    `json:"completed_at,omitempty"`
 	CanceledAt              *time.Time    `json:"canceled_at,omitempty"`
 
-	// Request is the initial authorize that stepped up; the journey shows it and the final
-	// authorize is checked against it.
-	Request AuthorizeRequest `json:"-"`
+	// initial is the initial authorize that stepped up, packed (packed.go): the journey shows
+	// it and the final authorize is checked against it and takes its transaction from it.
+	// InitialRequest and SetInitialRequest read and set it.
+	initial []byte
 	// ChargedToken is the customer token a customer-present charge stepped up with.
 	ChargedToken string `json:"-"`
 	// IssuedToken is the customer token the completed request issued, when one was requested;
@@ -93,6 +94,31 @@ type CustomerInteraction struct {
 	PaymentRequestURL string `json:"payment_request_url,omitempty"`
 	PaymentRequestID  string `json:"payment_request_id,omitempty"`
 	ReturnURL         string `json:"return_url,omitempty"`
+}
+
+// InitialRequest returns the initial authorize that stepped up, as the call sent it but without
+// its step_up_config, which lives on in the request's own fields (payment_request_reference,
+// state_context.customer_interaction, expires_at). It is decoded afresh on every call, so the
+// caller may change it; a request never given one returns an empty AuthorizeRequest.
+func (p *PaymentRequest) InitialRequest() *AuthorizeRequest {
+	if p.initial == nil {
+		return &AuthorizeRequest{}
+	}
+	req, err := unpackValue[AuthorizeRequest](p.initial)
+	if err != nil {
+		// Only SetInitialRequest writes the bytes, from a value, so they always decode.
+		panic(fmt.Sprintf("mockserver: the initial request of payment request %s: %v", p.PaymentRequestID, err))
+	}
+	return req
+}
+
+// SetInitialRequest keeps req, without its step_up_config, as the initial authorize that stepped
+// up (see InitialRequest). It changes p, so it is for a request not yet stored, or a copy; req is
+// not kept and may be changed afterwards.
+func (p *PaymentRequest) SetInitialRequest(req *AuthorizeRequest) {
+	kept := *req
+	kept.StepUpConfig = nil
+	p.initial = packValue(&kept)
 }
 
 // Finalized reports whether a final authorize already created the transaction.
@@ -155,7 +181,8 @@ func (p *PaymentRequest) Transition(to, reason string, now time.Time) (*PaymentR
 }
 
 // Clone returns a copy that can be changed without touching p. Nested values the mock changes
-// (the state context) are copied; the original request is shared because nothing changes it.
+// (the state context) are copied; the packed initial request is shared because nothing changes
+// it: SetInitialRequest replaces it.
 func (p *PaymentRequest) Clone() *PaymentRequest {
 	c := *p
 	if p.StateContext != nil {

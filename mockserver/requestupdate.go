@@ -34,9 +34,8 @@ func (s *Service) UpdatePaymentRequest(accountID, paymentRequestID string, u Pay
 		}
 		next := pr.Clone()
 		next.UpdatedAt = now
-		// The stored request is shared with the old version: what changes is replaced, not
-		// written through its pointers.
-		req := pr.Request
+		// The initial request is decoded afresh, so what changes is written to this copy only.
+		req := pr.InitialRequest()
 		if u.Currency != "" {
 			next.Currency, req.Currency = u.Currency, u.Currency
 		}
@@ -44,42 +43,25 @@ func (s *Service) UpdatePaymentRequest(accountID, paymentRequestID string, u Pay
 			if req.RequestPaymentTransaction == nil {
 				return nil, nil, Invalid("amount", "the payment request is for a customer token only and has no amount")
 			}
-			rpt := *req.RequestPaymentTransaction
-			rpt.Amount = u.Amount
-			req.RequestPaymentTransaction, next.Amount = &rpt, u.Amount
+			req.RequestPaymentTransaction.Amount, next.Amount = u.Amount, u.Amount
 		}
 		if u.SupplementaryPurchaseData != nil {
 			req.SupplementaryPurchaseData = mergePurchaseData(req.SupplementaryPurchaseData, u.SupplementaryPurchaseData)
 		}
-		if u.PaymentRequestReference != "" || u.CustomerInteractionConfig != nil {
-			req.StepUpConfig = updatedStepUp(req.StepUpConfig, u)
-			next.PaymentRequestReference = req.StepUpConfig.PaymentRequestReference
+		if u.PaymentRequestReference != "" {
+			next.PaymentRequestReference = u.PaymentRequestReference
+		}
+		// The app return URL is accepted as Klarna accepts it, but the mock's journey has no app
+		// to return to and state_context shows only return_url, so it is not kept.
+		if ci := u.CustomerInteractionConfig; ci != nil && ci.ReturnURL != "" {
 			if sc := next.StateContext; sc != nil && sc.CustomerInteraction != nil {
-				sc.CustomerInteraction.ReturnURL = req.StepUpConfig.CustomerInteractionConfig.ReturnURL
+				sc.CustomerInteraction.ReturnURL = ci.ReturnURL
 			}
 		}
-		if err := checkLineItems(&req); err != nil {
+		if err := checkLineItems(req); err != nil {
 			return nil, nil, err
 		}
-		next.Request = req
+		next.SetInitialRequest(req)
 		return next, nil, nil
 	})
-}
-
-// updatedStepUp is a copy of cfg, the step-up of a request that was stepped up, with the
-// reference and return URLs u gives.
-func updatedStepUp(cfg *StepUpConfig, u PaymentRequestUpdate) *StepUpConfig {
-	c := *cfg
-	if u.PaymentRequestReference != "" {
-		c.PaymentRequestReference = u.PaymentRequestReference
-	}
-	if ci := u.CustomerInteractionConfig; ci != nil {
-		if ci.ReturnURL != "" {
-			c.CustomerInteractionConfig.ReturnURL = ci.ReturnURL
-		}
-		if ci.AppReturnURL != "" {
-			c.CustomerInteractionConfig.AppReturnURL = ci.AppReturnURL
-		}
-	}
-	return &c
 }

@@ -77,8 +77,8 @@ type PaymentTransaction struct {
 	// updates and voids done, for Klarna's limits (transaction.go).
 	ReleasedAmount int64 `json:"-"`
 	Operations     int   `json:"-"`
-	// NetworkSessionToken is the token of the Payment Request this transaction finalized, if any;
-	// creating the transaction spent it.
+	// NetworkSessionToken is the network session token the transaction was created with, if
+	// any: a completed Payment Request's or a test token; creating the transaction spent it.
 	NetworkSessionToken string `json:"-"`
 	CustomerToken       string `json:"-"`
 }
@@ -131,6 +131,10 @@ type NetworkSession struct {
 	Consent          bool
 	Scopes           []string
 	ExpiresAt        time.Time
+	// SpentBy is the payment transaction an approved authorize with a test token created,
+	// which spent the token (docs/klarna.md §6, tokens.go), and SpentAt when.
+	SpentBy string
+	SpentAt time.Time
 }
 
 // PaymentTransaction returns a payment transaction of the account as it is on its tenant's

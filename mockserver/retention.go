@@ -66,8 +66,15 @@ func (t *CustomerToken) DoneAt() time.Time {
 	return t.RevokedAt
 }
 
-// DoneAt is when the network session token expires: no authorize accepts it afterwards.
-func (n *NetworkSession) DoneAt() time.Time { return n.ExpiresAt }
+// DoneAt is when the network session token expires, or when an authorize spent it if that was
+// earlier: no authorize accepts it afterwards. A spent one is kept as long as the store keeps
+// finished objects, so that using it again is refused as spent rather than unknown.
+func (n *NetworkSession) DoneAt() time.Time {
+	if n.SpentBy != "" && n.SpentAt.Before(n.ExpiresAt) {
+		return n.SpentAt
+	}
+	return n.ExpiresAt
+}
 
 // DoneAt is when the key stops being honoured: a retry after it runs the request anew.
 func (r *IdempotencyRecord) DoneAt() time.Time { return time.Unix(0, r.ExpiresAt).UTC() }

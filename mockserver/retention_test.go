@@ -49,6 +49,7 @@ func TestDoneAt(t *testing.T) {
 		{"revoked token", &mockserver.CustomerToken{Status: mockserver.TokenRevoked, CreatedAt: at, RevokedAt: later}, later},
 
 		{"network session", &mockserver.NetworkSession{ExpiresAt: at}, at},
+		{"spent test token: when spent", &mockserver.NetworkSession{ExpiresAt: later, SpentBy: "tx", SpentAt: at}, at},
 		{"idempotency record", &mockserver.IdempotencyRecord{ExpiresAt: at.UnixNano()}, at},
 
 		{"signing key", &webhook.SigningKey{CreatedAt: at}, time.Time{}},

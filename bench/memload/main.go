@@ -1,8 +1,10 @@
 // Command memload checks that one tenant's load neither grows the mock's memory past a bound nor
 // keeps another tenant from being served: it starts the klarna-mock binary given as its arguments, sends N
 // step-up authorizes from tenant A over a few connections (each stores a live Payment Request,
-// until A's quota is full and the mock answers 429 QUOTA_EXCEEDED), while tenant B makes an
-// approved authorize at a steady pace and must get a 200 every time. It reports A's answers,
+// until A's quota, or with -a-tenants the process-wide budget, is full and the mock answers 429
+// QUOTA_EXCEEDED), while tenant B makes an approved authorize (with a fresh test session token
+// each time, since an approved authorize spends it) at a steady pace and must get a 200 every
+// time. It reports A's answers,
 // B's failures and latency, and the mock's resident memory, and exits with status 1 when the
 // peak resident set passes -max-rss-mib, B saw anything but a 200, or A got an answer other than
 // 200 or 429 QUOTA_EXCEEDED. It talks to the loopback address the mock prints only, and stops the
@@ -113,11 +115,13 @@ func run(ctx context.Context, cfg config, mockArgs []string, out io.Writer) (fai
 	bDone := make(chan bResult)
 	go func() { bDone <- b.run(bCtx, cfg.bEvery) }()
 
+	cpuBefore, gcBefore := mock.cpuAndGC()
 	start := time.Now()
 	a := loadA(ctx, cfg, mock, out)
 	elapsed := time.Since(start)
 	stopB()
 	br := <-bDone
+	cpuAfter, gcAfter := mock.cpuAndGC()
 
 	// The final resident set is read after a pause, so that it shows what the mock keeps rather
 	// than the garbage of the last requests.
@@ -134,6 +138,10 @@ func run(ctx context.Context, cfg config, mockArgs []string, out io.Writer) (fai
 	fmt.Fprintf(out, "A: %d answers in %.1f s (%.0f/s): %s\n", a.sent, elapsed.Seconds(), float64(a.sent)/elapsed.Seconds(), a.counts)
 	fmt.Fprintf(out, "B: %d authorizes, %d not 200, latency %s\n", br.sent, br.failed, latencySummary(br.latencies))
 	fmt.Fprintf(out, "RSS: peak (VmHWM) %.1f MiB, final %.1f MiB (limit %d MiB)\n", mib(peak), mib(rss), cfg.maxRSSMiB)
+	if cpuBefore >= 0 && cpuAfter >= 0 && gcBefore >= 0 && gcAfter >= 0 && a.sent > 0 {
+		fmt.Fprintf(out, "mock CPU during the load: %.1f s, %.0f µs per request of A's; %d garbage collections\n",
+			cpuAfter-cpuBefore, (cpuAfter-cpuBefore)/float64(a.sent)*1e6, gcAfter-gcBefore)
+	}
 	if a.sent < cfg.n {
 		failures = append(failures, fmt.Sprintf("tenant A sent %d of %d before the run stopped: %v", a.sent, cfg.n, context.Cause(ctx)))
 	}
@@ -234,14 +242,20 @@ func loadA(ctx context.Context, cfg config, mock *mockProcess, out io.Writer) aR
 }
 
 // stepUpBody is a one-time authorize with the magic amount 13400, which the default rules answer
-// with STEP_UP_REQUIRED and a live (SUBMITTED) Payment Request (fixtures/default.yaml).
+// with STEP_UP_REQUIRED and a live (SUBMITTED) Payment Request (fixtures/default.yaml). It has the
+// shape of fixtures/samples/one-time.json, a typical purchase: two line items, a customer, a
+// shipping address and a return URL with Klarna's placeholders.
 func stepUpBody(i int64) []byte {
 	return fmt.Appendf(nil, `{"currency":"USD",`+
 		`"request_payment_transaction":{"amount":13400,"payment_transaction_reference":"memload-tx-%[1]d","capture":"LATER"},`+
-		`"step_up_config":{"payment_request_reference":"memload-pr-%[1]d","customer_interaction_config":{"method":"HANDOVER","return_url":"https://shop.example.com/return"}},`+
-		`"supplementary_purchase_data":{"purchase_reference":"memload-%[1]d",`+
-		`"line_items":[{"name":"Running shoes","quantity":1,"unit_price":13400,"total_amount":13400,"line_item_reference":"SKU-SHOE-42"}],`+
-		`"customer":{"email":"jane.doe@example.com"}}}`, i)
+		`"step_up_config":{"payment_request_reference":"memload-pr-%[1]d","customer_interaction_config":{"method":"HANDOVER",`+
+		`"return_url":"https://shop.example.com/klarna/return?id={klarna.payment_request.id}&state={klarna.payment_request.state}&token={klarna.payment_request.klarna_network_session_token}"}},`+
+		`"supplementary_purchase_data":{"purchase_reference":"memload-%[1]d","line_items":[`+
+		`{"name":"Running shoes","quantity":1,"unit_price":11400,"total_amount":11400,"total_tax_amount":0,"line_item_reference":"SKU-SHOE-42"},`+
+		`{"name":"Sports socks","quantity":2,"unit_price":1000,"total_amount":2000,"total_tax_amount":0,"line_item_reference":"SKU-SOCK-3"}],`+
+		`"customer":{"email":"jane.doe@example.com"},`+
+		`"shipping":[{"recipient":{"given_name":"Jane","family_name":"Doe","email":"jane.doe@example.com"},`+
+		`"address":{"street_address":"350 Fifth Avenue","postal_code":"10118","city":"New York","region":"NY","country":"US"}}]}}`, i)
 }
 
 // approvedBody is a one-time authorize of an identified customer (the request carries a test
@@ -298,12 +312,11 @@ func newClient(conns int) *http.Client {
 	}
 }
 
-// tenantB is the well-behaved tenant: an identified customer's session token and a connection
-// of its own, so that its latency is the mock's and not a queue behind A's requests here.
+// tenantB is the well-behaved tenant: a connection of its own, so that its latency is the mock's
+// and not a queue behind A's requests here.
 type tenantB struct {
-	client       *http.Client
-	base, key    string
-	sessionToken string
+	client    *http.Client
+	base, key string
 }
 
 // bResult is what tenant B saw.
@@ -314,45 +327,66 @@ type bResult struct {
 	lastFailure string
 }
 
-// newTenantB gets tenant B a test session token of an identified customer.
+// newTenantB is tenant B, checked to be served: it gets a first test session token.
 func newTenantB(ctx context.Context, base, key string) (*tenantB, error) {
 	b := &tenantB{client: newClient(1), base: base, key: key}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v2/accounts/"+account+"/interoperability/test-tokens",
-		strings.NewReader(`{"email":"memload-b@example.com"}`))
-	if err != nil {
-		return nil, err
+	if _, err := b.testToken(ctx); err != nil {
+		return nil, fmt.Errorf("tenant B's test token: %w", err)
 	}
-	req.Header.Set("Authorization", "Basic "+key)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := b.client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	var tok struct {
-		Token string `json:"interoperability_token"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode/100 != 2 || tok.Token == "" {
-		return nil, fmt.Errorf("tenant B's test token: %s, %v", resp.Status, err)
-	}
-	b.sessionToken = tok.Token
 	return b, nil
 }
 
-// run authorizes at once, then once every `every`, until ctx is done: the first goes at once so
-// that even a short run measures B.
+// testToken gets a test session token of an identified customer, which an approved authorize
+// spends: each of B's authorizes needs a fresh one.
+func (b *tenantB) testToken(ctx context.Context) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.base+"/v2/accounts/"+account+"/interoperability/test-tokens",
+		strings.NewReader(`{"email":"memload-b@example.com"}`))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Authorization", "Basic "+b.key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	var tok struct {
+		Token string `json:"interoperability_token"`
+	}
+	if err := json.Unmarshal(data, &tok); err != nil || resp.StatusCode/100 != 2 || tok.Token == "" {
+		return "", fmt.Errorf("%s", classify(resp.StatusCode, data))
+	}
+	return tok.Token, nil
+}
+
+// run gets a test token and authorizes with it at once, then once every `every`, until ctx is
+// done: the first goes at once so that even a short run measures B. The latency is the
+// authorize's; a token B could not get counts as a failure.
 func (b *tenantB) run(ctx context.Context, every time.Duration) bResult {
 	var r bResult
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
+		got := "200"
 		start := time.Now()
-		got := authorize(ctx, b.client, b.base, b.key, b.sessionToken, approvedBody(r.sent))
+		token, err := b.testToken(ctx)
+		if err == nil {
+			start = time.Now()
+			got = authorize(ctx, b.client, b.base, b.key, token, approvedBody(r.sent))
+		}
 		if ctx.Err() != nil {
 			return r // cut short by the end of the run, not an answer of the mock
 		}
 		r.sent++
 		r.latencies = append(r.latencies, time.Since(start))
+		if err != nil {
+			got = "test token: " + err.Error()
+		}
 		if got != "200" {
 			r.failed++
 			r.lastFailure = got
@@ -435,6 +469,54 @@ func (m *mockProcess) stop() error {
 		<-m.wait
 		return errors.New("the mock did not stop within 15 s of SIGTERM and was killed")
 	}
+}
+
+// cpuAndGC reads the mock's CPU time so far (user and system, in seconds) from /proc/PID/stat and
+// how many garbage collections it has run from its /metrics; -1 for what it cannot read, which
+// only leaves the figure out of the report.
+func (m *mockProcess) cpuAndGC() (cpu float64, gcs int64) {
+	cpu, gcs = -1, -1
+	if data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", m.pid())); err == nil {
+		cpu = parseStatCPU(data)
+	}
+	resp, err := http.Get(m.url + "/metrics")
+	if err != nil {
+		return cpu, gcs
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return cpu, gcs
+	}
+	for line := range strings.Lines(string(data)) {
+		if v, ok := strings.CutPrefix(line, "go_gc_duration_seconds_count "); ok {
+			if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
+				gcs = n
+			}
+		}
+	}
+	return cpu, gcs
+}
+
+// clockTicks is the unit of /proc/PID/stat's times, USER_HZ, which Linux fixes at 100 for
+// user space.
+const clockTicks = 100
+
+// parseStatCPU returns utime + stime of a /proc/PID/stat line in seconds, -1 if it is malformed.
+// The command name, the second field, may hold spaces, so the fields are counted after its ")".
+func parseStatCPU(stat []byte) float64 {
+	_, rest, ok := strings.Cut(string(stat), ") ")
+	fields := strings.Fields(rest)
+	// After the name come state (field 3) ... utime (14) and stime (15).
+	if !ok || len(fields) < 13 {
+		return -1
+	}
+	utime, err1 := strconv.ParseInt(fields[11], 10, 64)
+	stime, err2 := strconv.ParseInt(fields[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return -1
+	}
+	return float64(utime+stime) / clockTicks
 }
 
 // readStatusKiB reads one "Name:  N kB" field of /proc/PID/status.

@@ -71,3 +71,10 @@ func TestLatencySummary(t *testing.T) {
 	require.Equal(t, "median 2.0 ms, p99 3.0 ms, max 3.0 ms",
 		latencySummary([]time.Duration{3 * time.Millisecond, time.Millisecond, 2 * time.Millisecond}))
 }
+
+func TestParseStatCPU(t *testing.T) {
+	t.Parallel()
+	stat := []byte("4242 (klarna mock) S 1 4242 4242 0 -1 4194560 2630 0 0 0 1234 567 0 0 20 0 9 0 1000 800000000 9000 18446744073709551615\n")
+	require.InDelta(t, 18.01, parseStatCPU(stat), 1e-9)
+	require.Equal(t, -1.0, parseStatCPU([]byte("garbage")))
+}

@@ -3,6 +3,7 @@ package memdb_test
 import (
 	"cmp"
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -26,11 +27,12 @@ const (
 // scope is the account id the simulator stores the tenant's objects under.
 func scope(tenant string) string { return mockserver.Scope(tenant, "partner-1") }
 
-// newStore returns a store with the quota and retention on a fresh manual clock.
+// newStore returns a store with the quota and retention on a fresh manual clock, and a budget of
+// all tenants together that never binds (budget_test.go checks the budget).
 func newStore(t testing.TB, quota int, retention time.Duration) (*memdb.Store, *clock.Clock) {
 	t.Helper()
 	base := clock.NewManual(start)
-	s, err := memdb.New(memdb.Config{MaxObjectsPerTenant: quota, Retention: retention, Clock: base})
+	s, err := memdb.New(memdb.Config{MaxObjectsPerTenant: quota, MaxObjectsTotal: math.MaxInt32, Retention: retention, Clock: base})
 	require.NoError(t, err)
 	return s, base
 }

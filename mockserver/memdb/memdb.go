@@ -8,6 +8,16 @@
 // fails with mockserver.QuotaExceeded. Prune removes finished objects once Config.Retention has
 // passed on their tenant's clock. Nothing a tenant does touches another tenant's objects.
 //
+// Per-tenant quotas alone bound memory only as the quota times the number of tenants, so the store
+// also holds at most Config.MaxObjectsTotal objects of all kinds and tenants together, a budget
+// shared fairly: a tenant's fair share is the budget divided by the tenants holding objects (the
+// caller counted among them) plus one, the share kept for a tenant yet to come. Any tenant may add
+// an object while more than a fair share of the budget is free; once less is free, only a tenant
+// holding less than its fair share may, so heavy tenants cannot take the room the others need (a
+// lone tenant fills half the budget). A tenant the budget refuses makes room from its own finished
+// objects, the one that finished first, of any kind; without one the write fails with a 429
+// QUOTA_EXCEEDED naming the budget's flag. The budget never drops another tenant's object.
+//
 // The bookkeeping sits beside go-memdb and changes only under the write lock, undone when a
 // transaction aborts: per tenant and kind, a count and a min-heap of (DoneAt, version, id) holding
 // an entry for every object, finished or not. An entry is stale once its record is gone or was
@@ -61,10 +71,17 @@ var kinds = [numKinds]struct{ table, what string }{
 const (
 	DefaultMaxPerTenant = 5000
 	DefaultRetention    = 24 * time.Hour
+	// DefaultMaxTotal is the default budget of all tenants together: 20,000 objects, about
+	// 40 MiB of live heap for typical ones (bench/README.md), which with the journal's bound
+	// fits klarna-mock's default soft memory limit with room for the collector.
+	DefaultMaxTotal = 20_000
 )
 
 // quotaFlag is the klarna-mock flag that sets Config.MaxObjectsPerTenant; the quota error names it.
 const quotaFlag = "--max-objects"
+
+// budgetFlag is the klarna-mock flag that sets Config.MaxObjectsTotal.
+const budgetFlag = "--max-objects-total"
 
 // compactSlack is how many stale heap entries a shelf may hold beyond its live count before it is
 // compacted, so that small shelves are not rebuilt on every change.
@@ -75,6 +92,9 @@ type Config struct {
 	// MaxObjectsPerTenant is how many objects of each kind one tenant may hold; 0 means
 	// DefaultMaxPerTenant.
 	MaxObjectsPerTenant int
+	// MaxObjectsTotal is how many objects of all kinds the store holds for all tenants together,
+	// shared fairly between them (see the package doc); 0 means DefaultMaxTotal.
+	MaxObjectsTotal int
 	// Retention is how long a finished object is kept after its DoneAt, on its tenant's clock,
 	// before Prune removes it; 0 means DefaultRetention.
 	Retention time.Duration
@@ -99,6 +119,7 @@ type record struct {
 type Store struct {
 	db        *memdb.MemDB
 	max       int
+	maxTotal  int
 	retention time.Duration
 	clock     *clock.Clock
 	// mu serializes write transactions (as go-memdb does anyway) so that the bookkeeping changes
@@ -106,6 +127,8 @@ type Store struct {
 	mu      sync.Mutex
 	seq     uint64
 	tenants map[string]*books
+	// total is how many objects the store holds, of every tenant and kind.
+	total int
 }
 
 // books is a tenant's bookkeeping, one shelf per kind.
@@ -121,6 +144,9 @@ type shelf struct {
 func New(cfg Config) (*Store, error) {
 	if cfg.MaxObjectsPerTenant <= 0 {
 		cfg.MaxObjectsPerTenant = DefaultMaxPerTenant
+	}
+	if cfg.MaxObjectsTotal <= 0 {
+		cfg.MaxObjectsTotal = DefaultMaxTotal
 	}
 	if cfg.Retention <= 0 {
 		cfg.Retention = DefaultRetention
@@ -141,6 +167,7 @@ func New(cfg Config) (*Store, error) {
 	return &Store{
 		db:        db,
 		max:       cfg.MaxObjectsPerTenant,
+		maxTotal:  cfg.MaxObjectsTotal,
 		retention: cfg.Retention,
 		clock:     cfg.Clock,
 		tenants:   map[string]*books{},
@@ -225,19 +252,7 @@ func (s *Store) Prune() (removed int, err error) {
 
 // ForgetTenant removes every object of the tenant, live or finished, in one transaction.
 func (s *Store) ForgetTenant(tenant string) error {
-	return s.update(func(t *tx) error {
-		for k := range numKinds {
-			sh := t.shelf(tenant, k)
-			// Every object has a valid entry, so walking the heap finds them all; dropping
-			// leaves the heap alone, and tidy drops it with the emptied shelf.
-			for _, e := range sh.heap {
-				if _, err := t.drop(k, sh, e); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
+	return s.update(func(t *tx) error { return t.DeleteTenant(tenant) })
 }
 
 // Count reports how many objects of each kind the tenant holds, keyed by table name
@@ -335,6 +350,7 @@ func (t *tx) shelf(tenant string, k kind) *shelf {
 
 func (t *tx) count(sh *shelf, delta int) {
 	sh.count += delta
+	t.s.total += delta
 	t.undo = append(t.undo, change{sh: sh, delta: delta})
 }
 
@@ -348,6 +364,7 @@ func (t *tx) pop(sh *shelf) entry {
 func (t *tx) rollback() {
 	for _, c := range slices.Backward(t.undo) {
 		c.sh.count -= c.delta
+		t.s.total -= c.delta
 		if c.popped {
 			c.sh.heap.push(c.e)
 		}
@@ -419,9 +436,11 @@ func (t *tx) put(k kind, owner, id string, obj mockserver.Retained) error {
 	switch {
 	case err == nil:
 		if old.Tenant != tenant {
-			// Ids are the mock's own random ones or scoped by the tenant, so this is a fault of
-			// the mock; refusing it keeps one tenant from overwriting another's object.
-			return fmt.Errorf("memdb: %s %q belongs to another tenant", kinds[k].table, id)
+			// Ids are the mock's own random ones or scoped by the tenant, so only an import of
+			// another tenant's state (GET /mock/v1/state) can meet one; refusing it keeps one
+			// tenant from overwriting another's object.
+			return mockserver.NewError(mockserver.CodeAlreadyExists,
+				fmt.Sprintf("The id %q of one of the %s is another tenant's.", id, kinds[k].what))
 		}
 		rec := &record{ID: id, Tenant: tenant, Seq: old.Seq, Ver: old.Ver, Obj: obj}
 		if doneKey(old.Obj.DoneAt()) != at {
@@ -434,9 +453,12 @@ func (t *tx) put(k kind, owner, id string, obj mockserver.Retained) error {
 	}
 	sh := t.shelf(tenant, k)
 	if sh.count >= t.s.max {
-		if err := t.makeRoom(k, tenant, sh); err != nil {
+		if err := t.makeRoom(k, tenant); err != nil {
 			return err
 		}
+	}
+	if err := t.withinBudget(tenant); err != nil {
+		return err
 	}
 	seq := t.s.next()
 	if err := t.txn.Insert(kinds[k].table, &record{ID: id, Tenant: tenant, Seq: seq, Ver: seq, Obj: obj}); err != nil {
@@ -449,16 +471,69 @@ func (t *tx) put(k kind, owner, id string, obj mockserver.Retained) error {
 
 // makeRoom removes the tenant's object of kind k that finished first, if it finished by the
 // tenant's now; otherwise every object on the shelf is still in use and the quota is exhausted.
-// The heap is ordered by DoneAt, so once its top is later than now no entry is due.
-func (t *tx) makeRoom(k kind, tenant string, sh *shelf) error {
-	now := doneKey(t.s.now(tenant))
-	for len(sh.heap) > 0 && sh.heap[0].at <= now {
-		dropped, err := t.drop(k, sh, t.pop(sh))
-		if err != nil || dropped {
-			return err
-		}
+func (t *tx) makeRoom(k kind, tenant string) error {
+	dropped, err := t.dropFinished(tenant, k)
+	if err != nil || dropped {
+		return err
 	}
 	return mockserver.QuotaExceeded(kinds[k].what, t.s.max, quotaFlag)
+}
+
+// withinBudget makes sure the store's budget of all tenants together has room for one more
+// object of the tenant, by the fair-share rule of the package doc: with more than a fair share
+// free anyone may add, with less only a tenant below its fair share, and with none nobody. A
+// tenant the rule refuses makes room from its own objects, the one that finished first of any
+// kind, or gets the 429.
+func (t *tx) withinBudget(tenant string) error {
+	s := t.s
+	free := s.maxTotal - s.total
+	// The tenant's books exist (put created them), so it is among the tenants counted.
+	fair := s.maxTotal / (len(s.tenants) + 1)
+	b := s.tenants[tenant]
+	held := 0
+	for k := range b {
+		held += b[k].count
+	}
+	if free > fair || free > 0 && held < fair {
+		return nil
+	}
+	var all [numKinds]kind
+	for k := range all {
+		all[k] = kind(k)
+	}
+	dropped, err := t.dropFinished(tenant, all[:]...)
+	if err != nil || dropped {
+		return err
+	}
+	return mockserver.NewError(mockserver.CodeQuotaExceeded, fmt.Sprintf(
+		"The mock keeps at most %d objects for all tenants together and holds %d; this tenant holds %d, and its fair share is %d (the budget shared by the %d tenants holding objects and one more to come). "+
+			"Its finished objects make room, but none is finished yet. Start the mock with a higher %s to keep more.",
+		s.maxTotal, s.total, held, fair, len(s.tenants), budgetFlag))
+}
+
+// dropFinished removes the tenant's object of the given kinds that finished first, if it
+// finished by the tenant's now, and reports whether it removed one. Each heap is ordered by
+// DoneAt, so once every top is later than now no entry is due; stale entries met on the way are
+// discarded. The tenant's books must exist.
+func (t *tx) dropFinished(tenant string, ks ...kind) (bool, error) {
+	b := t.s.tenants[tenant]
+	now := doneKey(t.s.now(tenant))
+	for {
+		first := kind(-1)
+		for _, k := range ks {
+			if h := b[k].heap; len(h) > 0 && h[0].at <= now && (first < 0 || h[0].before(b[first].heap[0])) {
+				first = k
+			}
+		}
+		if first < 0 {
+			return false, nil
+		}
+		sh := &b[first]
+		dropped, err := t.drop(first, sh, t.pop(sh))
+		if err != nil || dropped {
+			return dropped, err
+		}
+	}
 }
 
 // drop removes the object entry e of the shelf sh stands for, and reports whether there was one
