@@ -38,6 +38,7 @@ const (
 	NameStoredObjects   = Namespace + "_stored_objects"
 	NameTenants         = Namespace + "_tenants"
 	NameBuildInfo       = Namespace + "_build_info"
+	NameFaultsFired     = Namespace + "_faults_fired_total"
 )
 
 // Results of a webhook delivery attempt, the values of the result label of NameDeliveries.
@@ -70,8 +71,12 @@ type Metrics struct {
 	duration   *prometheus.HistogramVec
 	authorize  *prometheus.CounterVec
 	deliveries [3]prometheus.Counter // by deliveryResults
+	faults     *prometheus.CounterVec
 
 	outcomes labelCache[outcome]
+	// faultsFired caches faults' children; its labels come from the fixed sets of fault
+	// operations and effects.
+	faultsFired labelCache[faultFired]
 	// rulesMu guards rules, the rule names given a label of their own so far.
 	rulesMu sync.Mutex
 	rules   map[string]bool
@@ -79,6 +84,9 @@ type Metrics struct {
 
 // outcome is the label values of one authorize outcome.
 type outcome struct{ result, rule string }
+
+// faultFired is the label values of one fault firing.
+type faultFired struct{ operation, effect string }
 
 // deliveryResults are the result labels of NameDeliveries, in the order of Metrics.deliveries.
 var deliveryResults = [...]string{DeliveryDelivered, DeliveryRetry, DeliveryFailed}
@@ -101,6 +109,10 @@ func New(version string) *Metrics {
 			Name: NameAuthorize,
 			Help: "Authorize answers, by result (APPROVED, DECLINED, STEP_UP_REQUIRED) and the rule that decided it.",
 		}, []string{"result", "rule"}),
+		faults: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: NameFaultsFired,
+			Help: "Calls a fault (POST /mock/v1/faults) hit, by the call's fault operation and the fault's effect.",
+		}, []string{"operation", "effect"}),
 		rules: map[string]bool{},
 	}
 	deliveries := prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -116,7 +128,7 @@ func New(version string) *Metrics {
 		ConstLabels: prometheus.Labels{"version": version},
 	})
 	buildInfo.Set(1)
-	m.registry.MustRegister(m.requests, m.duration, m.authorize, deliveries, buildInfo,
+	m.registry.MustRegister(m.requests, m.duration, m.authorize, deliveries, m.faults, buildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -202,6 +214,23 @@ func (m *Metrics) Delivery(result string) {
 			return
 		}
 	}
+}
+
+// FaultFired records a call a fault hit: the call's operation as faults name it (authorize,
+// transaction, ...) and the fault's effect (error, latency, hang, drop, truncate). Both come
+// from fixed sets, never from what a client sends, so the label values stay few.
+func (m *Metrics) FaultFired(operation, effect string) {
+	if m == nil {
+		return
+	}
+	key := faultFired{operation, effect}
+	if c, ok := m.faultsFired.load(key); ok {
+		c.Inc()
+		return
+	}
+	m.faultsFired.get(key, func() prometheus.Counter {
+		return m.faults.WithLabelValues(operation, effect)
+	}).Inc()
 }
 
 // Gauges are what the mock reports by its current state, read at each scrape rather than kept

@@ -105,6 +105,7 @@ func TestNilMetricsRecordNothing(t *testing.T) {
 	m.Operation("x").Observe(http.StatusOK, time.Second)
 	m.Authorized("APPROVED", "r")
 	m.Delivery(metrics.DeliveryFailed)
+	m.FaultFired("authorize", "error")
 	require.NoError(t, m.Watch(metrics.Gauges{}))
 }
 
@@ -118,6 +119,8 @@ func TestRecordingAllocatesNothing(t *testing.T) {
 	require.Zero(t, testing.AllocsPerRun(100, func() { op.Observe(http.StatusOK, time.Millisecond) }))
 	require.Zero(t, testing.AllocsPerRun(100, func() { m.Authorized("APPROVED", "one-time") }))
 	require.Zero(t, testing.AllocsPerRun(100, func() { m.Delivery(metrics.DeliveryDelivered) }))
+	m.FaultFired("authorize", "error")
+	require.Zero(t, testing.AllocsPerRun(100, func() { m.FaultFired("authorize", "error") }))
 }
 
 // TestConcurrentRecording runs the label caches from many goroutines, for the race detector.
@@ -177,4 +180,15 @@ func BenchmarkRecording(b *testing.B) {
 		op.Observe(http.StatusOK, time.Since(start))
 		m.Authorized("APPROVED", "one-time, identified customer")
 	}
+}
+
+func TestFaultFiredCountsByOperationAndEffect(t *testing.T) {
+	t.Parallel()
+	m := metrics.New("test")
+	m.FaultFired("authorize", "error")
+	m.FaultFired("authorize", "error")
+	m.FaultFired("transaction", "drop")
+	body := scrape(t, m)
+	require.Contains(t, body, `klarna_mock_faults_fired_total{effect="error",operation="authorize"} 2`)
+	require.Contains(t, body, `klarna_mock_faults_fired_total{effect="drop",operation="transaction"} 1`)
 }
