@@ -9,8 +9,8 @@ import (
 )
 
 // EnableNotifications mounts Klarna's Notifications API (klarna-notifications.yaml: signing keys,
-// webhooks and the simulator) and the mock's delivery log (mock-control.yaml: what was
-// delivered, and what is due), served by n. Call it once, before the server serves requests;
+// webhooks and the simulator), the mock's delivery log (mock-control.yaml: what was delivered,
+// and what is due) and its webhook tools (pause and resume, redeliver, send), served by n. Call it once, before the server serves requests;
 // without it those paths answer 404. Signing keys, webhooks and deliveries belong to the caller's
 // tenant (see Accounts.Resolve), like every other object.
 func (s *Server) EnableNotifications(n *webhook.Notifier) error {
@@ -50,6 +50,13 @@ func listCall[T any](name string, call func(tenant string) ([]T, error)) handler
 		list, err := call(tenant)
 		return map[string][]T{name: list}, err
 	})
+}
+
+// stateCall answers 200 with what call, which cannot fail, reports for the caller's tenant.
+func stateCall[T any](call func(tenant string) T) handlerFunc {
+	return func(w http.ResponseWriter, r *request) error {
+		return writeJSON(w, http.StatusOK, call(r.tenant))
+	}
 }
 
 // objectCall answers 200 with what call returns for the tenant's object named by the path
@@ -120,7 +127,14 @@ func (a notifications) listDeliveries(w http.ResponseWriter, r *request) error {
 	return reply(w, http.StatusOK)(map[string]any{"deliveries": ds}, err)
 }
 
-// dueDeliveries is mock-only: what the mock will still deliver without its clock moving.
-func (a notifications) dueDeliveries(w http.ResponseWriter, r *request) error {
-	return writeJSON(w, http.StatusOK, a.n.Due(r.tenant))
+// redeliver is mock-only: the delivery's event again, now, as a new delivery.
+func (a notifications) redeliver(w http.ResponseWriter, r *request) error {
+	return reply(w, http.StatusAccepted)(a.n.Redeliver(r.tenant, r.vars["delivery_id"]))
+}
+
+// sendToWebhook is mock-only: an event of the tenant's again, plain or hostile, as new
+// deliveries listed in the order they go out.
+func (a notifications) sendToWebhook(r *request, in webhook.SendInput) (map[string][]*webhook.Delivery, error) {
+	ds, err := a.n.Send(r.tenant, r.vars["webhook_id"], in)
+	return map[string][]*webhook.Delivery{"deliveries": ds}, err
 }

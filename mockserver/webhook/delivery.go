@@ -34,9 +34,10 @@ type target struct {
 // I/O: the event is appended to its owner's inbox, which the dispatcher works off in order.
 // Events published after Close are logged at warn level and dropped. While no webhook is
 // registered and none is configured at start, there is nobody to tell and Publish returns at
-// once.
+// once; on a store shared with other processes (Config.Claims) a webhook may have been
+// registered by another, so the store is asked.
 func (n *Notifier) Publish(e mockserver.Event) {
-	if n.static == nil && n.webhooks.Load() == 0 {
+	if n.static == nil && n.cfg.Claims == nil && n.webhooks.Load() == 0 {
 		return
 	}
 	o := owner(e)
@@ -192,22 +193,36 @@ func (n *Notifier) deliver(e mockserver.Event, webhookIDs []string) ([]*Delivery
 		if err != nil {
 			return nil, fmt.Errorf("webhook: marshal envelope of %s: %w", e.Type, err)
 		}
-		next := now
-		ds[i] = &Delivery{
-			AccountID:     tenant,
-			DeliveryID:    DeliveryIDPrefix + uuid.NewString(),
-			WebhookID:     webhookID,
-			State:         DeliveryPending,
-			Event:         meta,
-			Subject:       e.Subject,
-			Attempts:      []Attempt{},
-			NextAttemptAt: &next,
-			CreatedAt:     now,
-			UpdatedAt:     now,
-			Body:          body,
-		}
+		ds[i] = newDelivery(tenant, webhookID, e.Subject, meta, body, now)
 	}
+	if err := n.admit(tenant, ds); err != nil {
+		return nil, err
+	}
+	return ds, nil
+}
 
+// newDelivery returns a new PENDING delivery of the tenant to the webhook, due now.
+func newDelivery(tenant, webhookID, subject string, meta EventMetadata, body []byte, now time.Time) *Delivery {
+	next := now
+	return &Delivery{
+		AccountID:     tenant,
+		DeliveryID:    DeliveryIDPrefix + uuid.NewString(),
+		WebhookID:     webhookID,
+		State:         DeliveryPending,
+		Event:         meta,
+		Subject:       subject,
+		Attempts:      []Attempt{},
+		NextAttemptAt: &next,
+		CreatedAt:     now,
+		UpdatedAt:     now,
+		Body:          body,
+	}
+}
+
+// admit stores and queues new PENDING deliveries of the tenant, in order. Those beyond the
+// tenant's room for pending deliveries are stored as FAILED at once instead. When the store
+// refuses them (its quota, say), none is queued and its error is returned.
+func (n *Notifier) admit(tenant string, ds []*Delivery) error {
 	// Reserve the tenant's room; what does not fit is recorded as FAILED at once, never dropped
 	// silently. The reservation also keeps the tenant's queues from being dropped meanwhile.
 	limit := n.cfg.MaxPendingPerTenant
@@ -220,7 +235,7 @@ func (n *Notifier) deliver(e mockserver.Event, webhookIDs []string) ([]*Delivery
 		d.State, d.NextAttemptAt = DeliveryFailed, nil
 		d.FailureReason = fmt.Sprintf("not attempted: the tenant already had %d deliveries pending, the most one tenant may have", limit)
 		n.log.Warn("webhook: delivery refused, too many pending", "delivery_id", d.DeliveryID, "tenant", tenant,
-			"webhook_id", d.WebhookID, "event_type", e.Type, "event_id", eventID, "max_pending_per_tenant", limit)
+			"webhook_id", d.WebhookID, "event_type", d.Event.EventType, "event_id", d.Event.EventID, "max_pending_per_tenant", limit)
 	}
 	err := n.store.Update(func(tx Tx) error {
 		// As in process: after ForgetTenant nothing may add to what the store forgets.
@@ -240,7 +255,7 @@ func (n *Notifier) deliver(e mockserver.Event, webhookIDs []string) ([]*Delivery
 		// A delivery that cannot be recorded is not made: nobody could see what became of it.
 		t.pending -= room
 		n.dropIdleLocked(t)
-		return nil, err
+		return err
 	}
 	for _, d := range ds[:room] {
 		n.enqueueLocked(t, d)
@@ -248,7 +263,7 @@ func (n *Notifier) deliver(e mockserver.Event, webhookIDs []string) ([]*Delivery
 	for range ds[room:] {
 		n.outcome(DeliveryFailed)
 	}
-	return ds, nil
+	return nil
 }
 
 // outcome tells Config.Outcome, if any, the state a delivery was left in.
@@ -261,6 +276,9 @@ func (n *Notifier) outcome(state string) {
 // process makes one attempt of the queue's head and records the outcome. The retry timer is set
 // before the outcome is stored, so whoever sees the stored attempt can rely on the timer.
 func (n *Notifier) process(q *queue, it *item) {
+	if !n.claim(q, it) {
+		return // another process makes this attempt, or made it
+	}
 	d := it.d
 	next := d.clone()
 	tgt, gone, resolveErr := n.resolve(d)
@@ -277,6 +295,9 @@ func (n *Notifier) process(q *queue, it *item) {
 		switch {
 		case att.Error == "":
 			next.State, next.NextAttemptAt = DeliveryDelivered, nil
+		case forged(d.Variant):
+			next.State, next.NextAttemptAt = DeliveryFailed, nil
+			next.FailureReason = fmt.Sprintf("not accepted, and a forged (%s) delivery gets one attempt: %s", d.Variant, att.Error)
 		case len(next.Attempts) >= MaxAttempts:
 			next.State, next.NextAttemptAt = DeliveryFailed, nil
 			next.FailureReason = fmt.Sprintf("no successful answer in %d attempts", MaxAttempts)
@@ -358,6 +379,15 @@ func (n *Notifier) resolve(d *Delivery) (tgt target, gone bool, err error) {
 	return tgt, gone, err
 }
 
+// signature is the Klarna-Signature d is sent with: the body's under the target's key or, for
+// VariantBadSignature, one under another key, well-formed but not verifying.
+func signature(tgt target, d *Delivery) string {
+	if d.Variant == VariantBadSignature {
+		return Sign([]byte("not the signing key of "+tgt.keyID), d.Body)
+	}
+	return Sign(tgt.secret, d.Body)
+}
+
 // success reports whether a status counts as delivered (docs/klarna.md §8).
 func success(status int) bool {
 	switch status {
@@ -390,7 +420,7 @@ func (n *Notifier) attempt(tgt target, d *Delivery, resolveErr error) Attempt {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "klarna-mock-webhooks/1")
 	req.Header.Set(HeaderSigningKeyID, tgt.keyID)
-	req.Header.Set(HeaderSignature, Sign(tgt.secret, d.Body))
+	req.Header.Set(HeaderSignature, signature(tgt, d))
 
 	resp, err := n.client.Do(req)
 	if err != nil {

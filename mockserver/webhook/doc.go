@@ -67,6 +67,32 @@
 // attempted, or waiting for a retry whose time has come. A test that waits for Due to be empty
 // before it advances the clock knows every retry the advance walks past has been scheduled.
 //
+// # Webhook tools
+//
+// Pause holds a tenant's deliveries: its ready queues stay in line, in the order they fell due,
+// but the tenant is kept out of the workers' ring, so none of its attempts starts and none is
+// counted; Resume offers it to the workers again. No goroutine or timer is added per delivery,
+// and the tenant's bounds (pending, in flight, its turn) apply as always. The pause is a
+// scheduling flag of the Notifier, not stored data; ForgetTenant clears it. Config.PauseChanged
+// hears of each pause and resume, for a mock on a shared database to save it.
+//
+// Redeliver and Send make new deliveries of events found in the tenant's delivery log. What makes
+// them different is stored with them (Delivery.Variant, ResentFrom, SendID, and the body), so a
+// store that keeps deliveries keeps it too: the deliveries of one send form a FIFO of their own,
+// keyed by SendID, and a forged variant (bad_signature, stale_timestamp) gets one attempt,
+// VariantBadSignature signed under another key than the webhook's.
+//
+// # A store shared by several processes
+//
+// With Config.Claims (several mocks on one PostgreSQL database), the queues of each process are
+// a view of the deliveries stored, not their owner: before each attempt the Notifier claims it
+// (Claimer), and only the process granted the claim makes it. A process refused takes up the
+// stored delivery instead (takeUp): gone or finished, it leaves the queue; pending, it waits for
+// the next attempt's time, or reads the delivery again a second later while another process
+// holds the claim. Adopt queues the pending deliveries a process does not hold yet, so that those
+// of a process that stopped are made by the others; Publish then asks the store for the webhooks
+// of every event, since another process may have registered one.
+//
 // # Targets
 //
 // The mock must not become a way into the network it runs in. Link-local addresses

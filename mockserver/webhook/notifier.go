@@ -79,6 +79,14 @@ type Config struct {
 	// delivery given up without an attempt, once that is stored: the mock's metrics count them.
 	// It runs on the delivery path and must not block.
 	Outcome func(state string)
+	// Claims, when set, says the store is shared with other processes (several mocks on one
+	// PostgreSQL database): each attempt is claimed first, so that one process alone makes it,
+	// and Publish asks the store for webhooks rather than counting this process's. Nil (memdb)
+	// claims nothing.
+	Claims Claimer
+	// PauseChanged, when set, is told of each Pause and Resume of a tenant once it took effect:
+	// a mock on a shared database saves it at once, for the others to keep to.
+	PauseChanged func(tenant string, paused bool)
 }
 
 // Notifier keeps signing keys and webhooks and delivers events to them. It implements
@@ -92,6 +100,8 @@ type Notifier struct {
 	cfg      Config
 	policy   addrPolicy
 	static   *target // nil without a static webhook
+	// holder names this Notifier in its claims (Config.Claims).
+	holder string
 	// webhooks counts the registered webhooks of all accounts, so that Publish can skip the
 	// dispatcher entirely while there is nowhere to deliver: the common case under load.
 	webhooks atomic.Int64
@@ -127,6 +137,9 @@ type Notifier struct {
 	tenants map[string]*tenantQueues
 	ring    []*tenantQueues
 	seq     uint64 // creation order of queued deliveries
+	// paused holds the tenants whose deliveries are paused (Pause). It is kept apart from
+	// tenants, whose entry goes when the tenant has nothing queued: a pause outlives that.
+	paused map[string]bool
 }
 
 // New validates cfg and starts a Notifier on store: its dispatcher and workers run until Close.
@@ -143,6 +156,8 @@ func New(store Store, cfg Config) (*Notifier, error) {
 		inboxSignal:  make(chan struct{}, 1),
 		undispatched: make(map[string]int),
 		tenants:      make(map[string]*tenantQueues),
+		paused:       make(map[string]bool),
+		holder:       newHolder(),
 	}
 	n.cond = sync.NewCond(&n.mu)
 	n.dispatched = sync.NewCond(&n.inboxMu)
@@ -438,13 +453,9 @@ func (n *Notifier) Simulate(accountID, webhookID, eventType, eventVersion string
 	if len(fields) > 0 {
 		return nil, invalid(fields)
 	}
-	n.mu.Lock()
-	if n.closing {
-		n.mu.Unlock()
-		return nil, errClosedAPI()
+	if err := n.enter(); err != nil {
+		return nil, err
 	}
-	n.wg.Add(1)
-	n.mu.Unlock()
 	defer n.wg.Done()
 
 	e := sampleEvent(accountID, eventType, n.now(accountID))
@@ -453,6 +464,18 @@ func (n *Notifier) Simulate(accountID, webhookID, eventType, eventVersion string
 		return nil, err
 	}
 	return ds[0].clone(), nil
+}
+
+// enter counts a call that makes deliveries among the work Close waits for, or refuses it once
+// Close has begun. The caller calls n.wg.Done when it is done.
+func (n *Notifier) enter() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closing {
+		return errClosedAPI()
+	}
+	n.wg.Add(1)
+	return nil
 }
 
 // ---- deliveries

@@ -17,8 +17,9 @@ import (
 // MaxInFlightPerTenant workers, the others stay free for everyone else, and a tenant with
 // thousands of deliveries queued gets one attempt per turn like a tenant with one.
 
-// fifoKey names one FIFO of a tenant: the deliveries of one subject to one webhook.
-type fifoKey struct{ webhook, subject string }
+// fifoKey names one FIFO of a tenant: the deliveries of one subject to one webhook, or those of
+// one Send or redelivery (send is its Delivery.SendID, empty for the events' own deliveries).
+type fifoKey struct{ webhook, subject, send string }
 
 // item is a queued delivery; d is replaced (under Notifier.mu) as the delivery changes.
 type item struct {
@@ -83,9 +84,14 @@ func (n *Notifier) dropIdleLocked(t *tenantQueues) {
 // take effect before or after it.
 func (n *Notifier) ForgetTenant(id string) error {
 	// The webhooks are deleted here, not left to the store, so that the count Publish relies on
-	// loses exactly the ones deleted.
+	// loses exactly the ones deleted. A shared store (Config.Claims) is not counted, and the
+	// tenant may be forgotten here because another process reset it: webhooks registered since
+	// are not this process's to delete, and the store's ForgetTenant removes the rest.
 	var deleted int
 	err := n.store.Update(func(tx Tx) error {
+		if n.cfg.Claims != nil {
+			return nil // nothing to count, nothing of another process's to delete
+		}
 		hooks, err := tx.Webhooks(id)
 		if err != nil {
 			return err
@@ -107,6 +113,7 @@ func (n *Notifier) ForgetTenant(id string) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	t := n.tenants[id]
+	delete(n.paused, id)
 	if t == nil {
 		return nil
 	}
@@ -119,11 +126,17 @@ func (n *Notifier) ForgetTenant(id string) error {
 		}
 	}
 	t.ready = nil
+	n.leaveRingLocked(t)
+	return nil
+}
+
+// leaveRingLocked takes t out of the ring, so that no worker takes a queue of it until it is
+// offered again; n.mu is held.
+func (n *Notifier) leaveRingLocked(t *tenantQueues) {
 	if t.inRing {
 		n.ring = slices.DeleteFunc(n.ring, func(r *tenantQueues) bool { return r == t })
 		t.inRing = false
 	}
-	return nil
 }
 
 // forgetEvents drops the tenant's events not yet turned into deliveries. An event the dispatcher
@@ -144,7 +157,7 @@ func (n *Notifier) forgetEvents(id string) {
 
 // enqueueLocked appends d to its FIFO; n.mu is held and d's room in t.pending is reserved.
 func (n *Notifier) enqueueLocked(t *tenantQueues, d *Delivery) {
-	key := fifoKey{webhook: d.WebhookID, subject: d.Subject}
+	key := fifoKey{webhook: d.WebhookID, subject: d.Subject, send: d.SendID}
 	q := t.queues[key]
 	if q == nil {
 		q = &queue{owner: t, key: key}
@@ -169,9 +182,10 @@ func (n *Notifier) pushReadyLocked(q *queue) {
 }
 
 // offerLocked puts t at the back of the ring if it has a queue ready and may start another
-// attempt; n.mu is held.
+// attempt; n.mu is held. A paused tenant is kept out of the ring, so its ready queues wait in
+// t.ready, in the order their heads fell due, until Resume offers it again.
 func (n *Notifier) offerLocked(t *tenantQueues) {
-	if t.inRing || len(t.ready) == 0 || t.inFlight >= n.cfg.MaxInFlightPerTenant || n.closing || t.forgotten.Load() {
+	if t.inRing || len(t.ready) == 0 || t.inFlight >= n.cfg.MaxInFlightPerTenant || n.closing || t.forgotten.Load() || n.paused[t.id] {
 		return
 	}
 	t.inRing = true
@@ -272,9 +286,9 @@ type DueReport struct {
 	Now time.Time `json:"now"`
 	// Count is how many deliveries are due: len(DeliveryIDs).
 	Count int `json:"count"`
-	// DeliveryIDs are the due deliveries, oldest first. Per FIFO (one webhook, one subject) only
-	// the oldest pending delivery can be due: when it is queued for an attempt, being attempted,
-	// or waiting for a retry whose time has come. The deliveries behind it wait for it.
+	// DeliveryIDs are the due deliveries, oldest first. Per FIFO (one webhook and subject, or one
+	// Send) only the oldest pending delivery can be due: when it is queued for an attempt, being
+	// attempted, or waiting for a retry whose time has come. The deliveries behind it wait for it.
 	DeliveryIDs []string `json:"delivery_ids"`
 	// EventsPending counts the account's events published and not yet turned into deliveries.
 	EventsPending int `json:"events_pending"`
@@ -283,6 +297,7 @@ type DueReport struct {
 // Due reports the account's deliveries that are due now on its clock and its events not yet
 // turned into deliveries; once both are zero, nothing more happens to the account's webhooks
 // until its clock moves or a new event comes. After Close nothing is due: no attempt is made.
+// While the account is paused only its attempts under way are due, the others wait for Resume.
 func (n *Notifier) Due(accountID string) DueReport {
 	// The events are counted first: an event stops counting only after its deliveries are
 	// queued, so reading the queues afterwards may count it twice but never misses it.
@@ -298,8 +313,9 @@ func (n *Notifier) Due(accountID string) DueReport {
 	}
 	var heads []*item
 	if t := n.tenants[accountID]; t != nil {
+		paused := n.paused[accountID]
 		for _, q := range t.queues {
-			if q.headDue(r.Now) {
+			if q.headDue(r.Now, paused) {
 				heads = append(heads, q.items[0])
 			}
 		}
@@ -325,12 +341,19 @@ func (n *Notifier) Pending() int {
 }
 
 // headDue reports whether q's head is being attempted, waits for a worker, or waits for a retry
-// due at or before now (its timer fires as the clock gets there); Notifier.mu is held.
-func (q *queue) headDue(now time.Time) bool {
+// due at or before now (its timer fires as the clock gets there); Notifier.mu is held. While its
+// tenant is paused only an attempt under way is due: nothing else happens until the resume.
+func (q *queue) headDue(now time.Time, paused bool) bool {
 	if len(q.items) == 0 {
 		return false
 	}
-	if q.running || q.due || q.inReady {
+	if q.running {
+		return true
+	}
+	if paused {
+		return false
+	}
+	if q.due || q.inReady {
 		return true
 	}
 	next := q.items[0].d.NextAttemptAt

@@ -32,5 +32,8 @@ type Tx interface {
 	// Deliveries lists the deliveries of one webhook of the account, newest first, at most limit
 	// (limit > 0).
 	Deliveries(accountID, webhookID string, limit int) ([]*Delivery, error)
+	// AccountDeliveries lists every delivery of the account, of all its webhooks, oldest first,
+	// for exporting the tenant (GET /mock/v1/state).
+	AccountDeliveries(accountID string) ([]*Delivery, error)
 	PutDelivery(*Delivery) error
 }

@@ -40,6 +40,30 @@ const (
 	DeliveryFailed    = "FAILED"
 )
 
+// Variants of a delivery that is not an event's own (Delivery.Variant).
+const (
+	// VariantRedelivery is a delivery made again by Redeliver.
+	VariantRedelivery = "redelivery"
+	// VariantNormal is an event sent once more, unchanged.
+	VariantNormal = "normal"
+	// VariantDuplicate is an event sent twice in a row, with the same event_id.
+	VariantDuplicate = "duplicate"
+	// VariantOutOfOrder is a subject's latest event followed by an older one.
+	VariantOutOfOrder = "out_of_order"
+	// VariantBadSignature is an event under a new event_id with a signature that does not
+	// verify.
+	VariantBadSignature = "bad_signature"
+	// VariantStaleTimestamp is an event under a new event_id whose occurred_at lies far in the
+	// past, correctly signed.
+	VariantStaleTimestamp = "stale_timestamp"
+)
+
+// forged reports whether deliveries of the variant are forgeries: a receiver should refuse them,
+// and as nobody retries a forgery they get one attempt.
+func forged(variant string) bool {
+	return variant == VariantBadSignature || variant == VariantStaleTimestamp
+}
+
 // MaxSigningKeys is how many signing keys one account may hold.
 const MaxSigningKeys = 50
 
@@ -160,9 +184,18 @@ type Delivery struct {
 	// the retry time after a failure, null once DELIVERED or FAILED.
 	NextAttemptAt *time.Time `json:"next_attempt_at"`
 	// FailureReason says why a FAILED delivery ended.
-	FailureReason string    `json:"failure_reason,omitempty"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	FailureReason string `json:"failure_reason,omitempty"`
+	// Variant says how the delivery was made when it is not an event's own: VariantRedelivery
+	// by Redeliver, the others by Send. Empty for an event's own delivery and a simulated one.
+	Variant string `json:"variant,omitempty"`
+	// ResentFrom is, with Variant, the delivery whose event this one carries again.
+	ResentFrom string `json:"resent_from,omitempty"`
+	// SendID is, with Variant, the DeliveryID of the first delivery of the same Send (or of this
+	// redelivery). The deliveries of one send form a FIFO of their own: they go out one after
+	// the other and neither wait for the subject's other deliveries nor hold them back.
+	SendID    string    `json:"send_id,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 	// Body is the exact envelope posted on every attempt.
 	Body []byte `json:"-"`
 }
