@@ -5,6 +5,11 @@ import "errors"
 // ErrNotFound is returned by a Tx when the asked-for object does not exist in that account.
 var ErrNotFound = errors.New("not found")
 
+// ErrKeyInFlight is returned by PutIdempotent of a store shared by several processes
+// (PostgreSQL) for the reservation of a Klarna-Idempotency-Key whose first request another
+// process is still running: the duplicate waits for that request's answer.
+var ErrKeyInFlight = errors.New("the first request with this idempotency key is still running")
+
 // Store keeps the simulator's state. Write transactions are serialized, which is what makes a
 // final authorize or an idempotent retry create exactly one resource under concurrency; read
 // transactions see a consistent snapshot and never block writers.
@@ -36,6 +41,14 @@ type Tx interface {
 	// Idempotent returns the stored response of an earlier request with the same key.
 	Idempotent(accountKey, key string) (*IdempotencyRecord, error)
 	PutIdempotent(*IdempotencyRecord) error
+
+	// Objects lists every object the tenant holds of the kinds above (a *PaymentRequest,
+	// *PaymentTransaction, *CustomerToken, *NetworkSession or *IdempotencyRecord each), in the
+	// order they were first stored, for exporting the tenant (GET /mock/v1/state).
+	Objects(tenant string) ([]Retained, error)
+	// DeleteTenant removes every object of the tenant the store holds, of every kind: the kinds
+	// above and, in a store that keeps them beside these (memdb does), the webhook package's.
+	DeleteTenant(tenant string) error
 }
 
 // IdempotencyRecord is the stored first answer to a request with a Klarna-Idempotency-Key.
