@@ -51,8 +51,8 @@ func (s *Service) Authorize(call AuthorizeCall) (*AuthorizeResponse, error) {
 		if session.PaymentRequestID != "" {
 			return s.finalize(call, session, now)
 		}
-		if !now.Before(session.ExpiresAt) {
-			return nil, Invalid(call.SessionHeader, "the network session token expired at "+session.ExpiresAt.Format(time.RFC3339))
+		if err := checkTestToken(call.SessionHeader, session, now); err != nil {
+			return nil, err
 		}
 	}
 	token, err := s.chargedToken(call.AccountID, call.CustomerToken)
@@ -271,6 +271,12 @@ func (s *Service) approve(call AuthorizeCall, charged *CustomerToken, session *N
 			if charged != nil {
 				tr.CustomerToken = charged.Token
 			}
+			// A session here is a test token: a completed Payment Request's goes to finalize.
+			if session != nil {
+				if err := spendTestToken(tx, call.SessionHeader, session, tr, now); err != nil {
+					return err
+				}
+			}
 			if err := tx.PutPaymentTransaction(tr); err != nil {
 				return err
 			}
@@ -314,8 +320,8 @@ func (s *Service) stepUp(call AuthorizeCall, charged *CustomerToken, d rules.Dec
 		CreatedAt:               now,
 		UpdatedAt:               now,
 		ExpiresAt:               expiresAt,
-		Request:                 *req,
 	}
+	pr.SetInitialRequest(req)
 	if rpt := req.RequestPaymentTransaction; rpt != nil {
 		pr.Amount = rpt.Amount
 	}
@@ -357,9 +363,9 @@ func (s *Service) scheduleRequest(accountID, id string, expiresAt time.Time, d r
 // the network session token is spent (docs/klarna.md §6): a repeat sent with the same
 // Klarna-Idempotency-Key gets the first answer again from the idempotency layer, before this
 // runs, and any other use of the token is refused by checkFinal. A token-only request has no
-// transaction to create; its final authorize, which Klarna does not ask for, answers the token
-// the request issued and spends the session token the same way (docs/api.md, "Decisions where
-// Klarna is silent").
+// transaction to create; its final authorize, which Klarna does not ask for and documents no
+// answer to, is the mock's extension: it answers the token the request issued and spends the
+// session token the same way (docs/api.md, "Decisions where Klarna is silent").
 func (s *Service) finalize(call AuthorizeCall, session *NetworkSession, now time.Time) (*AuthorizeResponse, error) {
 	req := call.Request
 	var resp *AuthorizeResponse
@@ -383,8 +389,9 @@ func (s *Service) finalize(call AuthorizeCall, session *NetworkSession, now time
 		}
 		facts := buildFacts(rules.KindFinal, req, session, token)
 		d := s.decide(call.AccountID, &facts)
+		initial := pr.InitialRequest()
 		if d.Result != rules.ResultApproved {
-			resp = declined(&pr.Request, d.ResultReason)
+			resp = declined(initial, d.ResultReason)
 			resp.Rule = d.Rule
 			return nil
 		}
@@ -392,7 +399,7 @@ func (s *Service) finalize(call AuthorizeCall, session *NetworkSession, now time
 		next.UpdatedAt = now
 		next.FinalizedAt = &now
 		var tr *PaymentTransaction
-		if rpt := pr.Request.RequestPaymentTransaction; rpt != nil {
+		if rpt := initial.RequestPaymentTransaction; rpt != nil {
 			final := *rpt
 			if req.RequestPaymentTransaction != nil && req.RequestPaymentTransaction.PaymentTransactionReference != "" {
 				final.PaymentTransactionReference = req.RequestPaymentTransaction.PaymentTransactionReference
@@ -400,7 +407,7 @@ func (s *Service) finalize(call AuthorizeCall, session *NetworkSession, now time
 			if req.RequestPaymentTransaction != nil && req.RequestPaymentTransaction.Capture != "" {
 				final.Capture = req.RequestPaymentTransaction.Capture
 			}
-			tr = newTransaction(pr.AccountID, pr.Currency, &final, cmp.Or(req.SupplementaryPurchaseData, pr.Request.SupplementaryPurchaseData), now)
+			tr = newTransaction(pr.AccountID, pr.Currency, &final, cmp.Or(req.SupplementaryPurchaseData, initial.SupplementaryPurchaseData), now)
 			tr.NetworkSessionToken = session.Token
 			tr.CustomerToken = pr.ChargedToken
 			if pr.IssuedToken != nil {
@@ -442,7 +449,7 @@ func checkFinal(call AuthorizeCall, pr *PaymentRequest, session *NetworkSession,
 	if req.Currency != pr.Currency {
 		return Invalid("currency", fmt.Sprintf("the payment request is in %s, not %s", pr.Currency, req.Currency))
 	}
-	rpt, want := req.RequestPaymentTransaction, pr.Request.RequestPaymentTransaction
+	rpt, want := req.RequestPaymentTransaction, pr.InitialRequest().RequestPaymentTransaction
 	switch {
 	case want == nil && rpt != nil:
 		return Invalid("request_payment_transaction", "the payment request was for a customer token only; send no request_payment_transaction")

@@ -88,6 +88,37 @@ func (s *Service) MintTestToken(call TestTokenCall) (*TestToken, error) {
 	return &TestToken{InteroperabilityToken: ns.Token, ExpiresAt: ns.ExpiresAt}, nil
 }
 
+// checkTestToken refuses a test token that expired, or that an earlier authorize spent by
+// creating a transaction with it, on an initial authorize or an SDK token call.
+func checkTestToken(header string, ns *NetworkSession, now time.Time) error {
+	if ns.SpentBy != "" {
+		return Invalid(header, "the network session token was spent by the authorize that created payment transaction "+ns.SpentBy+
+			"; only a repeat with that call's Klarna-Idempotency-Key gets its answer again")
+	}
+	if !now.Before(ns.ExpiresAt) {
+		return Invalid(header, "the network session token expired at "+ns.ExpiresAt.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// spendTestToken spends the test token ns with the transaction tr an approved authorize is
+// creating, in the same store transaction: "The token is invalidated once the Payment Transaction
+// is created" ("Klarna Network Session Token", docs/klarna.md §6). It reads the token again
+// there, so of two authorizes racing with one token only the first creates a transaction.
+func spendTestToken(tx Tx, header string, ns *NetworkSession, tr *PaymentTransaction, now time.Time) error {
+	cur, err := networkSession(tx, ns.AccountID, ns.Token, header)
+	if err != nil {
+		return err
+	}
+	if err := checkTestToken(header, cur, now); err != nil {
+		return err
+	}
+	spent := *cur
+	spent.SpentBy, spent.SpentAt = tr.PaymentTransactionID, now
+	tr.NetworkSessionToken = cur.Token
+	return tx.PutNetworkSession(&spent)
+}
+
 // SDKToken is what the sdk-tokens endpoints answer: an opaque token the Klarna Web or Mobile SDK
 // is started with. Only the Identity API's carries expires_at.
 type SDKToken struct {
@@ -109,8 +140,8 @@ func (s *Service) InteroperabilitySDKToken(accountID, interoperabilityToken stri
 	if err != nil {
 		return nil, err
 	}
-	if !s.ClockOf(accountID).Now().Before(ns.ExpiresAt) {
-		return nil, Invalid(HeaderInteroperabilityToken, "the interoperability token expired at "+ns.ExpiresAt.Format(time.RFC3339))
+	if err := checkTestToken(HeaderInteroperabilityToken, ns, s.ClockOf(accountID).Now()); err != nil {
+		return nil, err
 	}
 	return &SDKToken{SDKToken: newSDKToken()}, nil
 }

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -122,6 +123,20 @@ func (tn tenant) session() string {
 	return a.str("interoperability_token")
 }
 
+// subscriber creates, for the consenting customer of session, a customer token for charges
+// without the customer and returns it: a purchase without step_up_config charged to it is
+// approved at once. Unlike session, which the first transaction made with it spends
+// (docs/klarna.md §6), the token can be charged again and again.
+func (tn tenant) subscriber(session string) string {
+	tn.t.Helper()
+	a := tn.authorize(map[string]any{"currency": "USD", "request_customer_token": map[string]any{"scopes": []string{"payment:customer_not_present"}}},
+		"Klarna-Network-Session-Token", session)
+	require.Equal(tn.t, http.StatusOK, a.status, string(a.raw))
+	token := a.str("customer_token_response.customer_token.customer_token")
+	require.NotEmpty(tn.t, token)
+	return token
+}
+
 func mustJSON(t testing.TB, v any) []byte {
 	t.Helper()
 	b, err := json.Marshal(v)
@@ -151,31 +166,37 @@ func requireQuotaExceeded(t testing.TB, a answer) {
 // TestATenantsFloodLeavesOthersAlone sends 25,000 authorize calls from tenant A to a mock that
 // keeps 200 objects of each kind per tenant. A gets 200s until its quota is full and the
 // Klarna-shaped 429 afterwards, never a 5xx; tenant B's payment request, customer token,
-// transaction, idempotent answer and journal are all still there.
+// transaction, idempotent answer, journal, webhook and delivery are all still there.
 func TestATenantsFloodLeavesOthersAlone(t *testing.T) {
 	t.Parallel()
 	m := newMock(t, app.Config{MaxObjectsPerTenant: 200})
 	b := tenantOf(t, m, "b")
+	var delivered atomic.Int32
+	receiver := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { delivered.Add(1) }))
+	t.Cleanup(receiver.Close)
+	webhookOn(b, receiver.URL) // before the step-up below, whose submitted event it is sent
+	hooks, _ := b.ok(http.MethodGet, "/v2/notification/webhooks", nil).json["webhooks"].([]any)
+	require.Len(t, hooks, 1)
+	bWebhook, _ := hooks[0].(map[string]any)["webhook_id"].(string)
+	require.NotEmpty(t, bWebhook)
 
 	bSession := b.session()
+	// The token first: the purchase spends the session token.
+	bCustomerToken := b.subscriber(bSession)
 	const replayKey = "b-purchase-1"
 	bPurchase := b.authorize(purchase(1000, false), "Klarna-Network-Session-Token", bSession, "Klarna-Idempotency-Key", replayKey)
 	require.Equal(t, http.StatusOK, bPurchase.status, string(bPurchase.raw))
 	bTransaction := bPurchase.str("payment_transaction_response.payment_transaction.payment_transaction_id")
 	require.NotEmpty(t, bTransaction)
-	bToken := b.authorize(map[string]any{"currency": "USD", "request_customer_token": map[string]any{"scopes": []string{"payment:customer_not_present"}}},
-		"Klarna-Network-Session-Token", bSession)
-	require.Equal(t, http.StatusOK, bToken.status, string(bToken.raw))
-	bCustomerToken := bToken.str("customer_token_response.customer_token.customer_token")
-	require.NotEmpty(t, bCustomerToken)
 	bRequest := b.authorize(purchase(2000, true)).str("payment_request.payment_request_id")
 	require.NotEmpty(t, bRequest)
 
-	// A alternates purchases approved at once (a transaction each) and step-ups (a payment
-	// request each), from a few goroutines as parallel clients would. The bodies are encoded once
+	// A alternates purchases approved at once (a transaction each, charged to a customer token)
+	// and step-ups (a payment request each), from a few goroutines as parallel clients would. The bodies are encoded once
 	// and answers decoded only when kept, so the time goes to the mock.
 	const calls, workers = 25000, 4
-	aSession := tenantOf(t, m, "a").session()
+	first := tenantOf(t, m, "a")
+	aToken := first.subscriber(first.session())
 	approved, stepsUp := mustJSON(t, purchase(1000, false)), mustJSON(t, purchase(1000, true))
 	const authorizePath = "/v2/accounts/" + account + "/payment/authorize"
 	type tally struct {
@@ -193,7 +214,7 @@ func TestATenantsFloodLeavesOthersAlone(t *testing.T) {
 			for i := w; i < calls; i += workers {
 				var rec *httptest.ResponseRecorder
 				if i%2 == 0 {
-					rec = a.send(http.MethodPost, authorizePath, approved, "Klarna-Network-Session-Token", aSession)
+					rec = a.send(http.MethodPost, authorizePath, approved, "Klarna-Customer-Token", aToken)
 				} else {
 					rec = a.send(http.MethodPost, authorizePath, stepsUp)
 				}
@@ -227,6 +248,12 @@ func TestATenantsFloodLeavesOthersAlone(t *testing.T) {
 	journal := b.ok(http.MethodGet, "/mock/v1/accounts/"+account+"/journal?path_contains=authorize", nil)
 	entries, _ := journal.json["entries"].([]any)
 	require.Len(t, entries, 4) // the purchase, the token, the step-up and the replay
+	require.Equal(t, receiver.URL, b.ok(http.MethodGet, "/v2/notification/webhooks/"+bWebhook, nil).str("url"))
+	require.Eventually(t, func() bool {
+		ds, _ := b.ok(http.MethodGet, "/mock/v1/webhooks/"+bWebhook+"/deliveries", nil).json["deliveries"].([]any)
+		return len(ds) == 1 && ds[0].(map[string]any)["state"] == "DELIVERED"
+	}, 10*time.Second, 10*time.Millisecond, "B's step-up was delivered to B's webhook")
+	require.EqualValues(t, 1, delivered.Load())
 }
 
 // stepUp starts a purchase that steps up and returns its payment request id.
@@ -341,9 +368,9 @@ func TestRepeatedFinalAuthorizeAfterEviction(t *testing.T) {
 	// Past the transaction's expiry and the week it stays readable it is finished, so two new
 	// transactions in a table of two drop it.
 	require.Equal(t, http.StatusOK, tn.advance("P35DT1H").status)
-	session := tn.session()
+	subscriber := tn.subscriber(tn.session())
 	for range 2 {
-		require.Equal(t, http.StatusOK, tn.authorize(purchase(1000, false), "Klarna-Network-Session-Token", session).status)
+		require.Equal(t, http.StatusOK, tn.authorize(purchase(1000, false), "Klarna-Customer-Token", subscriber).status)
 	}
 	gone := tn.do(http.MethodGet, "/v2/accounts/"+account+"/payment/transactions/"+first, nil)
 	require.Equal(t, http.StatusNotFound, gone.status, string(gone.raw))
@@ -414,22 +441,23 @@ func TestIdempotencyQuotaRefusesBeforeTheWork(t *testing.T) {
 			map[string]any{"email": "jane@example.com"}, "Klarna-Idempotency-Key", "mint-"+string(rune('a'+i)))
 		require.Equal(t, http.StatusCreated, minted.status, string(minted.raw))
 	}
-	first := a.authorize(purchase(1000, false), "Klarna-Network-Session-Token", session, "Klarna-Idempotency-Key", "pay-1")
+	subscriber := a.subscriber(session)
+	first := a.authorize(purchase(1000, false), "Klarna-Customer-Token", subscriber, "Klarna-Idempotency-Key", "pay-1")
 	require.Equal(t, http.StatusOK, first.status, string(first.raw))
 
 	// Three live idempotency records: a fourth key cannot be kept, so the call is refused.
-	refused := a.authorize(purchase(1000, false), "Klarna-Network-Session-Token", session, "Klarna-Idempotency-Key", "pay-2")
+	refused := a.authorize(purchase(1000, false), "Klarna-Customer-Token", subscriber, "Klarna-Idempotency-Key", "pay-2")
 	requireQuotaExceeded(t, refused)
 
 	// The refused call made no transaction: two more fit in the quota of three, a third does not.
 	for range 2 {
-		ok := a.authorize(purchase(1000, false), "Klarna-Network-Session-Token", session)
+		ok := a.authorize(purchase(1000, false), "Klarna-Customer-Token", subscriber)
 		require.Equal(t, http.StatusOK, ok.status, string(ok.raw))
 	}
-	requireQuotaExceeded(t, a.authorize(purchase(1000, false), "Klarna-Network-Session-Token", session))
+	requireQuotaExceeded(t, a.authorize(purchase(1000, false), "Klarna-Customer-Token", subscriber))
 
 	// The first key still replays its answer.
-	replayed := a.authorize(purchase(1000, false), "Klarna-Network-Session-Token", session, "Klarna-Idempotency-Key", "pay-1")
+	replayed := a.authorize(purchase(1000, false), "Klarna-Customer-Token", subscriber, "Klarna-Idempotency-Key", "pay-1")
 	require.Equal(t, http.StatusOK, replayed.status)
 	require.JSONEq(t, string(first.raw), string(replayed.raw))
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/klarna-mock/klarna-mock/reference-impl/klarna"
 )
@@ -20,12 +21,14 @@ const (
 	CodeNotFound             ErrorCode = "NOT_FOUND"
 	CodeMethodNotAllowed     ErrorCode = "METHOD_NOT_ALLOWED"
 	CodeIdempotencyConflict  ErrorCode = "IDEMPOTENCY_CONFLICT"
+	CodeInvalidState         ErrorCode = "INVALID_STATE"
 	CodePayloadTooLarge      ErrorCode = "PAYLOAD_TOO_LARGE"
 	CodeUnsupportedMediaType ErrorCode = "UNSUPPORTED_MEDIA_TYPE"
 	CodeKlarnaRejected       ErrorCode = "KLARNA_REJECTED"
 	CodeInternal             ErrorCode = "INTERNAL_ERROR"
 	CodeKlarnaError          ErrorCode = "KLARNA_ERROR"
 	CodeKlarnaUnavailable    ErrorCode = "KLARNA_UNAVAILABLE"
+	CodeKlarnaTimeout        ErrorCode = "KLARNA_TIMEOUT"
 )
 
 // Status returns the HTTP status of the code. It is the one place a code's status is said: the
@@ -42,7 +45,7 @@ func (c ErrorCode) Status() int {
 		return http.StatusNotFound
 	case CodeMethodNotAllowed:
 		return http.StatusMethodNotAllowed
-	case CodeIdempotencyConflict:
+	case CodeIdempotencyConflict, CodeInvalidState:
 		return http.StatusConflict
 	case CodePayloadTooLarge:
 		return http.StatusRequestEntityTooLarge
@@ -54,6 +57,8 @@ func (c ErrorCode) Status() int {
 		return http.StatusBadGateway
 	case CodeKlarnaUnavailable:
 		return http.StatusServiceUnavailable
+	case CodeKlarnaTimeout:
+		return http.StatusGatewayTimeout
 	default: // CodeInternal, and a code missing above, which is a fault of the AP too.
 		return http.StatusInternalServerError
 	}
@@ -73,6 +78,9 @@ type Error struct {
 	Fields  []FieldError
 	// Klarna is Klarna's error when Klarna refused a call (KLARNA_REJECTED, KLARNA_ERROR).
 	Klarna *klarna.Error
+	// RetryAfter is the wait Klarna asked for when the AP gave up on a call for it
+	// (KLARNA_UNAVAILABLE), passed on to the Partner as Retry-After; 0 for none.
+	RetryAfter time.Duration
 	// Err is the underlying cause, for logs.
 	Err error
 }
@@ -122,13 +130,21 @@ func AsError(err error) *Error {
 }
 
 // klarnaFailure turns a failed Klarna call into the error the Partner gets: Klarna refusing the
-// forwarded data is the Partner's to fix (KLARNA_REJECTED); Klarna being unreachable is
-// temporary (KLARNA_UNAVAILABLE); anything else is between the AP and Klarna (KLARNA_ERROR).
+// forwarded data is the Partner's to fix (KLARNA_REJECTED); Klarna not answering in time
+// (KLARNA_TIMEOUT) or being unreachable, failing or rate limiting (KLARNA_UNAVAILABLE) is
+// temporary; anything else is between the AP and Klarna (KLARNA_ERROR).
 func klarnaFailure(err error) *Error {
 	var ke *klarna.Error
 	switch {
+	case errors.Is(err, klarna.ErrTimeout):
+		return &Error{Code: CodeKlarnaTimeout, Message: "Klarna did not answer in time; retry with the same Idempotency-Key.", Err: err}
 	case errors.Is(err, klarna.ErrUnavailable), !errors.As(err, &ke):
-		return &Error{Code: CodeKlarnaUnavailable, Message: "Klarna cannot be reached right now; retry with the same Idempotency-Key.", Err: err}
+		e := &Error{Code: CodeKlarnaUnavailable, Message: "Klarna cannot be reached right now; retry with the same Idempotency-Key.", Err: err}
+		var ue *klarna.UnavailableError
+		if errors.As(err, &ue) {
+			e.RetryAfter = ue.RetryAfter
+		}
+		return e
 	case ke.StatusCode == http.StatusBadRequest || ke.StatusCode == http.StatusUnprocessableEntity:
 		return &Error{Code: CodeKlarnaRejected, Message: "Klarna refused the request: " + ke.ErrorCode + ": " + ke.ErrorMessage, Err: err, Klarna: ke}
 	default:

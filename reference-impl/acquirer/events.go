@@ -38,16 +38,8 @@ func (s *Service) HandleKlarnaEvent(ctx context.Context, e *klarna.Event) (Event
 		s.log.Info("klarna event already processed", "event_id", id, "event_type", e.Metadata.EventType)
 		return OutcomeDuplicate, nil
 	}
-	var end Status
-	switch e.Metadata.EventType {
-	case klarna.EventRequestCompleted:
-	case klarna.EventRequestDeclined:
-		end = StatusDeclined
-	case klarna.EventRequestExpired:
-		end = StatusExpired
-	case klarna.EventRequestCanceled:
-		end = StatusCanceled
-	default:
+	end, ok := endOf(eventState(e.Metadata.EventType))
+	if !ok {
 		return s.ignore(id, "event type of no interest", e)
 	}
 	pr, err := e.PaymentRequest()
@@ -64,10 +56,103 @@ func (s *Service) HandleKlarnaEvent(ctx context.Context, e *klarna.Event) (Event
 	if p.Status.Final() {
 		return s.ignore(id, "payment already "+string(p.Status), e)
 	}
-	if end != "" {
-		return s.end(p.ID, id, end, orDefault(pr.StateReason, "PAYMENT_REQUEST_"+string(end)), pr)
+	return s.conclude(ctx, id, p, pr, end)
+}
+
+// eventState returns the Payment Request state a Klarna event announces, "" for any other event.
+func eventState(eventType string) string {
+	switch eventType {
+	case klarna.EventRequestCompleted:
+		return klarna.StateCompleted
+	case klarna.EventRequestDeclined:
+		return klarna.StateDeclined
+	case klarna.EventRequestExpired:
+		return klarna.StateExpired
+	case klarna.EventRequestCanceled:
+		return klarna.StateCanceled
 	}
-	return s.finalize(ctx, id, p, pr)
+	return ""
+}
+
+// endOf returns the final status a Payment Request's state ends a payment with: "" for
+// COMPLETED, which conclude finishes, and ok false for a state that is still open.
+func endOf(state string) (end Status, ok bool) {
+	switch state {
+	case klarna.StateCompleted:
+		return "", true
+	case klarna.StateDeclined:
+		return StatusDeclined, true
+	case klarna.StateExpired:
+		return StatusExpired, true
+	case klarna.StateCanceled:
+		return StatusCanceled, true
+	}
+	return "", false
+}
+
+// conclude finishes an open payment whose Payment Request pr reached a final state: it ends the
+// payment with end, or for a completed request (end "") takes what the customer's journey
+// brought. Klarna's webhook drives it (eventID names the event, recorded as processed with the
+// change) and so does a read of the request when the webhook is late (eventID "").
+func (s *Service) conclude(ctx context.Context, eventID string, p *Payment, pr *klarna.PaymentRequest, end Status) (EventOutcome, error) {
+	switch {
+	case end != "":
+		return s.end(p.ID, eventID, end, orDefault(pr.StateReason, "PAYMENT_REQUEST_"+string(end)), pr)
+	case p.transaction() == nil:
+		return s.takeToken(ctx, eventID, p, pr)
+	}
+	return s.finalize(ctx, eventID, p, pr)
+}
+
+// takeToken completes a session that asked for a customer token without a purchase. Klarna hands
+// the token over in the completed Payment Request's state_context.klarna_customer and asks for no
+// final authorize ("Token creation - Monitor the state": "No action required if only
+// customer_token creation was requested", docs/klarna.md §7). The token is taken from the
+// webhook's payload or, should that lack it, from the Payment Request read from Klarna.
+func (s *Service) takeToken(ctx context.Context, eventID string, p *Payment, pr *klarna.PaymentRequest) (EventOutcome, error) {
+	scopes := []string{p.TokenRequest.Usage.Scope()}
+	kt := pr.StateContext.IssuedToken(scopes)
+	if kt == nil {
+		read, err := s.klarna.PaymentRequest(context.WithoutCancel(ctx), p.Authorize.AccountID, pr.PaymentRequestID)
+		if err != nil {
+			return "", klarnaFailure(err)
+		}
+		pr, kt = read, read.StateContext.IssuedToken(scopes)
+	}
+	if kt == nil {
+		s.log.Warn("completed payment request without a customer token", "payment_id", p.ID, "payment_request_id", pr.PaymentRequestID)
+		return s.end(p.ID, eventID, StatusFailed, "NO_CUSTOMER_TOKEN", pr)
+	}
+	s.log.Info("customer token handed over", "payment_id", p.ID, "partner_id", p.PartnerID, "payment_request_id", pr.PaymentRequestID)
+	return s.settle(p.ID, eventID, func(cur *Payment) (*Payment, *klarna.CustomerToken) {
+		return cur.withHandedOverToken(pr, kt, s.now())
+	})
+}
+
+// refresh reads the Payment Request of an open payment from Klarna and, once it reached a final
+// state, concludes the payment as its webhook would: Klarna names reading the request beside its
+// webhooks as a way to follow it ("Token creation - Monitor the state"), so a late webhook
+// does not keep the Partner waiting. A failed read leaves the payment as it is.
+func (s *Service) refresh(ctx context.Context, p *Payment) *Payment {
+	if p.Status != StatusRequiresAction || p.PaymentRequestID == "" {
+		return p
+	}
+	pr, err := s.klarna.PaymentRequest(ctx, p.Authorize.AccountID, p.PaymentRequestID)
+	if err != nil {
+		s.log.Warn("reading the payment request failed", "payment_id", p.ID, "payment_request_id", p.PaymentRequestID, "err", err)
+		return p
+	}
+	end, ok := endOf(pr.State)
+	if !ok {
+		return p
+	}
+	if _, err := s.conclude(ctx, "", p, pr, end); err != nil {
+		s.log.Warn("concluding the payment from its payment request failed", "payment_id", p.ID, "err", err)
+	}
+	if cur, err := s.stored(p.ID); err == nil {
+		return cur
+	}
+	return p
 }
 
 // finalize makes the final authorize of a payment whose Payment Request the customer completed,

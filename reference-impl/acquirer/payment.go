@@ -160,6 +160,13 @@ type Payment struct {
 	PaymentTransactionID string
 	// Token is the token a session created, once Klarna issued it.
 	Token *Token
+	// Captures and Refunds are what was captured and refunded of the payment's transaction,
+	// oldest first (transactions.go); ReleasedAt is when the rest of its authorization was
+	// released, zero while it is not, and ReleaseKey the Klarna idempotency key of the release.
+	Captures   []Capture
+	Refunds    []Refund
+	ReleasedAt time.Time
+	ReleaseKey string
 
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -194,16 +201,21 @@ func (p *Payment) withFinalResult(resp *klarna.AuthorizeResponse, pr *klarna.Pay
 	next := p.clone(now)
 	next.withPaymentRequest(pr)
 	result, reason := resp.Result()
-	if resp.PaymentTransactionResponse == nil && resp.CustomerTokenResponse == nil {
-		// A token-only final authorize may answer nothing more than the token it already
-		// handed over with the Payment Request.
-		result = klarna.ResultApproved
-	}
 	var handedOver *klarna.CustomerToken
 	if p.TokenRequest != nil {
 		handedOver = pr.StateContext.IssuedToken([]string{p.TokenRequest.Usage.Scope()})
 	}
 	return next.settled(result, reason, resp, handedOver)
+}
+
+// withHandedOverToken returns the session completed by the Payment Request pr, which handed over
+// the customer token kt a session without a purchase asked for; no final authorize follows
+// (docs/klarna.md §7).
+func (p *Payment) withHandedOverToken(pr *klarna.PaymentRequest, kt *klarna.CustomerToken, now time.Time) (*Payment, *klarna.CustomerToken) {
+	next := p.clone(now)
+	next.withPaymentRequest(pr)
+	next.Status = StatusCompleted
+	return next, kt
 }
 
 // settled records an authorize's result other than a step-up on p, which must be a fresh copy,
@@ -215,6 +227,10 @@ func (p *Payment) settled(result, reason string, resp *klarna.AuthorizeResponse,
 		p.Status = StatusCompleted
 		if tr := resp.Transaction(); tr != nil {
 			p.PaymentTransactionID = tr.PaymentTransactionID
+			// With capture NOW the authorize captured the amount too (docs/klarna.md §10).
+			for _, c := range tr.PaymentCaptures {
+				p.Captures = append(p.Captures, captureOf(&c))
+			}
 		}
 		if p.TokenRequest == nil {
 			return p, nil

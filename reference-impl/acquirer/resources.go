@@ -22,8 +22,14 @@ type PaymentResource struct {
 	PaymentRequestURL    string     `json:"payment_request_url,omitempty"`
 	ActionExpiresAt      *time.Time `json:"action_expires_at,omitempty"`
 	PaymentTransactionID string     `json:"payment_transaction_id,omitempty"`
-	CreatedAt            time.Time  `json:"created_at"`
-	UpdatedAt            time.Time  `json:"updated_at"`
+	// The transaction's life after authorization (transactions.go), left out before it has one.
+	CapturedAmount int64             `json:"captured_amount,omitempty"`
+	RefundedAmount int64             `json:"refunded_amount,omitempty"`
+	Captures       []CaptureResource `json:"captures,omitempty"`
+	Refunds        []RefundResource  `json:"refunds,omitempty"`
+	ReleasedAt     *time.Time        `json:"released_at,omitempty"`
+	CreatedAt      time.Time         `json:"created_at"`
+	UpdatedAt      time.Time         `json:"updated_at"`
 }
 
 // SessionResource is a session as Partners see it (schema Session).
@@ -65,6 +71,7 @@ func (p *Payment) Resource() any {
 		PaymentRequestID: p.PaymentRequestID, PaymentRequestURL: p.PaymentRequestURL,
 		PaymentTransactionID: p.PaymentTransactionID, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
 	}
+	p.transactionResource(&r)
 	// The hand-over deadline matters only while the customer can still act on it.
 	if p.Status == StatusRequiresAction && !p.ActionExpiresAt.IsZero() {
 		t := p.ActionExpiresAt

@@ -4,11 +4,16 @@
 //
 //   - token creation (diagram 1): a session asks Klarna for a customer token (with or without a
 //     purchase); Klarna approves, declines or steps up, and after a step-up the Klarna webhook
-//     drives the final authorize and the Partner is told by webhook, with both tokens;
+//     (or, when it is late, a read of the Payment Request) drives the final authorize of a
+//     purchase, or hands over the token of a session without one, and the Partner is told by
+//     webhook, with both tokens;
 //   - customer-present charge (diagram 2): the AP token is charged with a step_up_config, so
 //     Klarna may step up exactly as above;
 //   - customer-not-present (subscription) charge (diagram 3): no step_up_config, so only
 //     approve or decline.
+//
+// After authorization the Partner captures, refunds and releases a payment's transaction
+// (transactions.go).
 //
 // The edges live in the packages beside it in reference-impl/: klarna (the Klarna client), memdb
 // (the Store), http (the Partner API and the Klarna webhook listener) and partnerhook (the
@@ -42,6 +47,10 @@ const (
 type Klarna interface {
 	Authorize(ctx context.Context, p klarna.AuthorizeParams) (*klarna.AuthorizeResponse, error)
 	Presentation(ctx context.Context, p klarna.PresentationParams) (*klarna.Presentation, error)
+	PaymentRequest(ctx context.Context, accountID, paymentRequestID string) (*klarna.PaymentRequest, error)
+	Capture(ctx context.Context, p klarna.CaptureParams) (*klarna.PaymentCapture, error)
+	Refund(ctx context.Context, p klarna.RefundParams) (*klarna.PaymentRefund, error)
+	ReleaseRemaining(ctx context.Context, p klarna.TransactionParams) (*klarna.PaymentTransaction, error)
 }
 
 // Config holds what a Service depends on.
@@ -130,12 +139,7 @@ func digest(req any) (string, error) {
 
 // payment returns the Partner's payment of a kind; others' payments do not exist for it.
 func (s *Service) payment(partner Partner, kind Kind, id string) (*Payment, error) {
-	var p *Payment
-	err := s.store.View(func(tx Tx) error {
-		var err error
-		p, err = tx.Payment(id)
-		return err
-	})
+	p, err := s.stored(id)
 	if errors.Is(err, ErrNotFound) || err == nil && (p.PartnerID != partner.ID || p.Kind != kind) {
 		what := "Session"
 		if kind == KindCharge {
@@ -146,14 +150,34 @@ func (s *Service) payment(partner Partner, kind Kind, id string) (*Payment, erro
 	return p, err
 }
 
-// Session returns one of the Partner's sessions.
-func (s *Service) Session(_ context.Context, partner Partner, id string) (*Payment, error) {
-	return s.payment(partner, KindSession, id)
+// stored returns the stored payment id.
+func (s *Service) stored(id string) (*Payment, error) {
+	var p *Payment
+	err := s.store.View(func(tx Tx) error {
+		var err error
+		p, err = tx.Payment(id)
+		return err
+	})
+	return p, err
 }
 
-// Charge returns one of the Partner's charges.
-func (s *Service) Charge(_ context.Context, partner Partner, id string) (*Payment, error) {
-	return s.payment(partner, KindCharge, id)
+// Session returns one of the Partner's sessions, concluded first if its Payment Request ended
+// at Klarna before the webhook saying so arrived (see refresh).
+func (s *Service) Session(ctx context.Context, partner Partner, id string) (*Payment, error) {
+	p, err := s.payment(partner, KindSession, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.refresh(ctx, p), nil
+}
+
+// Charge returns one of the Partner's charges, concluded first as a session is.
+func (s *Service) Charge(ctx context.Context, partner Partner, id string) (*Payment, error) {
+	p, err := s.payment(partner, KindCharge, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.refresh(ctx, p), nil
 }
 
 // ownedToken returns the Partner's AP token id: 404 if there is no such token, 403 if it is

@@ -16,10 +16,32 @@ import (
 )
 
 // fakeKlarna answers authorize calls with a function of the test's choosing and records them.
+// Payment Requests read from it are SUBMITTED unless the test set one; the transaction
+// operations are left to the end-to-end tests (reference-impl/app), so calling one panics.
 type fakeKlarna struct {
+	acquirer.Klarna
 	mu        sync.Mutex
 	calls     []klarna.AuthorizeParams
 	authorize func(p klarna.AuthorizeParams) (*klarna.AuthorizeResponse, error)
+	// request is what reading a Payment Request answers, when set.
+	request *klarna.PaymentRequest
+	reads   int
+}
+
+func (f *fakeKlarna) PaymentRequest(_ context.Context, _, id string) (*klarna.PaymentRequest, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reads++
+	if f.request != nil {
+		return f.request, nil
+	}
+	return &klarna.PaymentRequest{PaymentRequestID: id, State: klarna.StateSubmitted}, nil
+}
+
+func (f *fakeKlarna) setRequest(pr *klarna.PaymentRequest) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.request = pr
 }
 
 func (f *fakeKlarna) Authorize(_ context.Context, p klarna.AuthorizeParams) (*klarna.AuthorizeResponse, error) {
@@ -394,4 +416,129 @@ func TestPartners(t *testing.T) {
 	require.Error(t, err, "a webhook needs a secret")
 	_, err = acquirer.NewPartners(nil, nil)
 	require.Error(t, err)
+}
+
+// tokenOnlySession asks for an on-demand token without a purchase.
+func tokenOnlySession() acquirer.SessionRequest {
+	s := session()
+	s.Amount = 0
+	return s
+}
+
+// completedPaymentRequest is Klarna's completed Payment Request of payment id, handing over the
+// customer token klarnaToken ("" for none).
+func completedPaymentRequest(id, klarnaToken string) *klarna.PaymentRequest {
+	now := time.Now()
+	pr := &klarna.PaymentRequest{
+		PaymentRequestID: "krn:payment:eu1:request:" + id, PaymentRequestReference: id, State: klarna.StateCompleted, CompletedAt: &now,
+		StateContext: &klarna.StateContext{KlarnaNetworkSessionToken: "nst-" + id},
+	}
+	if klarnaToken != "" {
+		pr.StateContext.KlarnaCustomer = &klarna.KlarnaCustomer{CustomerToken: klarnaToken}
+	}
+	return pr
+}
+
+// TestATokenWithoutAPurchaseComesFromTheCompletedPaymentRequest follows Klarna's "Token creation -
+// Monitor the state" (docs.klarna.com/klarna-network-distribution/payments/tokenized-payments/
+// server-side-only-integration/token-creation/monitor-the-payment-request-state): "No action
+// required if only customer_token creation was requested". The token is taken from the completed
+// webhook's state_context.klarna_customer, and no final authorize is sent.
+func TestATokenWithoutAPurchaseComesFromTheCompletedPaymentRequest(t *testing.T) {
+	t.Parallel()
+	k := &fakeKlarna{authorize: stepUp}
+	svc, n := newService(t, k)
+	p, _, err := svc.CreateSession(t.Context(), partner, tokenOnlySession())
+	require.NoError(t, err)
+	require.Equal(t, acquirer.StatusRequiresAction, p.Status)
+
+	outcome, err := svc.HandleKlarnaEvent(t.Context(), completedEvent(t, "ev-1", p.ID, time.Now()))
+	require.NoError(t, err)
+	require.Equal(t, acquirer.OutcomeProcessed, outcome)
+	require.Len(t, k.recorded(), 1, "only the initial authorize: Klarna asks for no final one")
+
+	got, err := svc.Session(t.Context(), partner, p.ID)
+	require.NoError(t, err)
+	require.Equal(t, acquirer.StatusCompleted, got.Status)
+	require.Empty(t, got.PaymentTransactionID)
+	require.Equal(t, "krn:customer-token:eu1:journey-"+p.ID, got.Token.KlarnaToken)
+	require.Equal(t, []string{klarna.ScopeCustomerPresent}, got.Token.Scopes)
+	require.Equal(t, []acquirer.EventType{acquirer.EventTokenCreated, acquirer.EventOrderCompleted}, n.types())
+}
+
+// TestAWebhookWithoutTheTokenIsCompletedFromTheReadPaymentRequest: a completed webhook whose
+// payload lacks klarna_customer leads to a read of the Payment Request, where the token is
+// (Klarna names reading the request beside the webhook, "Token creation - Monitor the state").
+// Without a token there either, the session fails rather than completing without one.
+func TestAWebhookWithoutTheTokenIsCompletedFromTheReadPaymentRequest(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, readToken string
+		want            acquirer.Status
+	}{
+		{"the read request has it", "krn:customer-token:eu1:read", acquirer.StatusCompleted},
+		{"nowhere", "", acquirer.StatusFailed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			k := &fakeKlarna{authorize: stepUp}
+			svc, _ := newService(t, k)
+			p, _, err := svc.CreateSession(t.Context(), partner, tokenOnlySession())
+			require.NoError(t, err)
+			payload, err := json.Marshal(completedPaymentRequest(p.ID, ""))
+			require.NoError(t, err)
+			k.setRequest(completedPaymentRequest(p.ID, tc.readToken))
+
+			_, err = svc.HandleKlarnaEvent(t.Context(), &klarna.Event{Metadata: klarna.EventMetadata{EventID: "ev-1", EventType: klarna.EventRequestCompleted}, Payload: payload})
+			require.NoError(t, err)
+			got, err := svc.Session(t.Context(), partner, p.ID)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got.Status)
+			require.Len(t, k.recorded(), 1, "no final authorize either way")
+			if tc.want == acquirer.StatusCompleted {
+				require.Equal(t, tc.readToken, got.Token.KlarnaToken)
+			} else {
+				require.Equal(t, "NO_CUSTOMER_TOKEN", got.DeclineReason)
+			}
+		})
+	}
+}
+
+// TestAReadConcludesAPaymentWhoseWebhookIsLate: reading a session that still waits for the
+// customer reads its Payment Request from Klarna, and a completed or ended one concludes it as
+// the webhook would; the webhook arriving later is then ignored.
+func TestAReadConcludesAPaymentWhoseWebhookIsLate(t *testing.T) {
+	t.Parallel()
+	k := &fakeKlarna{authorize: stepUp}
+	svc, n := newService(t, k)
+	p, _, err := svc.CreateSession(t.Context(), partner, tokenOnlySession())
+	require.NoError(t, err)
+
+	got, err := svc.Session(t.Context(), partner, p.ID)
+	require.NoError(t, err)
+	require.Equal(t, acquirer.StatusRequiresAction, got.Status, "a SUBMITTED request changes nothing")
+
+	k.setRequest(completedPaymentRequest(p.ID, "krn:customer-token:eu1:read"))
+	got, err = svc.Session(t.Context(), partner, p.ID)
+	require.NoError(t, err)
+	require.Equal(t, acquirer.StatusCompleted, got.Status)
+	require.Equal(t, "krn:customer-token:eu1:read", got.Token.KlarnaToken)
+	require.Equal(t, []acquirer.EventType{acquirer.EventTokenCreated, acquirer.EventOrderCompleted}, n.types())
+
+	reads := k.reads
+	outcome, err := svc.HandleKlarnaEvent(t.Context(), completedEvent(t, "ev-late", p.ID, time.Now()))
+	require.NoError(t, err)
+	require.Equal(t, acquirer.OutcomeIgnored, outcome)
+	_, err = svc.Session(t.Context(), partner, p.ID)
+	require.NoError(t, err)
+	require.Equal(t, reads, k.reads, "a final payment is not read from Klarna again")
+	require.Len(t, n.types(), 2, "the Partner is told once")
+
+	declined, _, err := svc.CreateSession(t.Context(), partner, tokenOnlySession())
+	require.NoError(t, err)
+	k.setRequest(&klarna.PaymentRequest{PaymentRequestID: declined.PaymentRequestID, State: klarna.StateDeclined, StateReason: "CUSTOMER_DECLINED"})
+	got, err = svc.Session(t.Context(), partner, declined.ID)
+	require.NoError(t, err)
+	require.Equal(t, acquirer.StatusDeclined, got.Status)
+	require.Equal(t, "CUSTOMER_DECLINED", got.DeclineReason)
 }

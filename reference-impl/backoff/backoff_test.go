@@ -39,3 +39,27 @@ func TestOrDefault(t *testing.T) {
 	require.Equal(t, time.Second, OrDefault(time.Duration(0), time.Second))
 	require.Equal(t, time.Millisecond, OrDefault(time.Millisecond, time.Second))
 }
+
+func TestRetryAfterReadsSecondsAndDates(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	for value, want := range map[string]time.Duration{
+		"2":                               2 * time.Second,
+		" 0 ":                             0,
+		"Tue, 01 Dec 2026 12:00:03 GMT":   3 * time.Second,
+		"Tuesday, 01-Dec-26 12:00:05 GMT": 5 * time.Second,
+		"Tue Dec  1 12:00:07 2026":        7 * time.Second,
+		"Tue, 01 Dec 2026 11:59:00 GMT":   0, // a date already past: retry at once
+		"99999999999999":                  24 * time.Hour,
+		"18446744073709551616":            24 * time.Hour,
+		"Wed, 01 Dec 2100 12:00:00 GMT":   24 * time.Hour,
+	} {
+		got, ok := RetryAfter(value, now)
+		require.True(t, ok, value)
+		require.Equal(t, want, got, value)
+	}
+	for _, value := range []string{"", "soon", "-1", "1.5"} {
+		_, ok := RetryAfter(value, now)
+		require.False(t, ok, value)
+	}
+}

@@ -175,24 +175,18 @@ func (s *Server) createCharge(w http.ResponseWriter, r *request) error {
 // writeCreated answers a POST that creates a session or charge: 201 for a new one, 200 for the
 // one an earlier request with the same Idempotency-Key created.
 func writeCreated(w http.ResponseWriter, p *acquirer.Payment, replayed bool, err error) error {
-	if err != nil {
-		return err
-	}
 	status := http.StatusCreated
 	if replayed {
 		status = http.StatusOK
 	}
-	return httpserver.WriteJSON(w, status, p.Resource())
+	return writePayment(w, status, p, err)
 }
 
 // readPayment returns the handler reading a session or a charge by the path variable idVar.
 func (s *Server) readPayment(read func(context.Context, acquirer.Partner, string) (*acquirer.Payment, error), idVar string) handlerFunc {
 	return func(w http.ResponseWriter, r *request) error {
 		p, err := read(r.Context(), r.partner, r.vars[idVar])
-		if err != nil {
-			return err
-		}
-		return httpserver.WriteJSON(w, http.StatusOK, p.Resource())
+		return writePayment(w, http.StatusOK, p, err)
 	}
 }
 

@@ -1,8 +1,6 @@
 package http
 
 import (
-	"context"
-	"errors"
 	"maps"
 	"regexp"
 	"slices"
@@ -19,18 +17,8 @@ import (
 	"github.com/klarna-mock/klarna-mock/reference-impl/memdb"
 )
 
-// unreachableKlarna stands in for Klarna where no call is made.
-type unreachableKlarna struct{}
-
-var errUnreachable = errors.New("no Klarna in this test")
-
-func (unreachableKlarna) Authorize(context.Context, klarna.AuthorizeParams) (*klarna.AuthorizeResponse, error) {
-	return nil, errUnreachable
-}
-
-func (unreachableKlarna) Presentation(context.Context, klarna.PresentationParams) (*klarna.Presentation, error) {
-	return nil, errUnreachable
-}
+// unreachableKlarna stands in for Klarna where no call is made: any call would panic.
+type unreachableKlarna struct{ acquirer.Klarna }
 
 // contract loads the acquirer's OpenAPI document.
 func contract(t *testing.T) *openapi3.T {

@@ -3,9 +3,11 @@
 // that registers webhooks. It also verifies Klarna's webhook signatures (Keyring).
 //
 // The client is self-contained, like a vendor SDK: it knows Klarna, not the acquirer. Every call
-// is safe to retry: each logical operation carries one Klarna-Idempotency-Key, reused on every
-// attempt, and failures that may pass (transport errors, 429 and 5xx) are retried with
-// exponential backoff and full jitter until an overall deadline.
+// is safe to retry: each logical operation that changes something (a POST or PATCH) carries one
+// Klarna-Idempotency-Key, reused on every attempt, and reads are retried as they are. Failures
+// that may pass (transport errors, timeouts, cut-off answers, 408, 429 and 5xx) are retried with
+// exponential backoff and full jitter, never sooner than Klarna's Retry-After, until the attempts
+// or an overall deadline run out; the call then fails with an *UnavailableError.
 package klarna
 
 import (
@@ -17,9 +19,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -38,13 +40,15 @@ const (
 	HeaderCorrelationID       = "Klarna-Correlation-Id"
 )
 
-// Defaults of RetryPolicy.
+// Defaults of RetryPolicy. With them a call, retries included, ends within 20 seconds: the
+// longest a Partner waits for the acquirer's answer on Klarna's account.
 const (
 	DefaultMaxAttempts    = 5
 	DefaultInitialBackoff = 100 * time.Millisecond
 	DefaultMaxBackoff     = 2 * time.Second
 	DefaultDeadline       = 20 * time.Second
 	DefaultAttemptTimeout = 10 * time.Second
+	DefaultMaxRetryAfter  = 5 * time.Second
 )
 
 // maxResponseBytes bounds how much of an answer is read; Klarna's answers are a few KB.
@@ -59,11 +63,17 @@ type RetryPolicy struct {
 	// together do not retry together.
 	InitialBackoff time.Duration
 	MaxBackoff     time.Duration
-	// Deadline bounds a call with all its retries, so a caller waiting on it (a Partner, a
-	// webhook delivery) gets an answer in time.
+	// Deadline bounds a call with all its retries and waits, so a caller waiting on it (a
+	// Partner, a webhook delivery) gets an answer in time: the call ends by then, the attempt
+	// under way included.
 	Deadline time.Duration
-	// AttemptTimeout bounds one attempt.
+	// AttemptTimeout bounds one attempt; an attempt that runs out of it is retried like a
+	// dropped connection.
 	AttemptTimeout time.Duration
+	// MaxRetryAfter is the longest Retry-After the client waits for. Klarna asking for longer
+	// (or for longer than the Deadline leaves) ends the call at once, with the wait in
+	// UnavailableError.RetryAfter for the caller to pass on.
+	MaxRetryAfter time.Duration
 }
 
 func (p RetryPolicy) withDefaults() RetryPolicy {
@@ -72,6 +82,7 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 	p.MaxBackoff = backoff.OrDefault(p.MaxBackoff, DefaultMaxBackoff)
 	p.Deadline = backoff.OrDefault(p.Deadline, DefaultDeadline)
 	p.AttemptTimeout = backoff.OrDefault(p.AttemptTimeout, DefaultAttemptTimeout)
+	p.MaxRetryAfter = backoff.OrDefault(p.MaxRetryAfter, DefaultMaxRetryAfter)
 	return p
 }
 
@@ -156,15 +167,19 @@ type call struct {
 	query  url.Values
 	header http.Header
 	body   any
-	// idempotencyKey is sent on POSTs and reused by every attempt.
+	// idempotencyKey is sent on POSTs and PATCHes and reused by every attempt.
 	idempotencyKey string
 	correlationID  string
 	out            any
 }
 
-// do carries out a call with retries. A Klarna error answer is an *Error; a call that kept
-// failing temporarily until the attempts or the deadline ran out wraps ErrUnavailable and the
-// last failure.
+// keyed reports whether a method changes something at Klarna, and so needs a
+// Klarna-Idempotency-Key (accepted on every POST and PATCH, docs/klarna.md §1) to be repeated
+// safely.
+func keyed(method string) bool { return method == http.MethodPost || method == http.MethodPatch }
+
+// do carries out a call with retries. A Klarna error answer is an *Error; a call that failed for
+// temporary reasons only and was given up is an *UnavailableError wrapping the last failure.
 func (c *Client) do(parent context.Context, cl call) error {
 	var body []byte
 	if cl.body != nil {
@@ -173,7 +188,7 @@ func (c *Client) do(parent context.Context, cl call) error {
 			return fmt.Errorf("klarna: encoding %s %s: %w", cl.method, cl.path, err)
 		}
 	}
-	if cl.method == http.MethodPost && cl.idempotencyKey == "" {
+	if keyed(cl.method) && cl.idempotencyKey == "" {
 		cl.idempotencyKey = NewIdempotencyKey()
 	}
 	if cl.correlationID == "" {
@@ -185,25 +200,35 @@ func (c *Client) do(parent context.Context, cl call) error {
 
 	for attempt := 1; ; attempt++ {
 		retryAfter, err := c.attempt(ctx, cl, body)
-		switch {
-		case err == nil:
+		if err == nil {
 			return nil
-		case parent.Err() != nil, !temporary(err):
+		}
+		if parent.Err() != nil || !temporary(err) {
 			// The caller gave up, or Klarna gave a permanent answer: retrying cannot help.
 			return err
-		case attempt >= c.retry.MaxAttempts:
-			return fmt.Errorf("%w: %s %s failed %d times: %w", ErrUnavailable, cl.method, cl.path, attempt, err)
+		}
+		giveUp := func(reason string) error {
+			return &UnavailableError{Method: cl.method, Path: cl.path, Attempts: attempt, Timeout: timedOut(err),
+				RetryAfter: retryAfter, Reason: reason, Err: err}
 		}
 		wait := max(backoff.Jittered(c.retry.InitialBackoff, c.retry.MaxBackoff, attempt), retryAfter)
-		if time.Until(deadline) < wait {
-			return fmt.Errorf("%w: %s %s: no time left for another attempt after %d: %w", ErrUnavailable, cl.method, cl.path, attempt, err)
+		// Repeating the call is safe: a read does nothing twice, and every POST and PATCH carries
+		// its key, under which Klarna answers a repeat with its first answer.
+		switch {
+		case attempt >= c.retry.MaxAttempts:
+			return giveUp(fmt.Sprintf("all %d attempts failed", attempt))
+		case retryAfter > c.retry.MaxRetryAfter:
+			return giveUp(fmt.Sprintf("Klarna asked to wait %s, longer than the client waits", retryAfter))
+		case time.Until(deadline) < wait:
+			return giveUp(fmt.Sprintf("no time left for another attempt within the %s deadline", c.retry.Deadline))
 		}
-		c.log.Warn("klarna call failed, retrying", "method", cl.method, "path", cl.path, "attempt", attempt, "wait", wait, "err", err)
+		c.log.Warn("klarna call failed, retrying", "method", cl.method, "path", cl.path, "attempt", attempt,
+			"wait", wait, "retry_after", retryAfter, "err", err)
 		if !backoff.Sleep(ctx, wait) {
 			if parent.Err() != nil {
 				return err
 			}
-			return fmt.Errorf("%w: %s %s: %w", ErrUnavailable, cl.method, cl.path, err)
+			return giveUp("the deadline passed while waiting")
 		}
 	}
 }
@@ -214,9 +239,16 @@ func temporary(err error) bool {
 	if errors.As(err, &ke) {
 		return ke.Temporary()
 	}
-	// Anything else is a transport failure (refused connection, reset, attempt timeout): the
-	// request may or may not have reached Klarna, which the idempotency key makes harmless.
+	// Anything else is a transport failure (refused connection, reset, attempt timeout, an
+	// answer cut off): the request may or may not have reached Klarna, which the idempotency key
+	// makes harmless.
 	return true
+}
+
+// timedOut reports whether a failed attempt got no answer in time.
+func timedOut(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
 
 // attempt sends the request once. It returns how long Klarna asked to wait (Retry-After) along
@@ -259,17 +291,25 @@ func (c *Client) attempt(ctx context.Context, cl call, body []byte) (time.Durati
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	if err != nil {
+		// Typically the connection closed before the answer was complete.
 		return 0, fmt.Errorf("klarna: reading %s %s: %w", cl.method, cl.path, err)
 	}
 	c.log.Debug("klarna call", "method", cl.method, "path", cl.path, "status", resp.StatusCode,
 		"duration", time.Since(start), "klarna_correlation_id", resp.Header.Get(HeaderCorrelationID))
 	if resp.StatusCode >= 300 {
-		return retryAfter(resp.Header), decodeError(resp, raw)
+		wait, _ := backoff.RetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		return wait, decodeError(resp, raw)
 	}
 	if cl.out == nil || len(raw) == 0 {
 		return 0, nil
 	}
 	if err := json.Unmarshal(raw, cl.out); err != nil {
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) {
+			// Not JSON at all, most likely an answer cut off on the way: the call is repeated, and
+			// Klarna answers a repeat under the same idempotency key as it did the first time.
+			return 0, fmt.Errorf("klarna: %s %s answered %d with a damaged body (%d bytes): %w", cl.method, cl.path, resp.StatusCode, len(raw), err)
+		}
 		return 0, &Error{StatusCode: resp.StatusCode, CorrelationID: resp.Header.Get(HeaderCorrelationID),
 			ErrorCode: "UNEXPECTED_RESPONSE", ErrorMessage: "the answer is not the expected JSON: " + err.Error()}
 	}
@@ -290,15 +330,6 @@ func decodeError(resp *http.Response, raw []byte) *Error {
 	e.StatusCode = resp.StatusCode
 	e.CorrelationID = resp.Header.Get(HeaderCorrelationID)
 	return e
-}
-
-// retryAfter reads a Retry-After header given in seconds; 0 when absent.
-func retryAfter(h http.Header) time.Duration {
-	secs, err := strconv.Atoi(h.Get("Retry-After"))
-	if err != nil || secs <= 0 {
-		return 0
-	}
-	return time.Duration(secs) * time.Second
 }
 
 // accountPath returns the path of an account-scoped endpoint.

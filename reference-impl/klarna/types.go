@@ -239,6 +239,9 @@ type PaymentTransaction struct {
 	State                       string    `json:"state"`
 	CreatedAt                   time.Time `json:"created_at"`
 	ExpiresAt                   time.Time `json:"expires_at,omitzero"`
+	// PaymentCaptures are the transaction's captures: with capture NOW, the one the authorize
+	// made (transactions.go).
+	PaymentCaptures []PaymentCapture `json:"payment_captures,omitempty"`
 }
 
 // PaymentRequest is Klarna's step-up resource: the purchase the customer completes in the
