@@ -125,6 +125,37 @@ var dropsIdempotencyKeys = rewriting(func(req *http.Request, _ map[string]any) *
 	return nil
 })
 
+// newKeyPerAttempt sends every attempt of an authorize under a fresh Klarna-Idempotency-Key, so
+// Klarna cannot tell a retry from a new payment.
+var newKeyPerAttempt = rewriting(func(req *http.Request, _ map[string]any) *http.Response {
+	req.Header.Set("Klarna-Idempotency-Key", uuid.NewString())
+	return nil
+})
+
+// addsUndocumentedField sends every authorize with a field of its own, which Klarna's API
+// reference does not document.
+var addsUndocumentedField = rewriting(func(_ *http.Request, body map[string]any) *http.Response {
+	body["acquirer_order_id"] = "ap-internal-1"
+	return nil
+})
+
+// roundTripperFunc is a function serving as an http.RoundTripper.
+type roundTripperFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripperFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+// ignoresRetryAfter retries a rate-limited call after its usual back-off, as if Klarna had asked
+// for no wait.
+func ignoresRetryAfter(base http.RoundTripper) http.RoundTripper {
+	return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
+		resp, err := base.RoundTrip(req)
+		if err == nil {
+			resp.Header.Del("Retry-After")
+		}
+		return resp, err
+	})
+}
+
 // cucumberReport is the part of godog's cucumber JSON the test reads.
 type cucumberReport []struct {
 	Elements []struct {
@@ -152,6 +183,9 @@ func TestBrokenAcquiringPartnersFailTheSuite(t *testing.T) {
 		{"drops step_up_config for a present customer", "@customer-present", dropsStepUpForPresentCustomer, steps.RuleStepUpWhenPresent},
 		{"never performs the final authorize", "@step-up", skipsFinalAuthorize, steps.RuleFinalAuthorize},
 		{"sends no idempotency keys", "@subscription", dropsIdempotencyKeys, steps.RuleIdempotencyKey},
+		{"retries under a new idempotency key", "@answer-lost", newKeyPerAttempt, steps.RuleRetrySameKey},
+		{"ignores Retry-After", "@rate-limit", ignoresRetryAfter, steps.RuleHonourRetryAfter},
+		{"sends a field Klarna does not document", "@subscription", addsUndocumentedField, steps.RuleDocumentedFields},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

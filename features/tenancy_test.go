@@ -8,22 +8,17 @@ import (
 	"io"
 	"io/fs"
 	"net"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/cucumber/godog"
-	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/klarna-mock/klarna-mock/features"
 	"github.com/klarna-mock/klarna-mock/features/steps"
-	"github.com/klarna-mock/klarna-mock/reference-impl/acquirer"
-	apapp "github.com/klarna-mock/klarna-mock/reference-impl/app"
 	"github.com/klarna-mock/klarna-mock/reference-impl/klarna"
-	"github.com/klarna-mock/klarna-mock/reference-impl/partnerhook"
 	"github.com/klarna-mock/klarna-mock/testkit"
 )
 
@@ -220,38 +215,19 @@ func freeAddr(t *testing.T) string {
 func TestScenariosAnExternalAcquirerCannotRunAreReported(t *testing.T) {
 	t.Parallel()
 	mock := testkit.NewMock(t)
-	const account = "krn:partner:global:account:test:EXTERNAL"
-	klarnaKey := "klarna_test_api_external_" + uuid.NewString()[:8]
-	partnerHooks := "http://" + freeAddr(t) + "/partner/webhooks"
-	const partnerSecret = "whsec_external"
-
-	// The Acquiring Partner "started elsewhere": the reference one, with a Klarna key of its own.
-	a, err := apapp.New(apapp.Config{
-		Klarna:          klarna.Config{BaseURL: mock.URL, APIKey: klarnaKey, AccountID: account},
-		TestMode:        &acquirer.TestMode{WebhookURL: partnerHooks, WebhookSecret: partnerSecret},
-		PartnerWebhooks: partnerhook.Config{InitialBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond},
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = a.Close(context.Background()) })
-	acq := httptest.NewServer(a.Handler)
-	t.Cleanup(acq.Close)
-	_, err = a.RegisterKlarnaWebhook(t.Context(), acq.URL+"/klarna/webhooks")
-	require.NoError(t, err)
-
 	// The pretty output and the report of skipped scenarios in one place, as on a terminal. The
 	// scenarios are one tenant and run one at a time, so godog writes from one goroutine.
 	var out bytes.Buffer
-	s, err := steps.New(steps.Config{
-		AcquirerURL: acq.URL, KlarnaMockURL: mock.URL, KlarnaAPIKey: klarnaKey, KlarnaAccountID: account,
-		PartnerWebhookURL: partnerHooks, PartnerWebhookSecret: partnerSecret, WaitTimeout: 5 * time.Second, Report: &out,
-	})
+	cfg := externalAcquirer(t, mock, klarna.RetryPolicy{}, &out)
+	klarnaKey := cfg.KlarnaAPIKey
+	s, err := steps.New(cfg)
 	require.NoError(t, err)
 	status := runFeatures(s, "@interception,@expiry,@subscription && @approved", &out)
 	got := out.String()
 	require.Zero(t, status, "skipped scenarios are no failure, and the rest pass: %s", got)
 
 	want := interceptionScenarios(t)
-	require.Len(t, want, 4)
+	require.Len(t, want, 6)
 	require.Contains(t, got, fmt.Sprintf("%d scenarios skipped: this setup cannot run them", len(want)))
 	for _, sc := range want {
 		require.Contains(t, got, sc+"\n      skipped: @interception: the scenario stands between Klarna and the Acquiring Partner",

@@ -5,7 +5,8 @@ Feature: Token creation (diagram 1)
   shares its interoperability data; the Acquiring Partner authorizes with Klarna asking for the
   token. Klarna approves at once, declines, or asks the customer to consent in its Purchase
   Journey (step-up). After a step-up, Klarna's webhook tells the Acquiring Partner the journey
-  completed; the Acquiring Partner finalizes the payment and tells the Partner by webhook, with
+  completed; the Acquiring Partner finalizes a purchase (a token saved without one needs no final
+  authorize: it comes with the completed Payment Request) and tells the Partner by webhook, with
   the Klarna-issued and its own customer token.
 
   Background:
@@ -31,7 +32,7 @@ Feature: Token creation (diagram 1)
     When the customer approves the purchase in Klarna's Purchase Journey
     Then the Partner is told the order is completed, with both customer tokens
     And no payment was authorized, only the customer token saved
-    And the Acquiring Partner finalized the payment with Klarna within the token's window
+    And the Acquiring Partner took the customer token from Klarna's completed Payment Request, without a final authorize
 
   @approved @kec
   Scenario: Klarna approves at once a customer it already identified in the Partner's checkout

@@ -154,3 +154,18 @@ func TestAuthorizeMessagesNameTheCall(t *testing.T) {
 	vs := checkAuthorize(o, f.entry(func(h map[string]string, _ map[string]any) { delete(h, "Klarna-Idempotency-Key") }))
 	require.Equal(t, Violations{{Rule: RuleIdempotencyKey, Detail: "the authorize for the payment session sess_1 had no Klarna-Idempotency-Key"}}, vs)
 }
+
+// TestUndocumentedFieldsNameEachField: a call the mock journaled with warnings (body fields
+// Klarna's API reference does not document) is described with each field; a call without
+// warnings is not reported.
+func TestUndocumentedFieldsNameEachField(t *testing.T) {
+	t.Parallel()
+	e := presentSession().entry(nil)
+	require.Empty(t, undocumentedFields(e))
+	e.Warnings = []testkit.JournalWarning{
+		{Parameter: "acquirer_order_id", Message: "is not allowed"},
+		{Parameter: "supplementary_purchase_data.line_items[0].colour", Message: "is not allowed"},
+	}
+	require.Equal(t, "POST /v2/accounts/a/payment/authorize carried fields Klarna's API reference (as contracts/ describe it) does not document: "+
+		"acquirer_order_id (is not allowed), supplementary_purchase_data.line_items[0].colour (is not allowed)", undocumentedFields(e))
+}

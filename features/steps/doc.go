@@ -126,6 +126,50 @@
 // The Acquiring Partner's connection drops after Klarna processed its next authorize, before the
 // answer arrives. @interception.
 //
+//	Given Klarna rate limits the Acquiring Partner's (next authorize|authorizes), asking it to wait (\d+) seconds?
+//
+// Klarna answers the Acquiring Partner's next authorize (or every one, until Klarna is back to
+// normal) with 429 RATE_LIMITED and that Retry-After, through a fault at the mock (POST
+// /mock/v1/faults) that hits the scenario's tenant alone.
+//
+//	Given Klarna answers the Acquiring Partner's next (\d+) authorizes? with (500|502|503|504)
+//
+// Klarna answers that many of the Acquiring Partner's next authorizes with that error and does
+// nothing else, as a Klarna briefly unavailable.
+//
+//	Given Klarna answers every authorize with (500|502|503|504)
+//
+// Klarna answers every authorize of the Acquiring Partner with that error, until Klarna is back to
+// normal.
+//
+//	Given Klarna carries out the Acquiring Partner's next authorize, but (the connection drops before the answer|its answer is cut off)
+//
+// Klarna authorizes as asked, then closes the connection without an answer, or after part of it
+// (with the whole Content-Length promised): the answer is lost, what Klarna did is not.
+//
+//	Given Klarna does not answer the Acquiring Partner's next authorize in time
+//
+// Klarna holds the Acquiring Partner's next authorize without answering, longer than the Acquiring
+// Partner waits (three times the in-process one's attempt timeout; against an Acquiring Partner the
+// suite did not start, the mock's default of 60 s, shortened by its write timeout), then closes the
+// connection; nothing is authorized.
+//
+//	Given Klarna stops answering authorizes
+//
+// Klarna holds every authorize of the Acquiring Partner like the step before, until Klarna is back
+// to normal.
+//
+//	Given the Partner charged the customer's token (\d+\.\d{2}) ([A-Z]{3}) for a subscription renewal, and Klarna approved it
+//
+// The When step charging the customer's saved token without the customer (captured later), then the
+// Then step that the charge is approved at once.
+//
+//	Given Klarna already recorded (\d+) captures on the payment's transaction
+//
+// That many captures of 0.01 each are made at Klarna on the transaction of the last session or
+// charge, directly with the Acquiring Partner's credentials and not through it, as another system
+// of the Acquiring Partner's might have.
+//
 // # When steps
 //
 //	When the Partner opens a payment session saving Klarna for (on-demand|subscription) use (with a purchase of (\d+\.\d{2}) ([A-Z]{3})|without a purchase)( with an Idempotency-Key)?
@@ -246,6 +290,45 @@
 // The completion webhook the Acquiring Partner took from Klarna is posted to it again, unchanged.
 // @interception.
 //
+//	When Klarna is back to normal
+//
+// The faults the scenario made are removed: Klarna answers as usual again.
+//
+//	When Klarna delivers the completion webhook (twice|with a bad signature)
+//
+// The mock sends the Acquiring Partner's webhook the last Payment Request's latest event (its
+// completion) again: twice in a row under its own event id, or once under a new event id with a
+// Klarna-Signature that does not verify (POST /mock/v1/webhooks/{webhook_id}/send, variants
+// duplicate and bad_signature), and waits until the Acquiring Partner answered every delivery.
+// Skipped when the suite cannot tell which webhook at the mock is the Acquiring Partner's.
+//
+//	When Klarna delivers an earlier webhook of the Payment Request after its completion
+//
+// The mock sends the Acquiring Partner's webhook the last Payment Request's completion and then the
+// event before it, with their own event ids (variant out_of_order), and waits for the answers.
+//
+//	When the Partner captures (\d+\.\d{2}) ([A-Z]{3}) of the payment
+//
+// The Partner captures that amount of the last session or charge (POST .../captures, with an
+// Idempotency-Key). When the Acquiring Partner accepts it, Klarna must have received the capture of
+// that amount on the payment's transaction (forward-operation).
+//
+//	When the Partner captures what remains of the payment
+//
+// The Partner captures the rest of the last session or charge (POST .../captures without an
+// amount), checked as the capture of an amount.
+//
+//	When the Partner refunds (\d+\.\d{2}) ([A-Z]{3}) of the payment
+//
+// The Partner refunds that amount of what was captured of the last session or charge (POST
+// .../refunds), checked as a capture is.
+//
+//	When the Partner releases what remains authorized of the payment
+//
+// The Partner releases the rest of the authorization of the last session or charge (POST
+// .../release), after which nothing more can be captured; Klarna must have received the void of the
+// payment's transaction (forward-operation).
+//
 // # Then steps
 //
 //	Then the Partner is asked to send the customer to Klarna's Purchase Journey
@@ -278,8 +361,9 @@
 //
 // Within the wait timeout the Partner is told order.completed about the last session or charge:
 // status COMPLETED, a payment_transaction_id when it has a purchase, and, if said, both customer
-// tokens as when approved at once (tell-partner). After a Purchase Journey the final authorize is
-// checked too (final-authorize).
+// tokens as when approved at once (tell-partner). After a Purchase Journey the final authorize of a
+// purchase is checked too (final-authorize), and for a token without a purchase that none was sent
+// (token-from-completed-request).
 //
 //	Then the Partner is told the payment (was declined|expired|was canceled|failed)
 //
@@ -420,4 +504,74 @@
 //
 // Every webhook the Partner's endpoint failed arrived again within the wait timeout with the same
 // event id and body (partner-webhook-retried).
+//
+//	Then the Acquiring Partner did not retry sooner than the (\d+) seconds? Klarna asked for
+//
+// If the Acquiring Partner sent the last session's or charge's authorize more than once, the
+// Partner waited at least that long for its answer (honour-retry-after).
+//
+//	Then the Acquiring Partner tells the Partner that Klarna (is unavailable|did not answer in time)(?:, to retry after (\d+) seconds)?
+//
+// The last session or charge was answered 503 KLARNA_UNAVAILABLE, or 504 KLARNA_TIMEOUT, before the
+// Partner gave up waiting (30 s), and, if said, with a Retry-After of at most that many seconds,
+// passing on Klarna's (give-up-cleanly).
+//
+//	Then the Partner's retry gets the (payment session|charge)
+//
+// The Partner's last retry with the same Idempotency-Key was answered 200 or 201 with the session
+// or charge, which later steps look at (give-up-cleanly).
+//
+//	Then the Acquiring Partner acknowledged every delivery
+//
+// Every delivery of the last webhook the mock sent was answered 2xx (partner-told-once;
+// out-of-order-webhook for an earlier event).
+//
+//	Then the Acquiring Partner refused the badly signed delivery
+//
+// The delivery with the bad signature was answered 4xx (verify-klarna-signature).
+//
+//	Then the (payment session|charge) is still completed
+//
+// The Acquiring Partner reads the last session or charge as COMPLETED (out-of-order-webhook).
+//
+//	Then the Partner reads the payment session as completed, with both customer tokens
+//
+// The Partner reads the last session (GET /v1/sessions/{id}) and finds it COMPLETED with both
+// customer tokens, as when approved at once, even though Klarna's webhook has not reached the
+// Acquiring Partner: it reads Klarna's Payment Request when its webhook is late
+// (report-klarna-outcome, both-customer-tokens). After a Purchase Journey the final authorize, or
+// for a token without a purchase its absence, is checked too (final-authorize,
+// token-from-completed-request).
+//
+//	Then the Acquiring Partner took the customer token from Klarna's completed Payment Request, without a final authorize
+//
+// The last session, without a purchase, got its customer token from the completed Payment Request,
+// and Klarna received no authorize with that request's network session token
+// (token-from-completed-request).
+//
+//	Then the payment shows (\d+\.\d{2}) ([A-Z]{3}) captured and (\d+\.\d{2}) ([A-Z]{3}) refunded
+//
+// The Acquiring Partner accepted the Partner's last capture, refund or release, and its answer
+// shows the payment with these captured_amount and refunded_amount (report-klarna-outcome).
+//
+//	Then Klarna holds the payment's transaction as (AUTHORIZED|COMPLETED|CLOSED), with (\d+) captures? and (\d+) refunds?
+//
+// Klarna's payment transaction of the last session or charge, read from Klarna, is in that state
+// with that many captures and refunds (forward-operation).
+//
+//	Then the Acquiring Partner refuses the (capture|refund) as more than the payment allows, without asking Klarna
+//
+// The Partner's last capture or refund was refused with 400 INVALID_REQUEST naming amount
+// (refuse-bad-input), and Klarna received no capture or refund of that amount
+// (refuse-bad-input-before-klarna).
+//
+//	Then the Acquiring Partner refuses the (capture|refund|release), as nothing remains to act on
+//
+// The Partner's last capture, refund or release was refused with 409 INVALID_STATE
+// (refuse-bad-input).
+//
+//	Then the Acquiring Partner passes on Klarna's refusal past its limits
+//
+// The Partner's last capture, refund or release was answered 422 KLARNA_REJECTED with Klarna's 403
+// in klarna_error (report-klarna-outcome).
 package steps

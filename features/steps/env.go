@@ -62,6 +62,10 @@ type env struct {
 	faults *faultTransport
 
 	closers []func()
+
+	// klarnaWebhookID is the webhook the in-process Acquiring Partner registered at a shared
+	// mock; "" when the mock's start-up webhook serves it, or it runs elsewhere.
+	klarnaWebhookID string
 }
 
 func randomHex(n int) string {
@@ -178,7 +182,8 @@ func (e *env) startInProcess() error {
 		Klarna: klarna.Config{
 			BaseURL: e.klarna.URL, APIKey: e.apKlarnaKey, AccountID: e.account,
 			HTTPClient: &http.Client{Transport: cfg.WrapAcquirerKlarnaTransport(e.faults)},
-			Retry:      klarna.RetryPolicy{InitialBackoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, Deadline: 5 * time.Second},
+			Retry: klarna.RetryPolicy{InitialBackoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, Deadline: 5 * time.Second,
+				AttemptTimeout: suiteAttemptTimeout},
 		},
 		KlarnaWebhookSecret: klarnaSecret,
 		TestMode:            &acquirer.TestMode{WebhookURL: partnerSrv.URL, WebhookSecret: partnerSecret},
@@ -201,9 +206,11 @@ func (e *env) startInProcess() error {
 	if klarnaSecret == "" {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if _, err := a.RegisterKlarnaWebhook(ctx, e.klarnaWebhookURL); err != nil {
+		wh, err := a.RegisterKlarnaWebhook(ctx, e.klarnaWebhookURL)
+		if err != nil {
 			return err
 		}
+		e.klarnaWebhookID = wh.WebhookID
 	}
 	return nil
 }

@@ -183,6 +183,8 @@ type Answer struct {
 	Body         []byte
 	// Problem says why the answer breaks contracts/acquirer.yaml; "" when it does not.
 	Problem string
+	// Elapsed is how long the Partner waited for the answer.
+	Elapsed time.Duration
 }
 
 // clone returns a copy of a that shares nothing with it, for a caller that may change it.
@@ -245,15 +247,17 @@ func callAcquirer(ctx context.Context, client *http.Client, base, method, path, 
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
+	start := time.Now()
 	resp, err := client.Do(req)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	elapsed := time.Since(start)
 	if err != nil {
 		return nil, err
 	}
 	return &Answer{Method: method, Path: path, Status: resp.StatusCode, Header: resp.Header, Body: raw,
-		Problem: checkAnswer(req, resp.StatusCode, resp.Header, raw)}, nil
+		Problem: checkAnswer(req, resp.StatusCode, resp.Header, raw), Elapsed: elapsed}, nil
 }

@@ -37,6 +37,8 @@ var (
 		"the Acquiring Partner must answer a Partner's retry with the same Idempotency-Key without authorizing a second payment"}
 	RuleFinalAuthorize = Rule{"final-authorize",
 		"the Acquiring Partner must perform the final authorize with the Klarna Network Session Token within 60 minutes of the completed Purchase Journey"}
+	RuleTokenFromRequest = Rule{"token-from-completed-request",
+		"the Acquiring Partner must take a customer token saved without a purchase from the completed Payment Request (its webhook, or a read of it) and send Klarna no final authorize for it"}
 	RuleNoFinalWithoutCompletion = Rule{"no-final-authorize-without-completion",
 		"the Acquiring Partner must not finalize a payment whose Purchase Journey did not complete"}
 	RuleChargeKlarnaToken = Rule{"charge-klarna-customer-token",
@@ -63,10 +65,14 @@ var (
 		"the Acquiring Partner must give the Partner both the Klarna-issued and its own customer token"}
 	RuleReportOutcome = Rule{"report-klarna-outcome",
 		"the Acquiring Partner must report Klarna's outcome to the Partner"}
+	RuleForwardOperation = Rule{"forward-operation",
+		"the Acquiring Partner must carry out the Partner's capture, refund or release on Klarna's payment transaction, for the amount asked"}
 	RuleRefuseBadInput = Rule{"refuse-bad-input",
 		"the Acquiring Partner must refuse a request it cannot accept, naming the problem"}
 	RulePartnerAPIContract = Rule{"partner-api-contract",
 		"the Acquiring Partner must answer as contracts/acquirer.yaml describes"}
+	RuleDocumentedFields = Rule{"documented-fields",
+		"the Acquiring Partner must send Klarna only the body fields Klarna's API reference documents"}
 )
 
 // Violation is one broken rule with what was observed.

@@ -42,8 +42,18 @@ func (w *World) register(sc *godog.ScenarioContext) {
 }
 
 // library is every step of the suite bound to w: the one table that both registers the steps
-// and documents them.
+// and documents them, Given steps first, then When and Then steps, each part in the order of
+// the tables it joins.
 func (w *World) library() []Step {
+	lib := slices.Concat(w.flowSteps(), w.resilienceSteps(), w.tokenSteps(), w.captureSteps())
+	order := map[string]int{"Given": 0, "When": 1, "Then": 2}
+	slices.SortStableFunc(lib, func(a, b Step) int { return order[a.Keyword] - order[b.Keyword] })
+	return lib
+}
+
+// flowSteps are the steps of the three flows and what surrounds them: the Partner's checkout,
+// the customer, Klarna's webhooks, what the Partner sees and what Klarna was sent.
+func (w *World) flowSteps() []Step {
 	return []Step{
 		// The Partner's checkout.
 		{"Given", `^a Partner selling through the Acquiring Partner$`,
@@ -179,7 +189,7 @@ func (w *World) library() []Step {
 			"The last session or charge carries no customer token, and the Partner was not told token.created about it.",
 			w.noToken},
 		{"Then", `^the Partner is told the order is completed(, with both customer tokens)?$`,
-			"Within the wait timeout the Partner is told order.completed about the last session or charge: status COMPLETED, a payment_transaction_id when it has a purchase, and, if said, both customer tokens as when approved at once (tell-partner). After a Purchase Journey the final authorize is checked too (final-authorize).",
+			"Within the wait timeout the Partner is told order.completed about the last session or charge: status COMPLETED, a payment_transaction_id when it has a purchase, and, if said, both customer tokens as when approved at once (tell-partner). After a Purchase Journey the final authorize of a purchase is checked too (final-authorize), and for a token without a purchase that none was sent (token-from-completed-request).",
 			w.toldCompleted},
 		{"Then", `^the Partner is told the payment (was declined|expired|was canceled|failed)$`,
 			"Within the wait timeout the Partner is told payment.declined about the last session or charge, with status DECLINED, EXPIRED, CANCELED, or for a failure FAILED or EXPIRED, and never order.completed (tell-partner).",

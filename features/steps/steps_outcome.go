@@ -178,7 +178,7 @@ func (w *World) toldCompleted(ctx context.Context, withTokens string) error {
 		w.token = tok
 	}
 	if o.journeyToken() != "" {
-		return checked(w.checkFinal(o))
+		return checked(w.checkCompletion(o))
 	}
 	return nil
 }

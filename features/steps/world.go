@@ -124,6 +124,10 @@ type World struct {
 	webhookBody   string
 	// skip reports that the scenario cannot run in this setup, and why (Suite.skip).
 	skip func(reason string) error
+	// chaos is what the scenario made Klarna do wrong (resilience.go).
+	chaos chaos
+	// operation is the Partner's last capture, refund or release (steps_capture.go).
+	operation *operation
 
 	mu sync.Mutex
 }
@@ -203,9 +207,10 @@ func (w *World) LastAnswer() (Answer, bool) {
 }
 
 // Journal returns what the Acquiring Partner sent Klarna's API in this scenario, oldest first,
-// as the mock received it: method, path, headers (Authorization left out), raw body and the
-// status Klarna answered. The suite's own calls to Klarna (the Partner's Klarna SDK, the
-// customer) are left out.
+// as the mock received it: method, path, headers (Authorization left out), raw body, the
+// status Klarna answered and the body fields Klarna does not document that the mock accepted
+// (Warnings). The suite's own calls to Klarna (the Partner's Klarna SDK, the customer) are left
+// out.
 func (w *World) Journal() ([]testkit.JournalEntry, error) {
 	entries, err := w.journalOf("")
 	if err != nil {
