@@ -21,6 +21,10 @@ type StatusWriter struct {
 	// wrote is whether the header went out; net/http ignores any later WriteHeader, so must
 	// Status.
 	wrote bool
+	// Keep, when positive, is how many bytes of the body Kept keeps: the start of the answer as
+	// it went out, for a journal.
+	Keep int
+	Kept []byte
 }
 
 // NewStatusWriter returns w wrapped in a StatusWriter.
@@ -42,6 +46,9 @@ func (w *StatusWriter) WriteHeader(status int) {
 // Write passes b on; the first Write sends the header, and so fixes the status.
 func (w *StatusWriter) Write(b []byte) (int, error) {
 	w.wrote = true
+	if room := w.Keep - len(w.Kept); room > 0 {
+		w.Kept = append(w.Kept, b[:min(room, len(b))]...)
+	}
 	return w.ResponseWriter.Write(b)
 }
 

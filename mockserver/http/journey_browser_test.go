@@ -1,111 +1,36 @@
 package http_test
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
+
+	"github.com/klarna-mock/klarna-mock/internal/browsertest"
 )
 
-// The Purchase Journey in a real headless Chromium: a customer ticks the consent box, clicks
-// the buttons and is sent back to the merchant. CI must run it (.ci/run installs Debian's
-// chromium); elsewhere it is skipped when no Chromium is installed.
-
-// journeyBrowserTimeout bounds each browser test, so a stuck browser can never hang the suite.
-const journeyBrowserTimeout = 60 * time.Second
-
-// journeyChromium finds the Chromium to drive, or "" when there is none.
-func journeyChromium() string {
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
-
-// browserOutput collects the browser's output, written from chromedp's goroutines.
-type browserOutput struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *browserOutput) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *browserOutput) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// The Purchase Journey in a real headless Chromium (internal/browsertest): a customer ticks the
+// consent box, clicks the buttons and is sent back to the merchant.
 
 // startBrowser starts one headless Chromium for a test and its subtests; each subtest opens its
-// own tab with browseJourney. The browser's output is logged when the test fails.
+// own tab with browseJourney.
 func startBrowser(t *testing.T) context.Context {
 	t.Helper()
-	path := journeyChromium()
-	if path == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("Chromium is not installed, but CI must run the Purchase Journey browser test: install Debian's chromium (.ci/run does)")
-		}
-		t.Skip("Chromium is not installed: apt-get install chromium to run the Purchase Journey browser test")
-	}
-	// The whole browser lives at most this long, whatever its tabs do.
-	ctx, cancel := context.WithTimeout(context.Background(), 2*journeyBrowserTimeout)
-	t.Cleanup(cancel)
-	output := &browserOutput{}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		chromedp.NoSandbox, // the tests may run as root, where Chromium's sandbox refuses to start
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(900, 1000),
-		chromedp.CombinedOutput(output),
-	)
-	allocCtx, allocCancel := chromedp.NewExecAllocator(ctx, opts...)
-	t.Cleanup(allocCancel)
-	browserCtx, browserCancel := chromedp.NewContext(allocCtx)
-	t.Cleanup(browserCancel)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("browser output:\n%s", output.String())
-		}
-	})
-	require.NoError(t, chromedp.Do(browserCtx), "starting %s", path)
-	return browserCtx
+	return browsertest.Start(t, "Purchase Journey", 900, 1000)
 }
 
 // browseJourney opens the journey page of the Payment Request id of h's mock in a new tab of the
-// browser, and waits until the element with id visible shows. The tab is closed when the test
-// ends or journeyBrowserTimeout passes.
+// browser, and waits until the element with id visible shows.
 func browseJourney(t *testing.T, browserCtx context.Context, h *harness, id, visible string) context.Context {
 	t.Helper()
-	tabCtx, cancel := chromedp.NewContext(browserCtx)
-	t.Cleanup(cancel)
-	ctx, timeoutCancel := context.WithTimeout(tabCtx, journeyBrowserTimeout)
-	t.Cleanup(timeoutCancel)
+	ctx := browsertest.Tab(t, browserCtx)
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.Navigate(h.srv.URL+"/journey/"+id),
 		chromedp.WaitVisible(chromedp.ID(visible)),

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/klarna-mock/klarna-mock/internal/browsertest"
 	"github.com/klarna-mock/klarna-mock/mockserver"
 	"github.com/klarna-mock/klarna-mock/mockserver/app"
 	mockhttp "github.com/klarna-mock/klarna-mock/mockserver/http"
@@ -131,7 +132,7 @@ func TestRulesHeaderNamesEveryDecision(t *testing.T) {
 
 func TestDebugLogNamesTheRule(t *testing.T) {
 	t.Parallel()
-	var logs browserOutput // safe for the handlers' goroutines, as for the browser's
+	var logs browsertest.Buffer // safe for the handlers' goroutines
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h := newHarness(t, func(c *app.Config) { c.Logger = logger })
 	h.requireDecided(h.authorize(oneTime(11800)), "STEP_UP_REQUIRED", "one-time")

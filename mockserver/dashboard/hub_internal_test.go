@@ -1,0 +1,67 @@
+package dashboard
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestHubTellsOnlyTheTenantsWatchers(t *testing.T) {
+	t.Parallel()
+	h := NewHub()
+	h.Notify("a", Change{Kind: ChangeJournal}) // nobody watches: nothing to do
+	a, ok := h.watch("a")
+	require.True(t, ok)
+	b, ok := h.watch("b")
+	require.True(t, ok)
+	h.Notify("a", Change{Kind: ChangeRequest, ID: "pr"})
+	require.Equal(t, Change{Kind: ChangeRequest, ID: "pr"}, <-a.ch)
+	require.Empty(t, b.ch)
+	h.unwatch(a)
+	h.unwatch(a) // twice changes nothing
+	require.Equal(t, int64(1), h.watching.Load())
+}
+
+func TestHubDropsAWatcherThatFallsBehind(t *testing.T) {
+	t.Parallel()
+	h := NewHub()
+	slow, _ := h.watch("a")
+	fast, _ := h.watch("a")
+	for range watcherBacklog {
+		h.Notify("a", Change{Kind: ChangeJournal})
+		<-fast.ch
+	}
+	h.Notify("a", Change{Kind: ChangeJournal}) // slow's backlog is full: it is dropped, not waited for
+	for range watcherBacklog {
+		<-slow.ch
+	}
+	_, open := <-slow.ch
+	require.False(t, open, "dropped")
+	require.Equal(t, Change{Kind: ChangeJournal}, <-fast.ch, "the others are still told")
+	require.Equal(t, int64(1), h.watching.Load())
+	h.unwatch(slow) // unwatching a dropped watcher changes nothing
+	require.Equal(t, int64(1), h.watching.Load())
+}
+
+func TestHubBoundsItsWatchers(t *testing.T) {
+	t.Parallel()
+	h := NewHub()
+	for range MaxWatchersPerTenant {
+		_, ok := h.watch("a")
+		require.True(t, ok)
+	}
+	_, ok := h.watch("a")
+	require.False(t, ok, "one tenant's bound")
+	for i := MaxWatchersPerTenant; i < MaxWatchers; i++ {
+		_, ok := h.watch(string(rune('b' + i/MaxWatchersPerTenant)))
+		require.True(t, ok)
+	}
+	_, ok = h.watch("z-new")
+	require.False(t, ok, "the bound of all tenants")
+
+	h.Close()
+	require.Zero(t, h.watching.Load())
+	require.Empty(t, h.tenants)
+	_, ok = h.watch("a")
+	require.False(t, ok, "closed")
+}
