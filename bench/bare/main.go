@@ -22,6 +22,11 @@ func main() {
 	}
 	fmt.Printf("bare listening on http://%s\n", ln.Addr())
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			// bench/firstreq's poll: the handler is serving.
+			w.WriteHeader(http.StatusOK)
+			return
+		}
 		var body map[string]any
 		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)

@@ -30,6 +30,7 @@ import (
 	"golang.org/x/text/message"
 
 	"github.com/klarna-mock/klarna-mock/contracts"
+	"github.com/klarna-mock/klarna-mock/internal/cputime"
 )
 
 // This file holds the competitor of validate.go: the same checks done with
@@ -128,7 +129,7 @@ func BenchmarkAuthorizeValidation(b *testing.B) {
 		}
 		b.ReportAllocs()
 		b.ResetTimer()
-		cpu := processCPUTime()
+		cpu := cputime.Process()
 		for b.Loop() {
 			if vs := op.Check(r, params, body); vs != nil {
 				b.Fatal(vs)
@@ -137,7 +138,7 @@ func BenchmarkAuthorizeValidation(b *testing.B) {
 		// CPU time of the whole process (garbage collection included) per operation: on a
 		// busy machine ns/op also counts the time spent waiting for a CPU.
 		if cpu > 0 {
-			b.ReportMetric(float64(processCPUTime()-cpu)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N), "cpu-ns/op")
 		}
 	}
 	b.Run("libopenapi", func(b *testing.B) {

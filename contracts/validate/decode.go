@@ -189,34 +189,46 @@ func (d *decoder) more(end byte) (bool, error) {
 
 // stringValue decodes the string starting at d.pos (a '"'), boxed.
 func (d *decoder) stringValue() (any, error) {
+	s, plain, err := d.stringRaw()
+	if err != nil {
+		return nil, err
+	}
+	if plain {
+		if boxed, ok := d.names[s]; ok {
+			return boxed, nil
+		}
+	}
+	return s, nil
+}
+
+// stringRaw decodes the string starting at d.pos (a '"'); plain reports that it held neither
+// escapes nor anything but ASCII.
+func (d *decoder) stringRaw() (s string, plain bool, err error) {
 	start := d.pos
 	d.pos++
-	plain := true // no escapes and only ASCII
+	plain = true
 	for d.pos < len(d.data) {
 		c := d.data[d.pos]
 		switch {
 		case c == '"':
 			d.pos++
 			if plain {
-				if s, ok := d.names[d.str[start+1:d.pos-1]]; ok {
-					return s, nil
-				}
-				return d.str[start+1 : d.pos-1], nil
+				return d.str[start+1 : d.pos-1], true, nil
 			}
 			raw := d.data[start+1 : d.pos-1]
 			if !hasBackslash(raw) && utf8.Valid(raw) {
-				return d.str[start+1 : d.pos-1], nil
+				return d.str[start+1 : d.pos-1], false, nil
 			}
-			var s string
-			if err := json.Unmarshal(d.data[start:d.pos], &s); err != nil {
-				return nil, errSyntax
+			var unquoted string // not s: taking its address would put every s on the heap
+			if err := json.Unmarshal(d.data[start:d.pos], &unquoted); err != nil {
+				return "", false, errSyntax
 			}
-			return s, nil
+			return unquoted, false, nil
 		case c == '\\':
 			plain = false
 			d.pos += 2 // the escaped byte is never the closing quote
 		case c < 0x20:
-			return nil, errSyntax
+			return "", false, errSyntax
 		default:
 			if c >= utf8.RuneSelf {
 				plain = false
@@ -224,7 +236,7 @@ func (d *decoder) stringValue() (any, error) {
 			d.pos++
 		}
 	}
-	return nil, errSyntax
+	return "", false, errSyntax
 }
 
 func hasBackslash(b []byte) bool {
@@ -236,15 +248,29 @@ func hasBackslash(b []byte) bool {
 	return false
 }
 
-// number decodes a number with the JSON grammar -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-// into a float64, as encoding/json does.
+// number decodes a number as numberRaw does, boxed.
 func (d *decoder) number() (any, error) {
+	start := d.pos
+	f, err := d.numberRaw()
+	if err != nil {
+		return nil, err
+	}
+	// Up to three digits, without sign, fraction or exponent: an integer, boxed once for all.
+	if d.pos-start <= 3 && d.data[start] != '-' && !hasFraction(d.data[start:d.pos]) && f < float64(len(smallInts)) {
+		return smallInts[int(f)], nil
+	}
+	return f, nil
+}
+
+// numberRaw decodes a number with the JSON grammar -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+// into a float64, as encoding/json does.
+func (d *decoder) numberRaw() (float64, error) {
 	start := d.pos
 	if d.data[d.pos] == '-' {
 		d.pos++
 	}
 	if d.pos >= len(d.data) {
-		return nil, errSyntax
+		return 0, errSyntax
 	}
 	switch c := d.data[d.pos]; {
 	case c == '0':
@@ -253,12 +279,12 @@ func (d *decoder) number() (any, error) {
 		d.pos++
 		d.digits()
 	default:
-		return nil, errSyntax
+		return 0, errSyntax
 	}
 	if d.pos < len(d.data) && d.data[d.pos] == '.' {
 		d.pos++
 		if d.digits() == 0 {
-			return nil, errSyntax
+			return 0, errSyntax
 		}
 	}
 	if d.pos < len(d.data) && (d.data[d.pos] == 'e' || d.data[d.pos] == 'E') {
@@ -267,7 +293,7 @@ func (d *decoder) number() (any, error) {
 			d.pos++
 		}
 		if d.digits() == 0 {
-			return nil, errSyntax
+			return 0, errSyntax
 		}
 	}
 	if n := d.pos - start; n <= 3 && d.data[start] != '-' && !hasFraction(d.data[start:d.pos]) {
@@ -275,13 +301,11 @@ func (d *decoder) number() (any, error) {
 		for _, c := range d.data[start:d.pos] {
 			i = i*10 + int(c-'0')
 		}
-		if i < len(smallInts) {
-			return smallInts[i], nil
-		}
+		return float64(i), nil
 	}
 	f, err := strconv.ParseFloat(d.str[start:d.pos], 64)
 	if err != nil {
-		return nil, errSyntax // out of range, as encoding/json
+		return 0, errSyntax // out of range, as encoding/json
 	}
 	return f, nil
 }
