@@ -15,6 +15,7 @@ import (
 
 	"github.com/klarna-mock/klarna-mock/internal/httpclient"
 	"github.com/klarna-mock/klarna-mock/mockserver"
+	"github.com/klarna-mock/klarna-mock/mockserver/faults"
 	mockhttp "github.com/klarna-mock/klarna-mock/mockserver/http"
 	"github.com/klarna-mock/klarna-mock/mockserver/webhook"
 )
@@ -29,10 +30,16 @@ type PaymentRequest = mockserver.PaymentRequest
 // JournalEntry is one request an account sent to Klarna's API, as the mock received it.
 type JournalEntry = mockhttp.JournalEntry
 
+// JournalWarning is a body field of a journaled request that the contract of Klarna's API does
+// not describe and the mock accepted (JournalEntry.Warnings): a field Klarna does not document.
+type JournalWarning = mockhttp.Warning
+
 // Control acts on a klarna-mock through its HTTP API: as the customer in the Purchase Journey, on
-// the clock, on the journal of what an account sent, and on the webhook deliveries still due. It
-// works against any klarna-mock, in process (Mock embeds one) or started elsewhere
-// (testkit.Control{URL: "http://127.0.0.1:8480", APIKey: key}). It is safe for concurrent use.
+// the clock, on the journal of what an account sent, on the webhook deliveries (what is due,
+// pause and resume, redelivery, hostile sends), on faults, and on the tenant's state (export,
+// import, reset). It works against any klarna-mock, in process (Mock embeds one) or started
+// elsewhere (testkit.Control{URL: "http://127.0.0.1:8480", APIKey: key}). It is safe for
+// concurrent use.
 //
 // The mock is shared by tenants (one per API key, or per partner account with an accounts file),
 // and its control API is each tenant's own: every /mock/v1 call needs the tenant's key, and the
@@ -41,7 +48,9 @@ type Control struct {
 	// URL is the mock's base URL, without a trailing slash.
 	URL string
 	// APIKey is the tenant's API key, sent by the methods that take none: the customer's
-	// journey actions (Act, Approve, Decline), the clock (AdvanceClock, Now) and Reset.
+	// journey actions (Act, Approve, Decline), the clock (AdvanceClock, Now), faults (AddFault,
+	// ...), the delivery tools (PauseDeliveries, Redeliver, SendWebhook, ...), ExportState,
+	// ImportState and Reset.
 	APIKey string
 	// HTTP sends the requests; nil means a client with a 10-second timeout.
 	HTTP *http.Client
@@ -187,7 +196,8 @@ func (c *Control) Reset() (int, error) {
 }
 
 // Journal returns what an account (and, without an accounts file, this API key) sent to Klarna's
-// API, oldest first: method, path, query, headers, raw body and the status answered.
+// API, oldest first: method, path, query, headers, raw body, the status answered and the
+// undocumented body fields the mock accepted (Warnings).
 func (c *Control) Journal(apiKey, account string) ([]JournalEntry, error) {
 	return c.JournalSince(apiKey, account, 0, "")
 }
@@ -290,4 +300,150 @@ func (c *Control) SettleWebhooks(apiKey string, timeout time.Duration) error {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// Fault is one of a tenant's faults as the mock shows it: its definition, with the defaults it
+// took, its fault_id, how often it fired and how many calls it will still hit (docs/faults.md).
+type Fault = faults.View
+
+// FaultOperation names the calls a fault hits: "authorize", "payment_request_read", ...,
+// "all" (the constants of package mockserver/faults, docs/faults.md).
+type FaultOperation = faults.Operation
+
+// FaultDefinition is what a fault does: which operations it hits, when, with which effect and
+// how often (the body of POST /mock/v1/faults, docs/faults.md).
+type FaultDefinition = faults.Definition
+
+// AddFault gives c.APIKey's tenant a fault, which makes the mock misbehave for that tenant's
+// calls of Klarna's API alone, and returns it as the mock shows it. A definition the mock refuses
+// is a *StatusError (400 VALIDATION_ERROR naming each bad field).
+func (c *Control) AddFault(def FaultDefinition) (*Fault, error) {
+	out := &Fault{}
+	if err := c.Do(http.MethodPost, "/mock/v1/faults", c.APIKey, def, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Faults lists c.APIKey's tenant's faults, oldest first, with how often each fired. A fault
+// with a count leaves the list once it has hit that many calls.
+func (c *Control) Faults() ([]Fault, error) {
+	var out struct {
+		Faults []Fault `json:"faults"`
+	}
+	if err := c.Do(http.MethodGet, "/mock/v1/faults", c.APIKey, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Faults, nil
+}
+
+// DeleteFault removes one of c.APIKey's tenant's faults; another tenant's fault, or one retired
+// already, is a *StatusError 404.
+func (c *Control) DeleteFault(faultID string) error {
+	return c.Do(http.MethodDelete, "/mock/v1/faults/"+url.PathEscape(faultID), c.APIKey, nil, nil)
+}
+
+// ClearFaults removes every fault of c.APIKey's tenant.
+func (c *Control) ClearFaults() error {
+	return c.Do(http.MethodDelete, "/mock/v1/faults", c.APIKey, nil, nil)
+}
+
+// DeliveryStatus tells whether a tenant's webhook deliveries are paused and how many are pending
+// and being attempted.
+type DeliveryStatus = webhook.DeliveryStatus
+
+// PauseDeliveries holds c.APIKey's tenant's webhook deliveries: no attempt of the tenant starts
+// until ResumeDeliveries, and a delivery that falls due meanwhile waits without failing or using
+// up an attempt. Other tenants' deliveries go on.
+func (c *Control) PauseDeliveries() error {
+	return c.Do(http.MethodPost, "/mock/v1/deliveries/pause", c.APIKey, nil, nil)
+}
+
+// ResumeDeliveries ends the pause of c.APIKey's tenant's deliveries: what waited is sent, in
+// the order it fell due.
+func (c *Control) ResumeDeliveries() error {
+	return c.Do(http.MethodPost, "/mock/v1/deliveries/resume", c.APIKey, nil, nil)
+}
+
+// DeliveryStatus reads whether c.APIKey's tenant's deliveries are paused, and how many are
+// pending and in flight.
+func (c *Control) DeliveryStatus() (*DeliveryStatus, error) {
+	out := &DeliveryStatus{}
+	if err := c.Do(http.MethodGet, "/mock/v1/deliveries/status", c.APIKey, nil, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Delivery is one webhook delivery of an event, with its attempts, as the mock's delivery log
+// shows it.
+type Delivery = webhook.Delivery
+
+// WebhookDeliveries returns the deliveries of c.APIKey's tenant's webhook, newest first, each
+// with its attempts; the mock answers at most its default page of them.
+func (c *Control) WebhookDeliveries(webhookID string) ([]*Delivery, error) {
+	return c.deliveries(http.MethodGet, "/mock/v1/webhooks/"+url.PathEscape(webhookID)+"/deliveries", nil)
+}
+
+// Redeliver makes a new delivery of the event a delivery of c.APIKey's tenant carried (the same
+// body, event_id included) to the same webhook, attempted at once, and returns it; the old
+// delivery stays as it was.
+func (c *Control) Redeliver(deliveryID string) (*Delivery, error) {
+	out := &Delivery{}
+	if err := c.Do(http.MethodPost, "/mock/v1/deliveries/"+url.PathEscape(deliveryID)+"/redeliver", c.APIKey, nil, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// SendInput names an event of the tenant's resources (by delivery_id, event_id or resource) and
+// how to send it again: its Variant, one of "normal", "duplicate", "out_of_order",
+// "bad_signature" and "stale_timestamp" (docs/webhooks.md, "Hostile webhooks").
+type SendInput = webhook.SendInput
+
+// SendWebhook sends an event c.APIKey's tenant's resources already produced to one of its
+// webhooks again, plain or hostile as in.Variant says, to test a listener, and returns the new
+// deliveries in the order they go out.
+func (c *Control) SendWebhook(webhookID string, in SendInput) ([]*Delivery, error) {
+	return c.deliveries(http.MethodPost, "/mock/v1/webhooks/"+url.PathEscape(webhookID)+"/send", in)
+}
+
+// deliveries sends a request answered with {"deliveries": [...]}, and returns them.
+func (c *Control) deliveries(method, path string, body any) ([]*Delivery, error) {
+	var out struct {
+		Deliveries []*Delivery `json:"deliveries"`
+	}
+	if err := c.Do(method, path, c.APIKey, body, &out); err != nil {
+		return nil, err
+	}
+	return out.Deliveries, nil
+}
+
+// StateImport is the mock's answer to an imported state document: how many objects of each
+// kind the tenant now holds.
+type StateImport struct {
+	Imported bool           `json:"imported"`
+	Objects  map[string]int `json:"objects"`
+}
+
+// ExportState returns everything the mock keeps of c.APIKey's tenant as one JSON document
+// (GET /mock/v1/state, docs/state.md), to save and import later with ImportState, into this
+// mock or another, under this key or another.
+func (c *Control) ExportState() (json.RawMessage, error) {
+	var out json.RawMessage
+	if err := c.Do(http.MethodGet, "/mock/v1/state", c.APIKey, nil, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ImportState replaces c.APIKey's tenant's state with doc, a document ExportState returned
+// (PUT /mock/v1/state). The mock checks the whole document first: one it refuses is a
+// *StatusError (400 VALIDATION_ERROR naming each problem, 409, 413 or 429) and changes nothing.
+func (c *Control) ImportState(doc json.RawMessage) (*StateImport, error) {
+	out := &StateImport{}
+	if err := c.Do(http.MethodPut, "/mock/v1/state", c.APIKey, doc, out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }

@@ -104,7 +104,7 @@ type action struct {
 
 // commands returns the subcommands, in the order klarna-mock --help lists them.
 func commands() []command {
-	return []command{journeyCommand(), clockCommand(), rulesCommand(), resetCommand(), healthcheckCommand()}
+	return []command{journeyCommand(), clockCommand(), rulesCommand(), faultsCommand(), deliveriesCommand(), resetCommand(), stateCommand(), healthcheckCommand()}
 }
 
 // journeyCommand acts as the customer: klarna-mock journey ACTION PAYMENT_REQUEST_ID. Its actions
@@ -172,7 +172,7 @@ func resetCommand() command {
 		summary: "wipe the API key's tenant on the mock and forget it",
 		bare: &action{
 			summary: "Removes everything the mock keeps of the API key's tenant, live data included (payment requests, customer tokens, " +
-				"signing keys, webhooks, deliveries, the journal, the clock's moves), so that it no longer counts against --max-tenants. " +
+				"signing keys, webhooks, deliveries, the journal, faults, the clock's moves), so that it no longer counts against --max-tenants. " +
 				"Other tenants are not touched.",
 			do: func(ctx context.Context, c *client, _ []string, stdout io.Writer) error {
 				return c.do(ctx, http.MethodPost, "/mock/v1/reset", nil, stdout)
@@ -181,8 +181,9 @@ func resetCommand() command {
 	}
 }
 
-// run parses the command's flags and carries out the action that args name. Help is given for
-// -h, -help or --help anywhere in args.
+// run parses the command's flags, which may come before or after the action and its arguments,
+// and carries out the action that args name. Help is given for -h, -help or --help anywhere in
+// args.
 func (cmd command) run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	if cmd.runs != nil {
 		return cmd.runs(ctx, args, getenv, stdout)
@@ -190,15 +191,11 @@ func (cmd command) run(ctx context.Context, args []string, getenv func(string) s
 	fs := flag.NewFlagSet("klarna-mock "+cmd.name, flag.ContinueOnError)
 	mock := fs.String("mock", cli.EnvOr(getenv, "KLARNA_MOCK_URL", "http://127.0.0.1:8480"), "base URL of the running mock (env KLARNA_MOCK_URL)")
 	apiKey := fs.String("api-key", getenv("KLARNA_MOCK_API_KEY"), "the API key whose tenant the command acts for, as the code under test sends it (env KLARNA_MOCK_API_KEY)")
-	help := func(w io.Writer) { cmd.help(w, fs) }
-	if helped, err := cli.Parse(fs, args, stdout, help); helped || err != nil {
+	positional, helped, err := cli.ParseInterspersed(fs, args, stdout, func(w io.Writer) { cmd.help(w, fs) })
+	if helped || err != nil {
 		return err
 	}
-	if slices.ContainsFunc(fs.Args(), cli.IsHelp) {
-		help(stdout)
-		return nil
-	}
-	a, actionArgs, err := cmd.action(fs.Args())
+	a, actionArgs, err := cmd.action(positional)
 	if err != nil {
 		return err
 	}
@@ -263,7 +260,7 @@ func (cmd command) help(w io.Writer, fs *flag.FlagSet) {
 		rows = append(rows, [2]string{a.usage(), a.summary})
 	}
 	writeTable(w, rows)
-	fmt.Fprintln(w, "\nFlags:")
+	fmt.Fprintln(w, "\nFlags, before or after the action and its arguments:")
 	cli.PrintFlags(w, fs)
 }
 

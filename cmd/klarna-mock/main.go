@@ -4,6 +4,7 @@
 //	klarna-mock journey ACTION PAYMENT_REQUEST_ID act as the customer: open, approve, decline, back-out, abandon
 //	klarna-mock clock [advance DURATION]         read or move the API key's clock (-api-key)
 //	klarna-mock rules [get | put FILE | delete]  read, set or drop the API key's own outcome rules
+//	klarna-mock state export | import            print the API key's tenant as one document, or replace it from standard input
 //	klarna-mock healthcheck [--url URL]          exit 0 if the mock is ready (GET /readyz), 1 if not
 //	klarna-mock --version                        print the version
 //
@@ -30,6 +31,7 @@ import (
 	"github.com/klarna-mock/klarna-mock/mockserver/app"
 	mockhttp "github.com/klarna-mock/klarna-mock/mockserver/http"
 	"github.com/klarna-mock/klarna-mock/mockserver/memdb"
+	"github.com/klarna-mock/klarna-mock/mockserver/postgres"
 )
 
 func main() { cli.Main("klarna-mock", run) }
@@ -68,13 +70,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	webhookSecret := fs.String("webhook-secret", getenv("KLARNA_MOCK_WEBHOOK_SECRET"), "the HMAC secret that webhook's deliveries are signed with, key id krn:partner:global:notification:signing-key:static (env KLARNA_MOCK_WEBHOOK_SECRET)")
 	webhookRefusePrivate := fs.Bool("webhook-refuse-private", false, "refuse webhooks to loopback and private addresses too, not only to link-local and cloud metadata ones, for a mock others reach over a network (env KLARNA_MOCK_WEBHOOK_REFUSE_PRIVATE)")
 	maxObjects := fs.Int("max-objects", memdb.DefaultMaxPerTenant, "objects of each kind (payment requests, transactions, customer tokens, ...) one tenant may hold; at the limit its finished ones make room, else the call gets 429 QUOTA_EXCEEDED (env KLARNA_MOCK_MAX_OBJECTS)")
+	maxObjectsTotal := fs.Int("max-objects-total", memdb.DefaultMaxTotal, "objects of all kinds all tenants together may hold in memory, so that the process's memory is bounded: a tenant beyond its fair share (this divided by the tenants holding objects, plus one) makes room from its own finished ones, else gets 429 QUOTA_EXCEEDED (env KLARNA_MOCK_MAX_OBJECTS_TOTAL)")
 	retention := fs.Duration("retention", memdb.DefaultRetention, "how long a finished object stays readable, on its tenant's clock, before it is pruned; a tenant holding nothing that has not called for as long is forgotten (env KLARNA_MOCK_RETENTION)")
 	maxTenants := fs.Int("max-tenants", mockhttp.DefaultMaxTenants, "tenants (API keys, or accounts of --accounts) served at once; a new one beyond gets 429 QUOTA_EXCEEDED until an idle one is forgotten (env KLARNA_MOCK_MAX_TENANTS)")
 	undocumented := fs.String("undocumented-fields", cli.EnvOr(getenv, "KLARNA_MOCK_UNDOCUMENTED_FIELDS", string(mockhttp.WarnUndocumented)), "what a body field Klarna's API contracts do not describe gets: warn (accept it, noted in the journal) or refuse (400 VALIDATION_ERROR) (env KLARNA_MOCK_UNDOCUMENTED_FIELDS)")
-	if err := flagsFromEnv(fs, getenv, "KLARNA_MOCK", "max-objects", "retention", "max-tenants", "webhook-refuse-private"); err != nil {
+	databaseURL := fs.String("database-url", getenv("KLARNA_MOCK_DATABASE_URL"), "PostgreSQL database (postgres://...) keeping the state across restarts; default: in memory (docs/storage.md) (env KLARNA_MOCK_DATABASE_URL)")
+	databasePool := fs.Int("database-pool-size", postgres.DefaultPoolSize, "connections to --database-url kept open at most (env KLARNA_MOCK_DATABASE_POOL_SIZE)")
+	if err := flagsFromEnv(fs, getenv, "KLARNA_MOCK", "max-objects", "max-objects-total", "retention", "max-tenants", "webhook-refuse-private", "database-pool-size"); err != nil {
 		return err
 	}
-	memLimit := fs.Int64("memory-limit-mib", 32, "soft memory limit for the Go runtime in MiB; 0 leaves the runtime's default")
+	memLimit := fs.Int64("memory-limit-mib", 100, "soft memory limit for the Go runtime in MiB, sized with --max-objects-total and the journal's bound so that the collector has room at the defaults and the process stays under 128 MiB (bench/README.md); raise the two together; 0 leaves the runtime's default")
 	gcPercent := fs.Int("gc-percent", 200, "the Go runtime's GOGC; with the soft memory limit bounding the heap, collecting less often saves CPU under load")
 	timeouts, err := httpserver.Flags(fs, getenv, "KLARNA_MOCK")
 	if err != nil {
@@ -105,8 +110,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if *maxObjects < 1 {
 		return cli.Usagef("--max-objects %d: a tenant must be able to hold at least 1 object of each kind", *maxObjects)
 	}
+	if *maxObjectsTotal < 1 {
+		return cli.Usagef("--max-objects-total %d: the mock must be able to hold at least 1 object", *maxObjectsTotal)
+	}
 	if *retention <= 0 {
 		return cli.Usagef("--retention %s: give a positive duration such as 24h", *retention)
+	}
+	if *databasePool < 1 {
+		return cli.Usagef("--database-pool-size %d: the store needs at least 1 connection", *databasePool)
 	}
 	if *maxTenants < 1 {
 		return cli.Usagef("--max-tenants %d: the mock must serve at least 1 tenant", *maxTenants)
@@ -117,8 +128,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	cfg := app.Config{
 		PublicURL: *publicURL, Logger: logger, WebhookURL: *webhookURL, WebhookSecret: *webhookSecret,
-		MaxObjectsPerTenant: *maxObjects, Retention: *retention, MaxTenants: *maxTenants, WebhookRefusePrivate: *webhookRefusePrivate,
+		MaxObjectsPerTenant: *maxObjects, MaxObjectsTotal: *maxObjectsTotal, Retention: *retention, MaxTenants: *maxTenants, WebhookRefusePrivate: *webhookRefusePrivate,
 		UndocumentedFields: fields, Version: mockVersion(),
+		DatabaseURL: *databaseURL, DatabasePoolSize: *databasePool,
 	}
 	if cfg.Rules, err = fixtures.Load(*fixturesFile); err != nil {
 		return err
@@ -144,6 +156,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	srv := httpserver.New(mock.Handler, logger, *timeouts)
+	// The dashboard's live streams stay open; Shutdown waits for open requests, so end them first.
+	srv.RegisterOnShutdown(mock.Dashboard.Close)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "klarna-mock listening on http://%s\n", ln.Addr())

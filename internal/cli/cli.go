@@ -70,14 +70,25 @@ func Parse(fs *flag.FlagSet, args []string, stdout io.Writer, help func(io.Write
 	return false, nil
 }
 
-// IsHelp reports whether arg asks for help, so that a command can give help when it is asked for
-// after its positional arguments, where the flag package no longer looks.
-func IsHelp(arg string) bool {
-	switch arg {
-	case "-h", "-help", "--help":
-		return true
+// ParseInterspersed is Parse for a command whose flags may come anywhere among its positional
+// arguments, before, between or after them (klarna-mock rules get --api-key KEY), as people
+// write commands; the flag package alone stops at the first positional argument. It returns the
+// positional arguments in order. "-" is a positional argument, and everything after "--" is one.
+func ParseInterspersed(fs *flag.FlagSet, args []string, stdout io.Writer, help func(io.Writer)) (positional []string, helped bool, err error) {
+	for {
+		if helped, err := Parse(fs, args, stdout, help); helped || err != nil {
+			return nil, helped, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, false, nil
+		}
+		if parsed := len(args) - len(rest); parsed > 0 && args[parsed-1] == "--" {
+			return append(positional, rest...), false, nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
 	}
-	return false
 }
 
 // PrintFlags writes the flags of fs and their defaults to w, as the flag package formats them.

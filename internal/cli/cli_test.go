@@ -75,13 +75,45 @@ func TestParse(t *testing.T) {
 	}
 }
 
-func TestIsHelp(t *testing.T) {
+func TestParseInterspersed(t *testing.T) {
 	t.Parallel()
-	for _, arg := range []string{"-h", "-help", "--help"} {
-		require.True(t, IsHelp(arg), arg)
-	}
-	for _, arg := range []string{"", "help", "-x", "--helpme"} {
-		require.False(t, IsHelp(arg), arg)
+	for name, tt := range map[string]struct {
+		args           []string
+		wantPositional []string
+		wantN          int
+		wantHelp       bool
+		wantErr        string
+	}{
+		"flags first":         {args: []string{"-n", "3", "get", "x"}, wantPositional: []string{"get", "x"}, wantN: 3},
+		"flags after":         {args: []string{"get", "x", "--n", "4"}, wantPositional: []string{"get", "x"}, wantN: 4},
+		"flags between":       {args: []string{"get", "-n=5", "x"}, wantPositional: []string{"get", "x"}, wantN: 5},
+		"no positional":       {args: []string{"-n", "2"}, wantN: 2},
+		"dash is positional":  {args: []string{"add", "-", "-n", "6"}, wantPositional: []string{"add", "-"}, wantN: 6},
+		"after -- positional": {args: []string{"add", "-n", "7", "--", "-n", "--help"}, wantPositional: []string{"add", "-n", "--help"}, wantN: 7},
+		"help after":          {args: []string{"get", "x", "--help"}, wantHelp: true},
+		"unknown flag after":  {args: []string{"get", "-nope"}, wantErr: "usage: flag provided but not defined: -nope (see tool --help)"},
+		"value missing after": {args: []string{"get", "-n"}, wantErr: "flag needs an argument: -n"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			fs := flag.NewFlagSet("tool", flag.ContinueOnError)
+			n := fs.Int("n", 1, "how many")
+			var stdout bytes.Buffer
+			positional, helped, err := ParseInterspersed(fs, tt.args, &stdout, func(w io.Writer) { _, _ = io.WriteString(w, "Usage: tool\n") })
+			if tt.wantErr != "" {
+				require.ErrorIs(t, err, ErrUsage)
+				require.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.wantHelp, helped)
+			if tt.wantHelp {
+				require.Equal(t, "Usage: tool\n", stdout.String())
+				return
+			}
+			require.Equal(t, tt.wantPositional, positional)
+			require.Equal(t, tt.wantN, *n)
+		})
 	}
 }
 

@@ -15,6 +15,8 @@ import (
 	"github.com/klarna-mock/klarna-mock/fixtures"
 	"github.com/klarna-mock/klarna-mock/mockserver"
 	"github.com/klarna-mock/klarna-mock/mockserver/clock"
+	"github.com/klarna-mock/klarna-mock/mockserver/dashboard"
+	"github.com/klarna-mock/klarna-mock/mockserver/faults"
 	mockhttp "github.com/klarna-mock/klarna-mock/mockserver/http"
 	"github.com/klarna-mock/klarna-mock/mockserver/memdb"
 	"github.com/klarna-mock/klarna-mock/mockserver/metrics"
@@ -37,6 +39,9 @@ type Config struct {
 	// customer tokens, ...) one tenant may hold; 0 means memdb.DefaultMaxPerTenant. A tenant at
 	// its quota makes room by dropping its own finished objects, or gets a 429 QUOTA_EXCEEDED.
 	MaxObjectsPerTenant int
+	// MaxObjectsTotal is how many objects of all kinds the in-memory store holds for all tenants
+	// together, shared fairly between them (see package memdb); 0 means memdb.DefaultMaxTotal.
+	MaxObjectsTotal int
 	// Retention is how long, on its tenant's clock, a finished object stays readable before the
 	// prune loop removes it; 0 or less means memdb.DefaultRetention. A tenant that holds nothing
 	// and has not called for as long is forgotten altogether: its clock, journal and timers.
@@ -65,6 +70,11 @@ type Config struct {
 	// Version is the mock's version as /readyz and the metrics report it; empty means Version(),
 	// the one the build recorded.
 	Version string
+	// DatabaseURL chooses PostgreSQL as the store (docs/storage.md): the state survives a
+	// restart. Empty keeps it in memory (memdb). DatabasePoolSize bounds the connections; 0 means
+	// postgres.DefaultPoolSize.
+	DatabaseURL      string
+	DatabasePoolSize int
 	// Ready are checks /readyz makes besides the mock's own (the contracts compiled, the store
 	// answering): a part the caller's setup cannot serve without, such as a database.
 	Ready []mockhttp.ReadyCheck
@@ -82,16 +92,27 @@ type Mock struct {
 	Clock    *clock.Clock
 	// Metrics are the mock's metrics, served at GET /metrics, in a registry of the mock's own;
 	// the parts of the mock record into it (see package metrics).
-	Metrics  *metrics.Metrics
+	Metrics *metrics.Metrics
+	// Faults are the tenants' faults (POST /mock/v1/faults); a reset removes the tenant's.
+	Faults *faults.Registry
+	// Dashboard is the dashboard at /dashboard; a server about to shut down closes it
+	// (Dashboard.Close), so that its live streams do not hold the shutdown up.
+	Dashboard *dashboard.Dashboard
+
 	ownClock bool
-	store    *memdb.Store
+	store    backend
 	server   *mockhttp.Server
 	// retention is Config.Retention with its default applied.
 	retention time.Duration
-	log       *slog.Logger
-	// stop ends the prune loop, which closes pruned when it has returned.
-	stop, pruned chan struct{}
-	stopOnce     sync.Once
+	// maxObjects is Config.MaxObjectsPerTenant with its default applied; stateMu makes state
+	// imports one at a time (state.go).
+	maxObjects int
+	stateMu    sync.Mutex
+	log        *slog.Logger
+	// stop ends the prune loop and the sync loop (shared.go), which close pruned and synced
+	// when they have returned.
+	stop, pruned, synced chan struct{}
+	stopOnce             sync.Once
 }
 
 // New assembles a mock.
@@ -107,19 +128,22 @@ func New(cfg Config) (*Mock, error) {
 			return nil, fmt.Errorf("default fixtures: %w", err)
 		}
 	}
-	m := &Mock{Clock: cfg.Clock}
+	m := &Mock{Clock: cfg.Clock, Faults: faults.NewRegistry(0)}
 	if m.Clock == nil {
 		m.Clock, m.ownClock = clock.NewReal(), true
 	}
 	m.retention = positiveOr(cfg.Retention, memdb.DefaultRetention)
-	store, err := memdb.New(memdb.Config{MaxObjectsPerTenant: cfg.MaxObjectsPerTenant, Retention: m.retention, Clock: m.Clock})
+	m.maxObjects = cmp.Or(max(cfg.MaxObjectsPerTenant, 0), memdb.DefaultMaxPerTenant)
+	store, err := openStore(cfg, m.retention, m.Clock, logger)
 	if err != nil {
 		return nil, err
 	}
 	m.store, m.log = store, logger
 	version := cmp.Or(cfg.Version, Version())
 	m.Metrics = metrics.New(version)
-	m.Notifier, err = webhook.New(store.Notifications(), webhook.Config{
+	// The dashboard's hub hears of every change the service, the notifier and the server make.
+	hub := dashboard.NewHub()
+	m.Notifier, err = webhook.New(hub.ObserveNotifications(store.Notifications()), webhook.Config{
 		Outcome:          m.deliveryOutcome,
 		Clock:            m.Clock,
 		Client:           cfg.WebhookClient,
@@ -128,11 +152,13 @@ func New(cfg Config) (*Mock, error) {
 		StaticSecret:     cfg.WebhookSecret,
 		StaticEventTypes: cfg.WebhookEventTypes,
 		RefusePrivate:    cfg.WebhookRefusePrivate,
+		Claims:           store.claims(),
+		PauseChanged:     m.pauseChanged,
 	})
 	if err != nil {
 		return nil, err
 	}
-	m.Service = mockserver.NewService(mockserver.Config{Store: store, Rules: set, Clock: m.Clock, Publisher: m.Notifier, Logger: logger})
+	m.Service = mockserver.NewService(mockserver.Config{Store: hub.ObserveStore(store), Rules: set, Clock: m.Clock, Publisher: m.Notifier, Logger: logger})
 	srv, err := mockhttp.NewServer(mockhttp.Deps{
 		Service:            m.Service,
 		Store:              store,
@@ -142,9 +168,13 @@ func New(cfg Config) (*Mock, error) {
 		MaxTenants:         cfg.MaxTenants,
 		UndocumentedFields: cfg.UndocumentedFields,
 		Reset:              m.Reset,
+		State:              m,
 		Metrics:            m.Metrics,
 		Version:            version,
 		Ready:              append(m.readyChecks(), cfg.Ready...),
+		Faults:             m.Faults,
+		Journaled:          hub.Journaled,
+		ClockMoved:         m.ClockMoved,
 	})
 	if err != nil {
 		return nil, err
@@ -153,11 +183,27 @@ func New(cfg Config) (*Mock, error) {
 		return nil, err
 	}
 	m.Handler, m.server = srv, srv
+	m.Dashboard, err = dashboard.New(dashboard.Deps{Service: m.Service, Store: store, Server: srv, Notifier: m.Notifier, Hub: hub, Faults: m.Faults, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	if err := srv.EnableDashboard(m.Dashboard); err != nil {
+		return nil, err
+	}
 	if err := m.watch(); err != nil {
 		return nil, err
 	}
-	m.stop, m.pruned = make(chan struct{}), make(chan struct{})
+	if err := m.resume(); err != nil {
+		store.close()
+		return nil, err
+	}
+	m.stop, m.pruned, m.synced = make(chan struct{}), make(chan struct{}), make(chan struct{})
 	go m.pruneLoop(positiveOr(cfg.PruneInterval, DefaultPruneInterval))
+	if s := store.shared(); s != nil {
+		go m.syncLoop(s.db)
+	} else {
+		close(m.synced)
+	}
 	return m, nil
 }
 
@@ -200,7 +246,7 @@ func (m *Mock) Prune() error {
 		return err
 	}
 	for _, id := range m.server.IdleTenants(m.Clock.Now().Add(-m.retention)) {
-		if len(m.store.Count(id)) > 0 {
+		if held, err := m.store.Count(id); err != nil || len(held) > 0 {
 			continue
 		}
 		if err := m.forgetTenant(id); err != nil {
@@ -213,12 +259,17 @@ func (m *Mock) Prune() error {
 
 // Reset wipes a tenant, as POST /mock/v1/reset does for the caller's: its objects of every kind
 // (live ones too: active customer tokens, webhooks, signing keys), idempotency records,
-// deliveries with their queues, journal, clock and timers, and its place among the tenants, so it
-// no longer counts against MaxTenants and its next call admits it as a new one. It returns how
-// many stored objects the tenant held as the reset began. Another tenant is not touched.
+// deliveries with their queues, journal, faults, clock and timers, and its place among the
+// tenants, so it no longer counts against MaxTenants and its next call admits it as a new one. It
+// returns how many stored objects the tenant held as the reset began. Another tenant is not
+// touched.
 func (m *Mock) Reset(tenant string) (int, error) {
 	held := 0
-	for _, n := range m.store.Count(tenant) {
+	counts, err := m.store.Count(tenant)
+	if err != nil {
+		return 0, err
+	}
+	for _, n := range counts {
 		held += n
 	}
 	if err := m.forgetTenant(tenant); err != nil {
@@ -238,13 +289,29 @@ func (m *Mock) Tenants() int { return m.server.Tenants() }
 // timers ran on the clock just forgotten, and they go with the rest rather than linger without
 // them.
 func (m *Mock) forgetTenant(id string) error {
+	if s := m.store.shared(); s != nil {
+		// No sync runs meanwhile, which could take up the settings being removed again.
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		delete(s.tenants, id)
+	}
+	if err := m.forgetLocally(id); err != nil {
+		return err
+	}
+	return m.store.ForgetTenant(id)
+}
+
+// forgetLocally drops what the mock keeps of a tenant in memory, for forgetTenant and for a
+// tenant another mock on the same database forgot (shared.go).
+func (m *Mock) forgetLocally(id string) error {
 	m.server.ForgetTenant(id)
 	m.Service.ForgetTenant(id)
+	m.Faults.ForgetTenant(id)
 	if err := m.Notifier.ForgetTenant(id); err != nil {
 		return err
 	}
 	m.Clock.ForgetTenant(id)
-	return m.store.ForgetTenant(id)
+	return nil
 }
 
 // Close stops what the mock runs in the background: the prune loop, and the webhook attempts in
@@ -253,8 +320,14 @@ func (m *Mock) forgetTenant(id string) error {
 // too.
 func (m *Mock) Close(ctx context.Context) ([]*webhook.Delivery, error) {
 	m.stopOnce.Do(func() { close(m.stop) })
+	m.Dashboard.Close()
 	<-m.pruned
+	<-m.synced
 	undelivered, err := m.Notifier.Close(ctx)
+	if serr := m.syncSettings(); serr != nil {
+		m.log.Error("saving the tenants' settings at shutdown", "err", serr)
+	}
+	m.store.close()
 	if m.ownClock {
 		m.Clock.Close()
 	}

@@ -1,10 +1,8 @@
 package app
 
 import (
-	"context"
 	"runtime/debug"
 
-	"github.com/klarna-mock/klarna-mock/mockserver"
 	mockhttp "github.com/klarna-mock/klarna-mock/mockserver/http"
 	"github.com/klarna-mock/klarna-mock/mockserver/metrics"
 	"github.com/klarna-mock/klarna-mock/mockserver/webhook"
@@ -45,14 +43,10 @@ func Version() string {
 	return revision + modified
 }
 
-// readyChecks are what /readyz checks besides the contracts: the store answering a read. A mock
-// on a database would add the database answering here.
+// readyChecks are what /readyz checks besides the contracts: the store answering, the database
+// when the mock keeps its state in one.
 func (m *Mock) readyChecks() []mockhttp.ReadyCheck {
-	return []mockhttp.ReadyCheck{{
-		Name: "store",
-		// go-memdb's reads never wait for a writer, so the read needs no deadline of its own.
-		Check: func(context.Context) error { return m.store.View(func(mockserver.Tx) error { return nil }) },
-	}}
+	return []mockhttp.ReadyCheck{m.store.readyCheck()}
 }
 
 // watch registers the metrics read from the mock's state at each scrape.

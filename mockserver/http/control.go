@@ -50,9 +50,7 @@ func (s *Server) readClock(w http.ResponseWriter, r *request) error {
 	return writeJSON(w, http.StatusOK, stateOf(s.svc.ClockOf(r.tenant)))
 }
 
-// advanceClock moves the caller's tenant clock forward, firing every expiry and webhook retry of
-// that tenant that falls due on the way; other tenants' clocks stay where they are. A negative,
-// absurdly long or overflowing move is a 400 on duration, and leaves the clock as it was.
+// advanceClock moves the caller's tenant clock forward (AdvanceClock).
 func (s *Server) advanceClock(w http.ResponseWriter, r *request) error {
 	var in struct {
 		Duration string `json:"duration"`
@@ -60,15 +58,29 @@ func (s *Server) advanceClock(w http.ResponseWriter, r *request) error {
 	if err := decodeJSON(r.body, &in); err != nil {
 		return err
 	}
-	d, err := parseDuration(in.Duration)
+	if err := s.AdvanceClock(r.tenant, in.Duration); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, stateOf(s.svc.ClockOf(r.tenant)))
+}
+
+// AdvanceClock moves the tenant's clock forward by duration, an ISO 8601 (PT1H) or Go (90m)
+// one, firing every expiry and webhook retry of that tenant that falls due on the way; other
+// tenants' clocks stay where they are. A negative, absurdly long or overflowing move is a 400 on
+// duration, and leaves the clock as it was. POST /mock/v1/clock/advance and the dashboard move
+// the clock through it.
+func (s *Server) AdvanceClock(tenant, duration string) error {
+	d, err := parseDuration(duration)
 	if err != nil {
 		return mockserver.Invalid("duration", err.Error())
 	}
-	c := s.svc.ClockOf(r.tenant)
-	if _, err := c.TryAdvance(d); err != nil {
+	if _, err := s.svc.ClockOf(tenant).TryAdvance(d); err != nil {
 		return mockserver.Invalid("duration", err.Error())
 	}
-	return writeJSON(w, http.StatusOK, stateOf(c))
+	if s.clockMoved != nil {
+		s.clockMoved(tenant)
+	}
+	return nil
 }
 
 // parseDuration takes an ISO 8601 duration (PT1H) or a Go one (90m). Both parsers refuse what a

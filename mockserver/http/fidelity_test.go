@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -166,10 +167,13 @@ func TestBackOutIsPurchaseFlowAborted(t *testing.T) {
 // account those act on by default.
 func (h *harness) direct() *harness { return h.withAccount(mockhttp.DirectAccountID) }
 
-// TestDirectPartnerPaths follows docs/klarna.md §2 (Klarna's pages for Partners that integrate
-// directly call /v2/payment/... on the same host, without /accounts/{partner_account_id}): the
-// authorize, presentation and Payment Request paths are served there, acting on the API key's own
-// account, so what one creates the account path reads too.
+// TestDirectPartnerPaths follows Klarna's pages for Partners that integrate directly ("Klarna
+// Direct": "Update a Payment Request",
+// docs.klarna.com/acquirer/klarna-direct/payment-authorization/update-payment-request/, calls
+// PUT /v2/payment/requests/{payment_request_id} on the same host, without
+// /accounts/{partner_account_id}; docs/klarna.md §2): the authorize, presentation and Payment
+// Request paths are served there, acting on the API key's own account, so what one creates the
+// account path reads too.
 func TestDirectPartnerPaths(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
@@ -184,6 +188,10 @@ func TestDirectPartnerPaths(t *testing.T) {
 	require.Equal(t, mockserver.StateSubmitted, h.direct().state(id), "the key's own account is the default direct account")
 	require.Equal(t, http.StatusNotFound, h.do(http.MethodGet, h.path("/payment/requests/"+id), nil).status, "another account does not see it")
 
+	updated := h.do(http.MethodPut, "/v2/payment/requests/"+id, map[string]any{"payment_request_reference": "updated-payment-request-reference"})
+	require.Equal(t, http.StatusOK, updated.status, updated.body)
+	require.Equal(t, "updated-payment-request-reference", updated.str("payment_request_reference"))
+
 	canceled := h.do(http.MethodDelete, "/v2/payment/requests/"+id, nil)
 	require.Equal(t, http.StatusOK, canceled.status, canceled.body)
 	require.Equal(t, mockserver.StateCanceled, canceled.str("state"))
@@ -197,7 +205,33 @@ func TestDirectPartnerPaths(t *testing.T) {
 		paths = append(paths, e.(map[string]any)["path"])
 	}
 	require.Equal(t, []any{"/v2/payment/authorize", "/v2/payment/requests/" + id, "/v2/accounts/" + mockhttp.DirectAccountID + "/payment/requests/" + id,
-		"/v2/payment/requests/" + id, "/v2/payment/presentation"}, paths, "the direct calls are journaled under the key's own account")
+		"/v2/payment/requests/" + id, "/v2/payment/requests/" + id, "/v2/payment/presentation"}, paths, "the direct calls are journaled under the key's own account")
+}
+
+// TestDirectIdentitySDKToken: the public Klarna client calls the Identity API's SDK token on the
+// account-less path too (docs/klarna.md §2), which answers as the account path does
+// (TestIdentitySDKTokens), for the API key's own account: its customer tokens, not another's.
+func TestDirectIdentitySDKToken(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	const path = "/v2/identity/sdk-tokens"
+	anon := h.do(http.MethodPost, path, map[string]any{})
+	require.Equal(t, http.StatusOK, anon.status, anon.body)
+	require.NotEmpty(t, anon.str("sdk_token"))
+	require.Equal(t, testStart.Add(time.Hour).Format(time.RFC3339), anon.str("expires_at"))
+
+	own := h.direct().customerToken("payment:customer_present", "jane@example.com")
+	known := h.do(http.MethodPost, path, map[string]any{}, "Klarna-Customer-Token", own)
+	require.Equal(t, http.StatusOK, known.status, known.body)
+	require.NotEmpty(t, known.str("sdk_token"))
+	requireError(t, h.do(http.MethodPost, path, map[string]any{}, "Klarna-Customer-Token", h.customerToken("payment:customer_present", "john@example.com")),
+		http.StatusBadRequest, mockserver.CodeValidation, "Klarna-Customer-Token")
+
+	var paths []any
+	for _, e := range h.direct().journal("?path_contains=/identity/") {
+		paths = append(paths, e.(map[string]any)["path"])
+	}
+	require.Equal(t, []any{path, path, path}, paths, "journaled under the key's own account")
 }
 
 // TestDirectPathsUseTheMappedAccount: with an accounts file, a key's direct calls act on the

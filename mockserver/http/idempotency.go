@@ -13,6 +13,10 @@ import (
 // IdempotencyWindow is how long a Klarna-Idempotency-Key is honoured.
 const IdempotencyWindow = 24 * time.Hour
 
+// keyInFlightPoll is how often a duplicate looks again for the answer of a first request that
+// another process on the same store is running (mockserver.ErrKeyInFlight).
+const keyInFlightPoll = 20 * time.Millisecond
+
 // flight is an idempotent request being processed; duplicates wait on done.
 type flight struct{ done chan struct{} }
 
@@ -50,6 +54,15 @@ func (s *Server) idempotently(w http.ResponseWriter, r *request, key string, h h
 		delete(s.inflight, id)
 		s.inflightMu.Unlock()
 		close(f.done)
+		if errors.Is(err, mockserver.ErrKeyInFlight) {
+			// Another process on the same store runs the first request: wait for its answer.
+			select {
+			case <-time.After(keyInFlightPoll):
+				continue
+			case <-r.Context().Done():
+				return r.Context().Err()
+			}
+		}
 		return err
 	}
 }

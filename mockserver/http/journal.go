@@ -19,16 +19,30 @@ import (
 // keeps memory bounded under load.
 const JournalPerTenant = 1000
 
-// JournalBytesPerTenant is how many bytes of request bodies the journal keeps for each tenant
-// (4 MiB). With the entry count it bounds the journal's memory by configuration: at most
-// JournalBytesPerTenant plus JournalPerTenant small entries per tenant, times the tenant limit,
-// whatever the tenants send; the oldest entries go first.
+// JournalBytesPerTenant is how many bytes of bodies, requests' and answers', the journal keeps
+// for each tenant (4 MiB). With the entry count it bounds the journal's memory by
+// configuration: at most JournalBytesPerTenant plus JournalPerTenant small entries per tenant,
+// times the tenant limit, whatever the tenants send; the oldest entries go first.
 const JournalBytesPerTenant = 4 << 20
+
+// JournalBytesTotal is how much the journal keeps for all tenants together (16 MiB), counting
+// each entry as its body and answer plus journalEntryCost: the per-tenant bounds times the
+// tenant limit would be gigabytes. Beyond it the tenant whose entries cost the most loses its
+// oldest, so one tenant's load pushes out its own entries before another's.
+const JournalBytesTotal = 16 << 20
+
+// journalEntryCost is about what an entry holds beyond its body: the entry, its headers and its
+// share of the ring's slice (measured with BenchmarkStepUpBytes in bench/memload).
+const journalEntryCost = 1 << 10
 
 // JournalMaxBody is the most of a request body a journal entry keeps (64 KiB). A longer body is
 // cut there and ends with a marker saying how many bytes were left out, and the entry says
 // body_truncated, so a reader never mistakes it for what was sent.
 const JournalMaxBody = 64 << 10
+
+// JournalMaxAnswer is the most of an answer's body a journal entry keeps (16 KiB): Klarna's
+// answers are far smaller, error answers included (their errors lists are capped).
+const JournalMaxAnswer = 16 << 10
 
 // JournalEntry is one request an account sent to Klarna's API, as the mock received it. Tests use
 // the journal to check what an Acquiring Partner actually sent: headers forwarded unaltered,
@@ -46,9 +60,16 @@ type JournalEntry struct {
 	// followed by the truncation marker.
 	BodyTruncated bool `json:"body_truncated,omitempty"`
 	Status        int  `json:"status"`
+	// Answer is the body the mock answered, as it went out, its first JournalMaxAnswer bytes;
+	// AnswerTruncated reports that it went on. Absent for an answer without a body.
+	Answer          string `json:"answer,omitempty"`
+	AnswerTruncated bool   `json:"answer_truncated,omitempty"`
 	// Rule names the outcome rule that decided an authorize call, as its Klarna-Mock-Rule
 	// header did; absent for other calls and for refused ones.
 	Rule string `json:"rule,omitempty"`
+	// Fault is the id of the fault that hit the call, as its Klarna-Mock-Fault header said;
+	// absent for calls no fault hit.
+	Fault string `json:"fault,omitempty"`
 	// Warnings are the body properties the contract does not describe that the mock accepted
 	// (FieldPolicy WarnUndocumented); absent when there were none.
 	Warnings []Warning `json:"warnings,omitempty"`
@@ -66,6 +87,8 @@ type Warning struct {
 type journal struct {
 	mu      sync.Mutex
 	tenants map[string]*journalRing
+	// cost is what the rings hold, by their cost, bounded by JournalBytesTotal.
+	cost int
 }
 
 // journalRing is one tenant's entries in the order received: entries[head:] are kept, at most
@@ -82,24 +105,34 @@ type journalRing struct {
 // more than twice the bound.
 func (r *journalRing) push(e JournalEntry) {
 	r.entries = append(r.entries, e)
-	r.bytes += len(e.Body)
+	r.bytes += len(e.Body) + len(e.Answer)
 	for len(r.entries)-r.head > JournalPerTenant || (r.bytes > JournalBytesPerTenant && len(r.entries)-r.head > 1) {
-		r.bytes -= len(r.entries[r.head].Body)
-		r.entries[r.head] = JournalEntry{}
-		r.head++
+		r.dropOldest()
 	}
-	if r.head > 0 && r.head >= len(r.entries)-r.head {
+}
+
+// dropOldest drops the oldest entry kept, of which there must be one.
+func (r *journalRing) dropOldest() {
+	r.bytes -= len(r.entries[r.head].Body) + len(r.entries[r.head].Answer)
+	r.entries[r.head] = JournalEntry{}
+	r.head++
+	if r.head >= len(r.entries)-r.head {
 		r.entries = append(r.entries[:0:0], r.entries[r.head:]...)
 		r.head = 0
 	}
 }
 
+// cost is what the ring's entries count against JournalBytesTotal.
+func (r *journalRing) cost() int { return r.bytes + (len(r.entries)-r.head)*journalEntryCost }
+
 func newJournal() *journal { return &journal{tenants: map[string]*journalRing{}} }
 
 // record keeps a request in the tenant's ring, created on the tenant's first request, with the
-// rule that decided it (empty for none) and the violations the mock accepted as warnings. The
-// Authorization header is never kept.
-func (j *journal) record(tenant, scope string, at time.Time, r *http.Request, body []byte, status int, rule string, warnings []validate.Violation) {
+// rule that decided it and the fault that hit it (empty for none) and the violations the mock
+// accepted as warnings. The
+// Authorization header is never kept. answer is the start of the answer's body as it went out
+// (httpserver.StatusWriter.Kept), of which the entry keeps JournalMaxAnswer bytes.
+func (j *journal) record(tenant, scope string, at time.Time, r *http.Request, body []byte, status int, rule, fault string, warnings []validate.Violation, answer ...byte) {
 	headers := make(map[string]string, len(r.Header))
 	for k, v := range r.Header {
 		if k == "Authorization" || len(v) == 0 {
@@ -107,8 +140,12 @@ func (j *journal) record(tenant, scope string, at time.Time, r *http.Request, bo
 		}
 		headers[k] = v[0]
 	}
-	e := JournalEntry{ReceivedAt: at, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Headers: headers, Status: status, Rule: rule, scope: scope}
+	e := JournalEntry{ReceivedAt: at, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Headers: headers, Status: status, Rule: rule, Fault: fault, scope: scope}
 	e.Body, e.BodyTruncated = journalBody(body)
+	if len(answer) > 0 {
+		e.Answer = validUTF8(answer[:min(len(answer), JournalMaxAnswer)])
+		e.AnswerTruncated = len(answer) > JournalMaxAnswer
+	}
 	for _, v := range warnings {
 		e.Warnings = append(e.Warnings, Warning{Parameter: v.Parameter, Message: v.Message})
 	}
@@ -121,7 +158,32 @@ func (j *journal) record(tenant, scope string, at time.Time, r *http.Request, bo
 	}
 	ring.seq++
 	e.Seq = ring.seq
+	before := ring.cost()
 	ring.push(e)
+	j.cost += ring.cost() - before
+	for j.cost > JournalBytesTotal {
+		// The scan is over the tenants, bounded by --max-tenants, and runs only once the journal
+		// is full: about one drop per entry recorded.
+		var heaviest *journalRing
+		for _, r := range j.tenants {
+			if r.head < len(r.entries) && (heaviest == nil || r.cost() > heaviest.cost()) {
+				heaviest = r
+			}
+		}
+		before := heaviest.cost()
+		heaviest.dropOldest()
+		j.cost -= before - heaviest.cost()
+	}
+}
+
+// validUTF8 returns b as a string with each run of invalid UTF-8 replaced by one U+FFFD, as
+// strings.ToValidUTF8 does; utf8.Valid checks the common case, valid, several bytes at a time,
+// where strings.ToValidUTF8 goes byte by byte.
+func validUTF8(b []byte) string {
+	if utf8.Valid(b) {
+		return string(b)
+	}
+	return strings.ToValidUTF8(string(b), "\uFFFD")
 }
 
 // journalBody is what an entry keeps of body: all of it up to JournalMaxBody bytes, otherwise
@@ -142,11 +204,14 @@ func journalBody(body []byte) (kept string, truncated bool) {
 func (j *journal) forget(tenant string) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if r := j.tenants[tenant]; r != nil {
+		j.cost -= r.cost()
+	}
 	delete(j.tenants, tenant)
 }
 
-// list returns the tenant's entries of scope in the order received, after seq since, whose path
-// contains pathContains, at most limit of the newest.
+// list returns the tenant's entries of scope (of every scope when scope is empty) in the order
+// received, after seq since, whose path contains pathContains, at most limit of the newest.
 func (j *journal) list(tenant, scope string, since uint64, pathContains string, limit int) []JournalEntry {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -156,7 +221,7 @@ func (j *journal) list(tenant, scope string, since uint64, pathContains string, 
 	}
 	var out []JournalEntry
 	for _, e := range ring.entries[ring.head:] {
-		if e.scope == scope && e.Seq > since && strings.Contains(e.Path, pathContains) {
+		if (scope == "" || e.scope == scope) && e.Seq > since && strings.Contains(e.Path, pathContains) {
 			out = append(out, e)
 		}
 	}

@@ -116,7 +116,7 @@ func viewRequest(pr *mockserver.PaymentRequest) *journeyRequest {
 	if ci := customerInteraction(pr); ci != nil {
 		v.Method = ci.Method
 	}
-	req := &pr.Request
+	req := pr.InitialRequest()
 	if req.RequestPaymentTransaction != nil {
 		v.Amount = mockserver.FormatMoney(pr.Amount, pr.Currency)
 	}
@@ -247,7 +247,7 @@ func (s *Server) journeySubmit(w http.ResponseWriter, r *request) error {
 		return s.journeyFailure(w, r, pr, err)
 	}
 	open := pr.State == mockserver.StateSubmitted || pr.State == mockserver.StateInProgress
-	if action == mockserver.JourneyApprove && open && pr.Request.RequestCustomerToken != nil && !consented(form.Get("consent")) {
+	if action == mockserver.JourneyApprove && open && pr.InitialRequest().RequestCustomerToken != nil && !consented(form.Get("consent")) {
 		return s.journeyFailure(w, r, pr, mockserver.Invalid("consent",
 			"Tick the consent box to let the merchant store your Klarna customer token, or choose another option."))
 	}

@@ -10,13 +10,16 @@ import (
 )
 
 // logRequests sets the correlation headers and, when debug logging is on, logs every request
-// with its status, duration and Klarna-Correlation-Id, and an authorize with the rule that
-// decided it.
+// with its status, duration and Klarna-Correlation-Id, an authorize with the rule that decided
+// it, and a call a fault hit with the fault.
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	logged := httpserver.LogRequests(s.log, next, func(w http.ResponseWriter, _ *http.Request) []slog.Attr {
 		attrs := []slog.Attr{slog.String("klarna_correlation_id", w.Header().Get("Klarna-Correlation-Id"))}
 		if rule := w.Header().Get(HeaderRule); rule != "" {
 			attrs = append(attrs, slog.String("rule", rule))
+		}
+		if fault := w.Header().Get(HeaderFault); fault != "" {
+			attrs = append(attrs, slog.String("fault", fault))
 		}
 		return attrs
 	})

@@ -19,19 +19,11 @@ func sessionToken(h http.Header) (token, header string) {
 }
 
 func (s *Server) authorize(w http.ResponseWriter, r *request) error {
-	var req mockserver.AuthorizeRequest
-	if err := decodeJSON(r.body, &req); err != nil {
+	call, err := s.authorizeCall(r)
+	if err != nil {
 		return err
 	}
-	token, header := sessionToken(r.Header)
-	resp, err := s.svc.Authorize(mockserver.AuthorizeCall{
-		AccountID:      r.scope,
-		Request:        &req,
-		SessionToken:   token,
-		SessionHeader:  header,
-		CustomerToken:  r.Header.Get(mockserver.HeaderCustomerToken),
-		JourneyBaseURL: s.baseURL(r.Request),
-	})
+	resp, err := s.svc.Authorize(call)
 	if err != nil {
 		return err
 	}

@@ -46,9 +46,11 @@ func (s *Server) routes() error {
 		{method: http.MethodPost, path: direct + "/payment/requests", contract: contractPayments, journaled: true, direct: true, idempotent: true, handle: s.createPaymentRequest},
 		{method: http.MethodGet, path: direct + "/payment/requests/{payment_request_id}", contract: contractPayments, journaled: true, direct: true, handle: s.readPaymentRequest},
 		{method: http.MethodDelete, path: direct + "/payment/requests/{payment_request_id}", contract: contractPayments, journaled: true, direct: true, handle: s.cancelPaymentRequest},
+		{method: http.MethodPut, path: direct + "/payment/requests/{payment_request_id}", contract: contractPayments, journaled: true, direct: true, idempotent: true, handle: bodyCall(http.StatusOK, s.updatePaymentRequest)},
 
 		// Klarna's Identity API (klarna-identity.yaml): SDK tokens and customer tokens.
 		{method: http.MethodPost, path: account + "/identity/sdk-tokens", contract: contractIdentity, journaled: true, idempotent: true, handle: s.identitySDKToken},
+		{method: http.MethodPost, path: direct + "/identity/sdk-tokens", contract: contractIdentity, journaled: true, direct: true, idempotent: true, handle: s.identitySDKToken},
 		{method: http.MethodPost, path: account + "/identity/customer-tokens/introspect", contract: contractIdentity, journaled: true, idempotent: true, handle: s.introspectCustomerToken},
 		{method: http.MethodPost, path: account + "/identity/customer-tokens/revoke", contract: contractIdentity, journaled: true, idempotent: true, handle: s.revokeIdentityCustomerToken},
 
@@ -73,6 +75,14 @@ func (s *Server) routes() error {
 		{method: http.MethodDelete, path: control + "/rules", contract: contractControl, handle: s.deleteRules},
 		// Not idempotent: a stored answer would be an object of the tenant the reset just wiped.
 		{method: http.MethodPost, path: control + "/reset", contract: contractControl, handle: s.resetTenant},
+		// The caller's faults (faults.go), which make Klarna's API misbehave for its calls.
+		{method: http.MethodGet, path: control + "/faults", contract: contractControl, handle: s.listFaults},
+		{method: http.MethodPost, path: control + "/faults", contract: contractControl, handle: s.createFault},
+		{method: http.MethodDelete, path: control + "/faults", contract: contractControl, handle: s.clearFaults},
+		{method: http.MethodDelete, path: control + "/faults/{fault_id}", contract: contractControl, handle: s.deleteFault},
+		// The caller's whole state as one document (state.go), larger than an API call's body.
+		{method: http.MethodGet, path: control + "/state", contract: contractControl, handle: s.exportState},
+		{method: http.MethodPut, path: control + "/state", contract: contractControl, maxBody: MaxStateBytes, handle: s.importState},
 
 		// Operations (mock-control.yaml, ops.go): for probes and scrapers, so no key.
 		{method: http.MethodGet, path: "/healthz", contract: contractControl, public: true, handle: s.healthz},
@@ -88,6 +98,23 @@ func (s *Server) routes() error {
 		}
 	}
 	return nil
+}
+
+// dashboardRoutes mount the dashboard h (package mockserver/dashboard) under /dashboard, and
+// redirect / there: HTML pages and forms, documented in mock-control.yaml like the journey page,
+// with the dashboard's own sign-in (its session cookie or the API key as the API takes it), so
+// public and raw here.
+func dashboardRoutes(h http.Handler) []route {
+	var routes []route
+	for _, path := range []string{"/", "/dashboard", "/dashboard/{view}", "/dashboard/{view}/{id}", "/dashboard/{view}/{id}/{action}"} {
+		for _, method := range []string{http.MethodGet, http.MethodPost} {
+			if method == http.MethodPost && (path == "/" || path == "/dashboard") {
+				continue
+			}
+			routes = append(routes, route{method: method, path: path, public: true, raw: true, handle: passTo(h)})
+		}
+	}
+	return routes
 }
 
 // notificationRoutes are Klarna's Notifications API (klarna-notifications.yaml) and the mock's
@@ -112,7 +139,13 @@ func (s *Server) notificationRoutes(n *webhook.Notifier) []route {
 
 		{method: http.MethodGet, path: control + "/webhooks/{webhook_id}/deliveries", contract: contractControl, handle: api.listDeliveries},
 		// Before {delivery_id}: the router takes the first route that matches.
-		{method: http.MethodGet, path: control + "/deliveries/due", contract: contractControl, handle: api.dueDeliveries},
+		{method: http.MethodGet, path: control + "/deliveries/due", contract: contractControl, handle: stateCall(n.Due)},
+		{method: http.MethodGet, path: control + "/deliveries/status", contract: contractControl, handle: stateCall(n.Status)},
+		{method: http.MethodPost, path: control + "/deliveries/pause", contract: contractControl, handle: stateCall(n.Pause)},
+		{method: http.MethodPost, path: control + "/deliveries/resume", contract: contractControl, handle: stateCall(n.Resume)},
 		{method: http.MethodGet, path: control + "/deliveries/{delivery_id}", contract: contractControl, handle: objectCall("delivery_id", n.Delivery)},
+		// Webhook tools (docs/webhooks.md).
+		{method: http.MethodPost, path: control + "/deliveries/{delivery_id}/redeliver", contract: contractControl, handle: api.redeliver},
+		{method: http.MethodPost, path: control + "/webhooks/{webhook_id}/send", contract: contractControl, handle: bodyCall(http.StatusAccepted, api.sendToWebhook)},
 	}
 }

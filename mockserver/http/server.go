@@ -21,6 +21,7 @@ import (
 	"github.com/klarna-mock/klarna-mock/contracts/validate"
 	"github.com/klarna-mock/klarna-mock/internal/httpserver"
 	"github.com/klarna-mock/klarna-mock/mockserver"
+	"github.com/klarna-mock/klarna-mock/mockserver/faults"
 	"github.com/klarna-mock/klarna-mock/mockserver/metrics"
 	"github.com/klarna-mock/klarna-mock/mockserver/tenant"
 )
@@ -47,6 +48,8 @@ type Deps struct {
 	// Reset wipes a tenant for POST /mock/v1/reset and returns how many stored objects it
 	// removed (app.Mock.Reset, which reaches every part that keeps tenant state); required.
 	Reset func(tenant string) (int, error)
+	// State exports and imports a tenant for GET and PUT /mock/v1/state (app.Mock); required.
+	State State
 	// Metrics records what the server serves, for GET /metrics; nil means metrics of the
 	// server's own.
 	Metrics *metrics.Metrics
@@ -54,6 +57,15 @@ type Deps struct {
 	Version string
 	// Ready are the checks GET /readyz makes besides the contracts', such as the store answering.
 	Ready []ReadyCheck
+	// Faults are the tenants' faults (faults.go), for /mock/v1/faults and every call of Klarna's
+	// APIs; nil means a registry of the server's own.
+	Faults *faults.Registry
+	// Journaled, when set, is told the tenant of each journal entry once it is kept, for the
+	// dashboard's live updates; it must not block.
+	Journaled func(tenant string)
+	// ClockMoved, when set, is told the tenant whose clock POST /mock/v1/clock/advance moved,
+	// before the move is answered (a mock on a shared database saves it); it may block briefly.
+	ClockMoved func(tenant string)
 }
 
 // Server is the mock's HTTP handler.
@@ -75,11 +87,18 @@ type Server struct {
 	tenants    *tenant.Registry
 	fields     FieldPolicy
 	reset      func(tenant string) (int, error)
+	state      State
+	faults     *faults.Registry
+	// shutdowns holds, per http.Server serving faulted calls, a channel closed as it shuts down
+	// (faults.go).
+	shutdowns sync.Map
 	// metrics, metricsHandler, version and ready serve the operations endpoints (ops.go).
 	metrics        *metrics.Metrics
 	metricsHandler http.Handler
 	version        string
 	ready          []ReadyCheck
+	journaled      func(tenant string)
+	clockMoved     func(tenant string)
 }
 
 // NewServer builds the handler, compiling every route's contract checks once.
@@ -97,9 +116,19 @@ func NewServer(d Deps) (*Server, error) {
 		tenants:   tenant.New(cmp.Or(d.MaxTenants, DefaultMaxTenants)),
 		fields:    cmp.Or(d.UndocumentedFields, WarnUndocumented),
 		reset:     d.Reset,
+		faults:    d.Faults,
+		state:     d.State,
+		journaled: d.Journaled,
 	}
+	s.clockMoved = d.ClockMoved
 	if s.reset == nil {
 		return nil, errors.New("mockhttp: Deps.Reset is required: POST /mock/v1/reset needs it")
+	}
+	if s.faults == nil {
+		s.faults = faults.NewRegistry(0)
+	}
+	if s.state == nil {
+		return nil, errors.New("mockhttp: Deps.State is required: GET and PUT /mock/v1/state need it")
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -153,11 +182,17 @@ type route struct {
 	raw          bool   // not JSON: the handler reads and answers in its own format (HTML forms)
 	journaled    bool   // Klarna's API: kept in the journal of what each account sent
 	direct       bool   // Klarna's path for direct Partners: the account is the key's own (ownAccount)
-	handle       handlerFunc
+	maxBody      int64  // the largest body accepted; 0 means MaxBodyBytes
+	// fault is the operation faults name the route by (faults.go); set by add, empty for routes
+	// no fault hits.
+	fault  faults.Operation
+	handle handlerFunc
 }
 
 // compileContracts compiles the contract documents at once, in parallel: loading a document is
 // most of the mock's start-up time, and the mock must answer within milliseconds of starting.
+// They are the embedded ones, which contracts/validate's tests check as OpenAPI documents, so
+// they are compiled without checking them again (validate.NewTrusted).
 func (s *Server) compileContracts(names ...string) error {
 	validators := make([]*validate.Validator, len(names))
 	errs := make([]error, len(names))
@@ -166,7 +201,7 @@ func (s *Server) compileContracts(names ...string) error {
 		wg.Go(func() {
 			spec, err := contracts.Files.ReadFile(name)
 			if err == nil {
-				validators[i], err = validate.New(spec)
+				validators[i], err = validate.NewTrusted(spec)
 			}
 			if err != nil {
 				errs[i] = fmt.Errorf("contract %s: %w", name, err)
@@ -193,13 +228,21 @@ func (s *Server) add(rt route) error {
 			return fmt.Errorf("contract %s: %w", rt.contract, err)
 		}
 	}
-	h := observed(s.metrics.Operation(s.operationName(rt, op)), func(sw *httpserver.StatusWriter, hr *http.Request) {
+	name := s.operationName(rt, op)
+	rt.fault = faultOperation(rt.contract, name)
+	h := observed(s.metrics.Operation(name), func(sw *httpserver.StatusWriter, hr *http.Request) {
+		if rt.journaled {
+			sw.Keep = JournalMaxAnswer + 1 // one byte more tells an answer cut from one that fits
+		}
 		r, err := s.serve(sw, hr, rt, op)
 		if err != nil {
 			s.fail(sw, hr, err)
 		}
 		if rt.journaled && r.scope != "" {
-			s.journal.record(r.tenant, r.scope, s.svc.ClockOf(r.tenant).Now(), hr, r.body, sw.Status, sw.Header().Get(HeaderRule), r.warnings)
+			s.journal.record(r.tenant, r.scope, s.svc.ClockOf(r.tenant).Now(), hr, r.body, sw.Status, sw.Header().Get(HeaderRule), sw.Header().Get(HeaderFault), r.warnings, sw.Kept...)
+			if s.journaled != nil {
+				s.journaled(r.tenant)
+			}
 		}
 	})
 	s.router.Handle(rt.path, h).Methods(rt.method)
@@ -235,7 +278,7 @@ func (s *Server) serveRequest(w http.ResponseWriter, r *request, rt route, op *v
 		}
 	}
 	if hr.Body != nil && hr.Method != http.MethodGet && hr.Method != http.MethodDelete {
-		body, err := readBody(w, hr, rt.raw)
+		body, err := readBody(w, hr, rt.raw, cmp.Or(rt.maxBody, MaxBodyBytes))
 		if err != nil {
 			return err
 		}
@@ -251,22 +294,32 @@ func (s *Server) serveRequest(w http.ResponseWriter, r *request, rt route, op *v
 			s.log.Info("request accepted with undocumented fields", "method", hr.Method, "path", hr.URL.Path, "fields", parametersOf(r.warnings))
 		}
 	}
+	if rt.fault != "" {
+		if f := s.fireFault(r, rt); f != nil {
+			return s.injectFault(w, r, rt, f)
+		}
+	}
+	return s.handle(w, r, rt)
+}
+
+// handle calls the route's handler, once per Klarna-Idempotency-Key where the route honours one.
+func (s *Server) handle(w http.ResponseWriter, r *request, rt route) error {
 	if rt.idempotent {
-		if key := hr.Header.Get("Klarna-Idempotency-Key"); key != "" {
+		if key := r.Header.Get("Klarna-Idempotency-Key"); key != "" {
 			return s.idempotently(w, r, key, rt.handle)
 		}
 	}
 	return rt.handle(w, r)
 }
 
-// readBody reads a request body of at most MaxBodyBytes, insisting on JSON unless the route
+// readBody reads a request body of at most limit bytes, insisting on JSON unless the route
 // takes another format.
-func readBody(w http.ResponseWriter, r *http.Request, raw bool) ([]byte, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+func readBody(w http.ResponseWriter, r *http.Request, raw bool, limit int64) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		return nil, mockserver.NewError(mockserver.CodePayloadTooLarge,
-			fmt.Sprintf("The request body is larger than %d bytes.", MaxBodyBytes))
+			fmt.Sprintf("The request body is larger than %d bytes.", limit))
 	}
 	if err != nil {
 		return nil, mockserver.Invalid("body", "the request body could not be read: "+err.Error())

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/klarna-mock/klarna-mock/mockserver"
+	"github.com/klarna-mock/klarna-mock/mockserver/faults"
 	mockhttp "github.com/klarna-mock/klarna-mock/mockserver/http"
 	"github.com/klarna-mock/klarna-mock/mockserver/webhook"
 )
@@ -69,6 +70,7 @@ func TestControlAPIRefusesAnonymousCallers(t *testing.T) {
 		"customer_token":     "krn:customer-token:eu1:" + unknownID,
 		"webhook_id":         webhook.WebhookIDPrefix + unknownID,
 		"delivery_id":        webhook.DeliveryIDPrefix + unknownID,
+		"fault_id":           faults.IDPrefix + unknownID,
 	}
 	variable := regexp.MustCompile(`\{([^}]+)\}`)
 	seen := 0
