@@ -60,9 +60,12 @@ func TestDeliveriesCommand(t *testing.T) {
 		require.NoError(t, json.Unmarshal([]byte(out), v), out)
 	}
 
-	var one webhook.Delivery
-	decode(deliveries("show", first.DeliveryID), &one)
-	require.Equal(t, webhook.DeliveryDelivered, one.State)
+	// The receiver counts the call before the mock has stored its answer: wait for the record.
+	require.Eventually(t, func() bool {
+		var one webhook.Delivery
+		decode(deliveries("show", first.DeliveryID), &one)
+		return one.State == webhook.DeliveryDelivered
+	}, 10*time.Second, 5*time.Millisecond)
 	var status webhook.DeliveryStatus
 	decode(deliveries("pause"), &status)
 	require.True(t, status.Paused)
