@@ -153,12 +153,13 @@ func New(cfg Config) (*Mock, error) {
 		StaticEventTypes: cfg.WebhookEventTypes,
 		RefusePrivate:    cfg.WebhookRefusePrivate,
 		Claims:           store.claims(),
+		Outbox:           store.outbox(),
 		PauseChanged:     m.pauseChanged,
 	})
 	if err != nil {
 		return nil, err
 	}
-	m.Service = mockserver.NewService(mockserver.Config{Store: hub.ObserveStore(store), Rules: set, Clock: m.Clock, Publisher: m.Notifier, Logger: logger})
+	m.Service = mockserver.NewService(mockserver.Config{Store: hub.ObserveStore(store), Rules: set, Clock: m.Clock, Publisher: m.Notifier, Outbox: store.outbox() != nil, Logger: logger})
 	srv, err := mockhttp.NewServer(mockhttp.Deps{
 		Service:            m.Service,
 		Store:              store,
@@ -307,6 +308,7 @@ func (m *Mock) forgetLocally(id string) error {
 	m.server.ForgetTenant(id)
 	m.Service.ForgetTenant(id)
 	m.Faults.ForgetTenant(id)
+	m.Dashboard.Hub.ForgetTenant(id)
 	if err := m.Notifier.ForgetTenant(id); err != nil {
 		return err
 	}

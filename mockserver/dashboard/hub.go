@@ -38,7 +38,9 @@ type Change struct {
 }
 
 // Hub tells the dashboards watching a tenant what changed: journal entries, stored objects and
-// webhook deliveries. It costs one atomic load per change while nobody watches. Changes are
+// webhook deliveries. It also keeps the latest MaxTransitions state transitions of Payment
+// Requests, all tenants together, which the timelines show. It costs one atomic load per change
+// while nobody watches, and one append under a lock per state transition. Changes are
 // never waited for: a watcher whose backlog is full is dropped, so a stalled browser cannot slow
 // an API call. The zero value is not usable; call NewHub.
 type Hub struct {
@@ -46,6 +48,8 @@ type Hub struct {
 	mu       sync.Mutex
 	tenants  map[string]map[*watcher]struct{}
 	closed   bool
+	// history keeps the Payment Requests' state transitions for their timelines, watched or not.
+	history *history
 }
 
 // watcher is one stream's subscription: changes arrive on ch, which the hub closes when it
@@ -56,7 +60,19 @@ type watcher struct {
 }
 
 // NewHub returns a hub nobody watches yet.
-func NewHub() *Hub { return &Hub{tenants: map[string]map[*watcher]struct{}{}} }
+func NewHub() *Hub {
+	return &Hub{tenants: map[string]map[*watcher]struct{}{}, history: newHistory(MaxTransitions)}
+}
+
+// ForgetTenant drops the state transitions the hub keeps of the tenant, as the mock forgets the
+// tenant (after a reset, or idle).
+func (h *Hub) ForgetTenant(tenant string) { h.history.forget(tenant) }
+
+// transitions returns the tenant's recorded state transitions of the Payment Request, oldest
+// first.
+func (h *Hub) transitions(tenant, requestID string) []transition {
+	return h.history.of(tenant, requestID)
+}
 
 // watch subscribes to the tenant's changes, or reports false when the bounds are reached or the
 // hub is closed.
@@ -132,7 +148,8 @@ func (h *Hub) Close() {
 
 // ObserveStore returns store with every Payment Request, payment transaction and customer token
 // it stores reported to the hub once its transaction commits: every state change, whatever
-// caused it (an API call, the journey, a timer on the tenant's clock).
+// caused it (an API call, the journey, a timer on the tenant's clock). The Payment Requests'
+// state transitions are kept whether anyone watches or not.
 func (h *Hub) ObserveStore(store mockserver.Store) mockserver.Store {
 	return observedStore{Store: store, h: h}
 }
@@ -142,66 +159,118 @@ type observedStore struct {
 	h *Hub
 }
 
-// pending collects the changes of one write transaction, each with its tenant.
-type pending []tenantChange
+// record collects what one write transaction stores: the changes to tell watchers (only when
+// anyone watched as it began) and the Payment Requests' state transitions.
+type record struct {
+	notify  bool
+	changes []tenantChange
+	moves   []transition
+	// readID and readState are the Payment Request the transaction read last and its state
+	// then: a put of that request in another state is a transition from it. A put of a request
+	// not read first (the authorize that creates it, an import) is none.
+	readID, readState string
+}
 
 type tenantChange struct {
 	tenant string
 	c      Change
 }
 
-// add records a change of the object id of kind, stored for owner (a scope or a tenant).
-func (p *pending) add(owner, kind, id string) {
+// change records a change of the object id of kind, stored for owner (a scope or a tenant).
+func (r *record) change(owner, kind, id string) {
+	if !r.notify {
+		return
+	}
 	tenant, _ := mockserver.SplitScope(owner)
-	*p = append(*p, tenantChange{tenant, Change{Kind: kind, ID: id}})
+	r.changes = append(r.changes, tenantChange{tenant, Change{Kind: kind, ID: id}})
 }
 
-func (h *Hub) flush(p pending) {
-	for _, e := range p {
+// read notes the state of a Payment Request the transaction read.
+func (r *record) read(pr *mockserver.PaymentRequest) {
+	r.readID, r.readState = pr.PaymentRequestID, pr.State
+}
+
+// put records the transitions a put of pr makes. pr names only its last move, from
+// pr.PreviousState; when the state read was another, a move to pr.PreviousState came first in
+// the same transaction (Service.Act opens the journey and approves at once).
+func (r *record) put(pr *mockserver.PaymentRequest) {
+	if pr.PaymentRequestID != r.readID || pr.State == r.readState {
+		return
+	}
+	tenant, _ := mockserver.SplitScope(pr.AccountID)
+	from := r.readState
+	if pr.PreviousState != "" && pr.PreviousState != from {
+		r.moves = append(r.moves, transition{tenant: tenant, requestID: pr.PaymentRequestID, from: from, to: pr.PreviousState, at: pr.UpdatedAt})
+		from = pr.PreviousState
+	}
+	r.moves = append(r.moves, transition{tenant: tenant, requestID: pr.PaymentRequestID, from: from, to: pr.State, reason: pr.StateReason, at: pr.UpdatedAt})
+	r.readState = pr.State
+}
+
+func (h *Hub) flush(r *record) {
+	if len(r.moves) > 0 {
+		h.history.add(r.moves)
+	}
+	for _, e := range r.changes {
 		h.Notify(e.tenant, e.c)
 	}
 }
 
 func (s observedStore) Update(fn func(mockserver.Tx) error) error {
-	return observe(s.h, s.Store.Update, fn, func(tx mockserver.Tx, p *pending) mockserver.Tx { return observedTx{Tx: tx, p: p} })
+	return observe(s.h, true, s.Store.Update, fn, func(tx mockserver.Tx, r *record) mockserver.Tx { return observedTx{Tx: tx, r: r} })
 }
 
 // observe runs fn in a write transaction of update, its transaction wrapped by wrap to collect
 // what it stores, and reports that to the hub once the transaction committed. Nobody watching,
-// it runs fn as it is.
-func observe[T any](h *Hub, update func(func(T) error) error, fn func(T) error, wrap func(T, *pending) T) error {
-	if h.watching.Load() == 0 {
+// it runs fn as it is, unless always: the store's transitions are kept regardless.
+func observe[T any](h *Hub, always bool, update func(func(T) error) error, fn func(T) error, wrap func(T, *record) T) error {
+	notify := h.watching.Load() != 0
+	if !notify && !always {
 		return update(fn)
 	}
-	var p pending
+	r := &record{notify: notify}
 	err := update(func(tx T) error {
-		p = p[:0] // a store may run fn again
-		return fn(wrap(tx, &p))
+		// A store may run fn again.
+		*r = record{notify: notify, changes: r.changes[:0], moves: r.moves[:0]}
+		return fn(wrap(tx, r))
 	})
 	if err == nil {
-		h.flush(p)
+		h.flush(r)
 	}
 	return err
 }
 
-// observedTx records what a write transaction stores; every other method is the store's own.
+// observedTx records what a write transaction reads and stores of Payment Requests, and what it
+// stores of the rest; every other method is the store's own.
 type observedTx struct {
 	mockserver.Tx
-	p *pending
+	r *record
+}
+
+func (t observedTx) PaymentRequest(accountID, id string) (*mockserver.PaymentRequest, error) {
+	pr, err := t.Tx.PaymentRequest(accountID, id)
+	if err == nil {
+		t.r.read(pr)
+	}
+	return pr, err
 }
 
 func (t observedTx) PutPaymentRequest(pr *mockserver.PaymentRequest) error {
-	t.p.add(pr.AccountID, ChangeRequest, pr.PaymentRequestID)
-	return t.Tx.PutPaymentRequest(pr)
+	if err := t.Tx.PutPaymentRequest(pr); err != nil {
+		return err
+	}
+	t.r.change(pr.AccountID, ChangeRequest, pr.PaymentRequestID)
+	t.r.put(pr)
+	return nil
 }
 
 func (t observedTx) PutPaymentTransaction(tr *mockserver.PaymentTransaction) error {
-	t.p.add(tr.AccountID, ChangeTx, tr.PaymentTransactionID)
+	t.r.change(tr.AccountID, ChangeTx, tr.PaymentTransactionID)
 	return t.Tx.PutPaymentTransaction(tr)
 }
 
 func (t observedTx) PutCustomerToken(ct *mockserver.CustomerToken) error {
-	t.p.add(ct.AccountID, ChangeToken, ct.Token)
+	t.r.change(ct.AccountID, ChangeToken, ct.Token)
 	return t.Tx.PutCustomerToken(ct)
 }
 
@@ -217,15 +286,15 @@ type observedNotifications struct {
 }
 
 func (s observedNotifications) Update(fn func(webhook.Tx) error) error {
-	return observe(s.h, s.Store.Update, fn, func(tx webhook.Tx, p *pending) webhook.Tx { return observedWebhookTx{Tx: tx, p: p} })
+	return observe(s.h, false, s.Store.Update, fn, func(tx webhook.Tx, r *record) webhook.Tx { return observedWebhookTx{Tx: tx, r: r} })
 }
 
 type observedWebhookTx struct {
 	webhook.Tx
-	p *pending
+	r *record
 }
 
 func (t observedWebhookTx) PutDelivery(d *webhook.Delivery) error {
-	t.p.add(d.AccountID, ChangeDelivery, d.DeliveryID)
+	t.r.change(d.AccountID, ChangeDelivery, d.DeliveryID)
 	return t.Tx.PutDelivery(d)
 }

@@ -329,23 +329,30 @@ func allowed(pr *mockserver.PaymentRequest, action string) bool {
 	return false
 }
 
-// timeline puts together what the request records of its life: its creation, its last change,
-// completion and cancellation, and its expiry, each once, in time order, and each state-change
-// event the mock delivered for it.
-func timeline(pr *mockserver.PaymentRequest, deliveries []*webhook.Delivery) []moment {
+// timeline puts together a request's life in time order: its creation; each state transition
+// the hub recorded (every one since the mock started, up to MaxTransitions of all tenants);
+// what the request itself records of the transitions the hub did not see (it is older than the
+// history, or imported): its completion and the move to its current state; each state-change
+// event the mock delivered for it; when it was finalized and when it expires.
+func timeline(pr *mockserver.PaymentRequest, moves []transition, deliveries []*webhook.Delivery) []moment {
 	ms := []moment{{At: pr.CreatedAt, State: mockserver.StateSubmitted, Note: "created by the authorize that stepped up"}}
-	if pr.CompletedAt != nil {
-		ms = append(ms, moment{At: *pr.CompletedAt, State: mockserver.StateCompleted, Note: "approved by the customer"})
+	for _, t := range moves {
+		ms = append(ms, moment{At: t.at, State: t.to, Note: describe(t.from, t.to, t.reason)})
 	}
-	if pr.CanceledAt != nil {
-		ms = append(ms, moment{At: *pr.CanceledAt, State: mockserver.StateCanceled, Note: "canceled by the Partner"})
+	// A request completes once, so a recorded completion is the one it records; and its
+	// current state was entered by its last recorded move if that move ended there.
+	if pr.CompletedAt != nil && !slices.ContainsFunc(moves, func(t transition) bool { return t.to == mockserver.StateCompleted }) {
+		ms = append(ms, moment{At: *pr.CompletedAt, State: mockserver.StateCompleted, Note: describe(mockserver.StateInProgress, mockserver.StateCompleted, "")})
 	}
-	if pr.UpdatedAt.After(pr.CreatedAt) && pr.UpdatedAt != ptrTime(pr.CompletedAt) && pr.UpdatedAt != ptrTime(pr.CanceledAt) {
-		note := "from " + pr.PreviousState
-		if pr.StateReason != "" {
-			note += ", " + pr.StateReason
+	entered := len(moves) > 0 && moves[len(moves)-1].to == pr.State
+	if pr.PreviousState != "" && pr.State != mockserver.StateCompleted && !entered {
+		// The move set updated_at, unless a later change that is no move set it again (an
+		// update while SUBMITTED); a cancellation keeps its own time.
+		at := pr.UpdatedAt
+		if pr.CanceledAt != nil {
+			at = *pr.CanceledAt
 		}
-		ms = append(ms, moment{At: pr.UpdatedAt, State: pr.State, Note: note})
+		ms = append(ms, moment{At: at, State: pr.State, Note: describe(pr.PreviousState, pr.State, pr.StateReason)})
 	}
 	seen := map[string]bool{}
 	for _, d := range deliveries {
@@ -365,11 +372,19 @@ func timeline(pr *mockserver.PaymentRequest, deliveries []*webhook.Delivery) []m
 	return ms
 }
 
-func ptrTime(t *time.Time) time.Time {
-	if t == nil {
-		return time.Time{}
+// describe is the note of a move of a request's state.
+func describe(from, to, reason string) string {
+	note := "from " + from
+	if reason != "" {
+		note += ", " + reason
 	}
-	return *t
+	switch to {
+	case mockserver.StateCompleted:
+		note += ": approved by the customer"
+	case mockserver.StateCanceled:
+		note += ": canceled by the Partner"
+	}
+	return note
 }
 
 func (db *Dashboard) paymentRequest(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -393,7 +408,7 @@ func (db *Dashboard) paymentRequest(w http.ResponseWriter, r *http.Request, s *s
 	if d.Deliveries, err = db.subjectDeliveries(s.tenant, pr.PaymentRequestID); err != nil {
 		return err
 	}
-	d.Timeline = timeline(pr, d.Deliveries)
+	d.Timeline = timeline(pr, db.Hub.transitions(s.tenant, pr.PaymentRequestID), d.Deliveries)
 	db.render(w, r, http.StatusOK, "payment-request", base(r, s, "Payment Request "+shortID(pr.PaymentRequestID), "payment-requests", d))
 	return nil
 }
