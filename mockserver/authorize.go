@@ -290,7 +290,7 @@ func (s *Service) approve(call AuthorizeCall, charged *CustomerToken, session *N
 			}
 			resp.CustomerTokenResponse = &CustomerTokenResponse{Result: ResultApproved, CustomerToken: ct}
 		}
-		return nil
+		return s.emit(tx, events...)
 	})
 	if err != nil {
 		return nil, err
@@ -328,10 +328,17 @@ func (s *Service) stepUp(call AuthorizeCall, charged *CustomerToken, d rules.Dec
 	if charged != nil {
 		pr.ChargedToken = charged.Token
 	}
-	if err := s.store.Update(func(tx Tx) error { return tx.PutPaymentRequest(pr) }); err != nil {
+	submitted := requestEvent(EventRequestSubmitted, pr, now)
+	err := s.store.Update(func(tx Tx) error {
+		if err := tx.PutPaymentRequest(pr); err != nil {
+			return err
+		}
+		return s.emit(tx, submitted)
+	})
+	if err != nil {
 		return nil, err
 	}
-	s.publish(requestEvent(EventRequestSubmitted, pr, now))
+	s.publish(submitted)
 	s.scheduleRequest(call.AccountID, id, expiresAt, d)
 	resp := &AuthorizeResponse{PaymentRequest: pr}
 	if req.RequestPaymentTransaction != nil {
@@ -424,7 +431,7 @@ func (s *Service) finalize(call AuthorizeCall, session *NetworkSession, now time
 		}
 		resp = finalResponse(tr, next.IssuedToken)
 		resp.Rule = d.Rule
-		return nil
+		return s.emit(tx, events...)
 	})
 	if err != nil {
 		return nil, err

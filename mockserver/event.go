@@ -18,7 +18,8 @@ const (
 	EventCustomerTokenRevoked = "identity.customer-token.state-change.revoked"
 )
 
-// Event is something that happened to one resource, published after the change is stored.
+// Event is something that happened to one resource, published after the change is stored; a
+// store with an outbox stores it with the change (Tx.Emit).
 type Event struct {
 	// Type is one of the Event* constants.
 	Type string

@@ -174,7 +174,10 @@ func (s *Service) updateRequest(accountID, paymentRequestID string, change func(
 		if out, events, err = change(tx, pr, s.ClockOf(pr.AccountID).Now()); err != nil {
 			return err
 		}
-		return tx.PutPaymentRequest(out)
+		if err := tx.PutPaymentRequest(out); err != nil {
+			return err
+		}
+		return s.emit(tx, events...)
 	})
 	if err != nil {
 		return nil, err

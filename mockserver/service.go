@@ -34,7 +34,10 @@ type Config struct {
 	// Clock is the base clock; each tenant's data runs on the tenant's clock, Clock.Tenant(id).
 	Clock     *clock.Clock
 	Publisher Publisher // nil: events are dropped
-	Logger    *slog.Logger
+	// Outbox says the store keeps a durable outbox (Tx.Emit): each write transaction records the
+	// events of its change, which the publisher takes from the store rather than from Publish.
+	Outbox bool
+	Logger *slog.Logger
 }
 
 // Service carries out the simulator's operations. It is safe for concurrent use.
@@ -43,6 +46,7 @@ type Service struct {
 	ruleSets  ruleSets
 	clock     *clock.Clock
 	publisher Publisher
+	outbox    bool
 	log       *slog.Logger
 	timers    requestTimers
 	// txTimers holds the one timer of each payment transaction that still has a timed
@@ -52,7 +56,7 @@ type Service struct {
 
 // NewService returns a Service with cfg's dependencies.
 func NewService(cfg Config) *Service {
-	s := &Service{store: cfg.Store, clock: cfg.Clock, publisher: cfg.Publisher, log: cfg.Logger}
+	s := &Service{store: cfg.Store, clock: cfg.Clock, publisher: cfg.Publisher, outbox: cfg.Outbox, log: cfg.Logger}
 	s.ruleSets.defaults.Store(cfg.Rules)
 	s.ruleSets.byTenant = map[string]*RulesDocument{}
 	if s.publisher == nil {
@@ -160,7 +164,23 @@ func (rt *requestTimers) pending() int {
 	return n
 }
 
-// publish hands events to the publisher, after the change they report is stored.
+// emit records the events of a write transaction's change in the store's outbox, when it keeps
+// one; otherwise it does nothing, and publish alone hands them on.
+func (s *Service) emit(tx Tx, events ...Event) error {
+	if !s.outbox {
+		return nil
+	}
+	for _, e := range events {
+		if err := tx.Emit(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// publish hands events to the publisher, after the change they report is stored. With an outbox
+// (Config.Outbox) the events are in the store already, and publishing them tells the publisher
+// to take them up now.
 func (s *Service) publish(events ...Event) {
 	for _, e := range events {
 		s.publisher.Publish(e)

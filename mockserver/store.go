@@ -49,6 +49,13 @@ type Tx interface {
 	// DeleteTenant removes every object of the tenant the store holds, of every kind: the kinds
 	// above and, in a store that keeps them beside these (memdb does), the webhook package's.
 	DeleteTenant(tenant string) error
+
+	// Emit records an event of the transaction's change in a store that keeps a durable outbox
+	// (PostgreSQL): the event commits with the change, or is dropped with it, and a crash after
+	// the commit cannot lose it. A store of the process's own (memdb) keeps no outbox and returns
+	// nil: what it holds dies with the process, and the events the Service publishes after the
+	// commit are all it needs. The Service calls it only when Config.Outbox says the store keeps one.
+	Emit(Event) error
 }
 
 // IdempotencyRecord is the stored first answer to a request with a Klarna-Idempotency-Key.

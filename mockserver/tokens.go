@@ -203,7 +203,10 @@ func (s *Service) RevokeCustomerToken(accountID, token string) (*CustomerToken, 
 		c.Status = TokenRevoked
 		c.RevokedAt = now
 		out = &c
-		return tx.PutCustomerToken(out)
+		if err := tx.PutCustomerToken(out); err != nil {
+			return err
+		}
+		return s.emit(tx, tokenEvent(EventCustomerTokenRevoked, out, now))
 	})
 	if err != nil {
 		return nil, err

@@ -499,7 +499,10 @@ func (s *Service) updateTransaction(accountID, id string, change func(tr *Paymen
 		if out == stored {
 			return nil
 		}
-		return tx.PutPaymentTransaction(out)
+		if err := tx.PutPaymentTransaction(out); err != nil {
+			return err
+		}
+		return s.emit(tx, events...)
 	})
 	if err != nil {
 		return nil, err

@@ -54,8 +54,9 @@ func newSharedSettings(db *postgres.Store) *sharedSettings {
 }
 
 // AdoptInterval is how often, in real time, a mock on a database takes up the pending webhook
-// deliveries it does not hold (webhook.Notifier.Adopt): those of a mock that stopped for good
-// are made by the others within it.
+// deliveries it does not hold (webhook.Notifier.Adopt) and the events waiting in the outbox
+// (webhook.Notifier.DrainOutbox): those of a mock that stopped for good are made by the others
+// within it.
 const AdoptInterval = 5 * time.Second
 
 // syncLoop runs syncSettings every SyncInterval, and adopt every AdoptInterval, until Close.
@@ -81,8 +82,8 @@ func (m *Mock) syncLoop(db *postgres.Store) {
 	}
 }
 
-// adopt hands the notifier every pending delivery the database holds, tenant by tenant; it
-// queues those it does not hold.
+// adopt hands the notifier every pending delivery the database holds, tenant by tenant, which
+// queues those it does not hold, then has it drain the outbox.
 func (m *Mock) adopt(db *postgres.Store) error {
 	pending, err := db.PendingDeliveries()
 	if err != nil {
@@ -95,6 +96,7 @@ func (m *Mock) adopt(db *postgres.Store) error {
 	for tenant, ds := range byTenant {
 		m.Notifier.Adopt(tenant, ds)
 	}
+	m.Notifier.DrainOutbox()
 	return nil
 }
 

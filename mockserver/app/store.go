@@ -36,6 +36,8 @@ type backend interface {
 	shared() *sharedSettings
 	// claims is the webhook.Claimer of a shared store, nil otherwise.
 	claims() webhook.Claimer
+	// outbox is the durable outbox of a store that keeps one (PostgreSQL), nil otherwise.
+	outbox() webhook.Outbox
 	// readyCheck is the store's part of /readyz.
 	readyCheck() mockhttp.ReadyCheck
 	// close releases the store once nothing uses it any more.
@@ -67,8 +69,8 @@ func openStore(cfg Config, retention time.Duration, base *clock.Clock, logger *s
 // saved (syncSettings), then, the timers of the process that stored it being gone, the
 // expiries and timed transaction states scheduled again, and the notifier counting the
 // tenant's webhooks and queueing its pending deliveries, each attempted when due, a retry on
-// the tenant's clock. The clocks go first, so that what is already due on the tenant's restored
-// time goes at once.
+// the tenant's clock, and the events left in the outbox delivered. The clocks go first, so that
+// what is already due on the tenant's restored time goes at once.
 func (m *Mock) resume() error {
 	if err := m.syncSettings(); err != nil {
 		return err
@@ -103,6 +105,9 @@ func (m *Mock) resume() error {
 		m.Service.Resume(objs)
 		m.Notifier.Restore(tenant, len(hooks), pending)
 	}
+	// Events whose change committed but whose deliveries were not made yet, by a process that
+	// died in between, become deliveries now, after those stored already.
+	m.Notifier.DrainOutbox()
 	return nil
 }
 
@@ -116,6 +121,8 @@ func (memBackend) tenants() ([]string, error) { return nil, nil }
 func (memBackend) shared() *sharedSettings { return nil }
 
 func (memBackend) claims() webhook.Claimer { return nil }
+
+func (memBackend) outbox() webhook.Outbox { return nil }
 
 func (b memBackend) readyCheck() mockhttp.ReadyCheck {
 	return mockhttp.ReadyCheck{
@@ -137,6 +144,8 @@ type pgBackend struct {
 func (b pgBackend) shared() *sharedSettings { return b.sync }
 
 func (b pgBackend) claims() webhook.Claimer { return b.Claims() }
+
+func (b pgBackend) outbox() webhook.Outbox { return b.Outbox() }
 
 // Totals logs what keeps it from counting: a scrape must not fail for the database.
 func (b pgBackend) Totals() map[string]int {

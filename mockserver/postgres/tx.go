@@ -397,7 +397,7 @@ func decodeRetained(k string, body []byte) (mockserver.Retained, error) {
 }
 
 // DeleteTenant removes every object of the tenant, of every kind, the webhook package's included,
-// its saved settings and its claims.
+// its saved settings, its claims and its events waiting in the outbox.
 func (t *tx) DeleteTenant(tenant string) error {
 	if !t.write {
 		return errReadOnly
@@ -407,7 +407,8 @@ func (t *tx) DeleteTenant(tenant string) error {
 	}
 	if err := errors.Join(t.c.hold(`DELETE FROM objects WHERE tenant = $1`, tenant),
 		t.c.hold(`DELETE FROM tenant_settings WHERE tenant = $1`, tenant),
-		t.c.hold(`DELETE FROM claims WHERE tenant = $1`, tenant)); err != nil {
+		t.c.hold(`DELETE FROM claims WHERE tenant = $1`, tenant),
+		t.c.hold(`DELETE FROM outbox WHERE tenant = $1`, tenant)); err != nil {
 		return dbError(err)
 	}
 	return dbError(t.c.exec(`DELETE FROM tenant_counts WHERE tenant = $1`, tenant))

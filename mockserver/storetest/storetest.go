@@ -67,6 +67,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"NotificationsBoundedPerTenant", testNotificationsBounded},
 		{"OneWinnerUnderConcurrency", testOneWinner},
 		{"ManyWritesInOneTransaction", testManyWrites},
+		{"Outbox", testOutbox},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

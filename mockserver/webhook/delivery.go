@@ -35,9 +35,10 @@ type target struct {
 // Events published after Close are logged at warn level and dropped. While no webhook is
 // registered and none is configured at start, there is nobody to tell and Publish returns at
 // once; on a store shared with other processes (Config.Claims) a webhook may have been
-// registered by another, so the store is asked.
+// registered by another, so the store is asked, and with an outbox (Config.Outbox) the event,
+// stored already, must leave it.
 func (n *Notifier) Publish(e mockserver.Event) {
-	if n.static == nil && n.cfg.Claims == nil && n.webhooks.Load() == 0 {
+	if n.static == nil && n.cfg.Claims == nil && n.cfg.Outbox == nil && n.webhooks.Load() == 0 {
 		return
 	}
 	o := owner(e)
@@ -122,42 +123,80 @@ func owner(e mockserver.Event) string {
 	return e.AccountID
 }
 
-// dispatch creates the deliveries of one event.
+// dispatch creates the deliveries of one event; with an outbox (Config.Outbox) the event is in
+// the outbox already, and dispatch takes every event waiting there instead.
 func (n *Notifier) dispatch(e mockserver.Event) {
+	if n.cfg.Outbox != nil {
+		n.DrainOutbox()
+		return
+	}
 	var routes []string
 	err := n.store.View(func(tx Tx) error {
-		hooks, err := tx.Webhooks(owner(e))
-		if err != nil {
-			return err
-		}
-		for _, w := range hooks {
-			if w.Status == StatusEnabled && MatchEventType(w.EventTypes, e.Type) {
-				routes = append(routes, w.WebhookID)
-			}
-		}
-		return nil
+		var err error
+		routes, err = n.routes(tx, e)
+		return err
 	})
 	if err != nil {
 		n.log.Error("webhook: cannot list webhooks; event not delivered to them",
 			"event_type", e.Type, "tenant", owner(e), "account_id", e.AccountID, "subject", e.Subject, "error", err)
 	}
-	if n.static != nil && MatchEventType(n.cfg.StaticEventTypes, e.Type) {
-		routes = append(routes, StaticWebhookID)
-	}
+	routes = n.withStatic(e, routes)
 	if len(routes) == 0 {
 		return
 	}
 	if _, err := n.deliver(e, routes); err != nil {
-		n.log.Warn("webhook: event not delivered",
-			"event_type", e.Type, "tenant", owner(e), "account_id", e.AccountID, "subject", e.Subject, "error", err)
+		n.notDelivered(e, err)
 	}
 }
 
+// notDelivered logs an event whose deliveries the store refused or could not record.
+func (n *Notifier) notDelivered(e mockserver.Event, err error) {
+	n.log.Warn("webhook: event not delivered",
+		"event_type", e.Type, "tenant", owner(e), "account_id", e.AccountID, "subject", e.Subject, "error", err)
+}
+
+// routes lists the enabled webhooks of e's owner, read in tx, whose event types match e's; the
+// static webhook is the caller's to add.
+func (n *Notifier) routes(tx Tx, e mockserver.Event) ([]string, error) {
+	hooks, err := tx.Webhooks(owner(e))
+	if err != nil {
+		return nil, err
+	}
+	var routes []string
+	for _, w := range hooks {
+		if w.Status == StatusEnabled && MatchEventType(w.EventTypes, e.Type) {
+			routes = append(routes, w.WebhookID)
+		}
+	}
+	return routes, nil
+}
+
+// withStatic adds the static webhook to routes when it takes e's type.
+func (n *Notifier) withStatic(e mockserver.Event, routes []string) []string {
+	if n.static != nil && MatchEventType(n.cfg.StaticEventTypes, e.Type) {
+		routes = append(routes, StaticWebhookID)
+	}
+	return routes
+}
+
 // deliver creates, stores and queues one delivery of e per webhook and returns them in order.
-// All deliveries of one event share its event_id. The deliveries belong to owner(e); those
-// beyond the owner's room for pending deliveries are stored as FAILED at once. When the store
-// refuses them (its quota, say), none is queued and its error is returned.
+// The deliveries belong to owner(e); those beyond the owner's room for pending deliveries are
+// stored as FAILED at once. When the store refuses them (its quota, say), none is queued and its
+// error is returned.
 func (n *Notifier) deliver(e mockserver.Event, webhookIDs []string) ([]*Delivery, error) {
+	ds, err := n.newDeliveries(e, webhookIDs)
+	if err != nil {
+		return nil, err
+	}
+	if err := n.admit(owner(e), ds); err != nil {
+		return nil, err
+	}
+	return ds, nil
+}
+
+// newDeliveries returns one new delivery of e per webhook, in order. All deliveries of one event
+// share its event_id.
+func (n *Notifier) newDeliveries(e mockserver.Event, webhookIDs []string) ([]*Delivery, error) {
 	payload := []byte("{}")
 	if e.Payload != nil {
 		var err error
@@ -195,9 +234,6 @@ func (n *Notifier) deliver(e mockserver.Event, webhookIDs []string) ([]*Delivery
 		}
 		ds[i] = newDelivery(tenant, webhookID, e.Subject, meta, body, now)
 	}
-	if err := n.admit(tenant, ds); err != nil {
-		return nil, err
-	}
 	return ds, nil
 }
 
@@ -223,8 +259,24 @@ func newDelivery(tenant, webhookID, subject string, meta EventMetadata, body []b
 // tenant's room for pending deliveries are stored as FAILED at once instead. When the store
 // refuses them (its quota, say), none is queued and its error is returned.
 func (n *Notifier) admit(tenant string, ds []*Delivery) error {
-	// Reserve the tenant's room; what does not fit is recorded as FAILED at once, never dropped
-	// silently. The reservation also keeps the tenant's queues from being dropped meanwhile.
+	a := n.reserve(tenant, ds)
+	err := n.store.Update(a.put)
+	n.settle(a, err)
+	return err
+}
+
+// admission is the new deliveries of one tenant on their way into the store and the queues, with
+// the room reserved for them.
+type admission struct {
+	t    *tenantQueues
+	ds   []*Delivery
+	room int
+}
+
+// reserve reserves the tenant's room for ds; what does not fit is made FAILED at once, never
+// dropped silently. The reservation also keeps the tenant's queues from being dropped meanwhile;
+// settle ends it.
+func (n *Notifier) reserve(tenant string, ds []*Delivery) admission {
 	limit := n.cfg.MaxPendingPerTenant
 	n.mu.Lock()
 	t := n.tenantLocked(tenant)
@@ -237,33 +289,40 @@ func (n *Notifier) admit(tenant string, ds []*Delivery) error {
 		n.log.Warn("webhook: delivery refused, too many pending", "delivery_id", d.DeliveryID, "tenant", tenant,
 			"webhook_id", d.WebhookID, "event_type", d.Event.EventType, "event_id", d.Event.EventID, "max_pending_per_tenant", limit)
 	}
-	err := n.store.Update(func(tx Tx) error {
-		// As in process: after ForgetTenant nothing may add to what the store forgets.
-		if t.forgotten.Load() {
-			return errForgotten()
+	return admission{t: t, ds: ds, room: room}
+}
+
+// put stores the admission's deliveries in tx.
+func (a admission) put(tx Tx) error {
+	// As in process: after ForgetTenant nothing may add to what the store forgets.
+	if a.t.forgotten.Load() {
+		return errForgotten()
+	}
+	for _, d := range a.ds {
+		if err := tx.PutDelivery(d); err != nil {
+			return err
 		}
-		for _, d := range ds {
-			if err := tx.PutDelivery(d); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	}
+	return nil
+}
+
+// settle ends the reservation once the transaction that put the deliveries ended with err:
+// committed, it queues those with room; otherwise it gives the room back.
+func (n *Notifier) settle(a admission, err error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if err != nil {
 		// A delivery that cannot be recorded is not made: nobody could see what became of it.
-		t.pending -= room
-		n.dropIdleLocked(t)
-		return err
+		a.t.pending -= a.room
+		n.dropIdleLocked(a.t)
+		return
 	}
-	for _, d := range ds[:room] {
-		n.enqueueLocked(t, d)
+	for _, d := range a.ds[:a.room] {
+		n.enqueueLocked(a.t, d)
 	}
-	for range ds[room:] {
+	for range a.ds[a.room:] {
 		n.outcome(DeliveryFailed)
 	}
-	return nil
 }
 
 // outcome tells Config.Outcome, if any, the state a delivery was left in.

@@ -93,6 +93,12 @@
 // of a process that stopped are made by the others; Publish then asks the store for the webhooks
 // of every event, since another process may have registered one.
 //
+// With Config.Outbox (PostgreSQL) the events are the store's before they are the Notifier's: the
+// simulator's write transactions record them in the outbox (mockserver.Tx.Emit), and the
+// dispatcher takes them from there (DrainOutbox) when Publish tells it to, each event's deliveries
+// stored and the event removed in one transaction, so an event whose change committed is
+// delivered once even if the process that made the change died before it was published.
+//
 // # Targets
 //
 // The mock must not become a way into the network it runs in. Link-local addresses

@@ -43,14 +43,20 @@ func newFixture(t *testing.T, mod func(*webhook.Config)) *fixture {
 	if mod != nil {
 		mod(&cfg)
 	}
-	n, err := webhook.New(store.Notifications(), cfg)
+	return &fixture{t: t, clock: cfg.Clock, n: startNotifier(t, store.Notifications(), cfg)}
+}
+
+// startNotifier starts a Notifier on store with cfg, closed when t ends.
+func startNotifier(t *testing.T, store webhook.Store, cfg webhook.Config) *webhook.Notifier {
+	t.Helper()
+	n, err := webhook.New(store, cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_, _ = n.Close(ctx)
 	})
-	return &fixture{t: t, clock: cfg.Clock, n: n}
+	return n
 }
 
 // key creates a signing key and returns its id and secret.

@@ -84,6 +84,11 @@ type Config struct {
 	// and Publish asks the store for webhooks rather than counting this process's. Nil (memdb)
 	// claims nothing.
 	Claims Claimer
+	// Outbox, when set, is the store's durable outbox (PostgreSQL's), where the simulator's
+	// changes record their events: the notifier takes the events from it (DrainOutbox) rather
+	// than from Publish, which then only tells it to look. Nil (memdb) delivers what Publish is
+	// given.
+	Outbox Outbox
 	// PauseChanged, when set, is told of each Pause and Resume of a tenant once it took effect:
 	// a mock on a shared database saves it at once, for the others to keep to.
 	PauseChanged func(tenant string, paused bool)
