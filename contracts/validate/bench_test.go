@@ -465,3 +465,28 @@ func (k *kinFilterOperation) Check(r *http.Request, pathParams map[string]string
 	}
 	return vs
 }
+
+// BenchmarkCompile times compiling each contract document the way the mock does at its first
+// use (NewTrusted): whole, and cut down to what checking a request needs, which is what the mock
+// compiles (contracts.RequestDocument).
+func BenchmarkCompile(b *testing.B) {
+	for _, name := range contracts.Documents() {
+		whole, err := contracts.Files.ReadFile(name)
+		require.NoError(b, err)
+		cut, err := contracts.RequestDocument(name)
+		require.NoError(b, err)
+		for _, doc := range []struct {
+			form string
+			spec []byte
+		}{{"whole", whole}, {"requests", cut}} {
+			b.Run(name+"/"+doc.form, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := NewTrusted(doc.spec); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}

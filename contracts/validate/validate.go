@@ -103,7 +103,7 @@ func New(spec []byte) (*Validator, error) { return compile(spec, true) }
 
 // NewTrusted compiles a document known to be valid, such as one embedded in the binary whose
 // tests check it with New (TestEveryDocumentCompiles does for contracts/): it skips the check of
-// the document, which is about a third of the time compiling takes, and start-up waits for it.
+// the document, which is about a third of the time compiling takes.
 func NewTrusted(spec []byte) (*Validator, error) { return compile(spec, false) }
 
 func compile(spec []byte, check bool) (*Validator, error) {
@@ -218,9 +218,9 @@ func (v *Validator) internNames() {
 	}
 }
 
-// Operation returns the compiled checks of one operation, looked up once at start by method and
-// path template as written in the document, e.g. ("POST",
-// "/v2/accounts/{partner_account_id}/payment/authorize"). Error if absent.
+// Operation returns the compiled checks of one operation, to be looked up once (the mock does
+// on a route's first call) by method and path template as written in the document, e.g.
+// ("POST", "/v2/accounts/{partner_account_id}/payment/authorize"). Error if absent.
 func (v *Validator) Operation(method, pathTemplate string) (*Operation, error) {
 	item := v.doc.Paths.Value(pathTemplate)
 	if item == nil {

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/klarna-mock/klarna-mock/contracts/validate"
+	"github.com/klarna-mock/klarna-mock/contracts"
 	"github.com/klarna-mock/klarna-mock/internal/httpserver"
 	"github.com/klarna-mock/klarna-mock/mockserver"
 	"github.com/klarna-mock/klarna-mock/mockserver/metrics"
@@ -62,8 +62,9 @@ func (s *Server) healthz(w http.ResponseWriter, _ *request) error {
 	return writeJSON(w, http.StatusOK, health{Status: statusOK})
 }
 
-// readyz answers whether the mock can serve: the contracts are compiled (a Server exists only
-// once they are) and every ReadyCheck passes. It is 200 when ready, 503 naming the failing
+// readyz answers whether the mock can serve: the contracts are always ready, since a call whose
+// document the start-up warm-up has not compiled yet waits for that one document (server.go,
+// compileContracts), and every ReadyCheck passes. It is 200 when ready, 503 naming the failing
 // checks when not.
 func (s *Server) readyz(w http.ResponseWriter, r *request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), ReadyTimeout)
@@ -94,13 +95,13 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *request) error {
 // operation describing it, whether or not the route is checked against it (the Purchase Journey
 // page is documented but not checked), else its method and path template, which are as few as
 // the routes.
-func (s *Server) operationName(rt route, op *validate.Operation) string {
-	if op != nil && op.ID() != "" {
-		return op.ID()
+func (s *Server) operationName(rt route) string {
+	if op, ok := contracts.FindOperation(rt.contract, rt.method, rt.path); ok && op.ID != "" {
+		return op.ID
 	}
-	for _, v := range s.contracts {
-		if o, err := v.Operation(rt.method, rt.path); err == nil && o.ID() != "" {
-			return o.ID()
+	for name := range s.contracts {
+		if op, ok := contracts.FindOperation(name, rt.method, rt.path); ok && op.ID != "" {
+			return op.ID
 		}
 	}
 	return rt.method + " " + rt.path

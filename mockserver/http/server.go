@@ -77,8 +77,9 @@ type Server struct {
 	publicURL string
 	router    *mux.Router
 	handler   http.Handler
-	// contracts holds one compiled validator per contract document, by file name.
-	contracts map[string]*validate.Validator
+	// contracts holds, per contract document by file name, its validator, compiled on first use
+	// (compileContracts).
+	contracts map[string]func() (*validate.Validator, error)
 	// inflight holds the idempotent requests being processed, so concurrent duplicates wait for
 	// the first instead of creating a second resource.
 	inflightMu sync.Mutex
@@ -101,7 +102,8 @@ type Server struct {
 	clockMoved     func(tenant string)
 }
 
-// NewServer builds the handler, compiling every route's contract checks once.
+// NewServer builds the handler; each route's contract checks are compiled once, on its first
+// call or by the background warm-up (compileContracts), whichever comes first.
 func NewServer(d Deps) (*Server, error) {
 	s := &Server{
 		svc:       d.Service,
@@ -110,7 +112,7 @@ func NewServer(d Deps) (*Server, error) {
 		log:       d.Logger,
 		publicURL: strings.TrimRight(d.PublicURL, "/"),
 		router:    mux.NewRouter(),
-		contracts: map[string]*validate.Validator{},
+		contracts: map[string]func() (*validate.Validator, error){},
 		inflight:  map[string]*flight{},
 		journal:   newJournal(),
 		tenants:   tenant.New(cmp.Or(d.MaxTenants, DefaultMaxTenants)),
@@ -142,9 +144,7 @@ func NewServer(d Deps) (*Server, error) {
 			fmt.Sprintf("%s is not allowed on %s.", r.Method, r.URL.Path)))
 	})
 	s.enableOps(d)
-	if err := s.compileContracts(contractPayments, contractControl, contractNotify, contractIdentity); err != nil {
-		return nil, err
-	}
+	s.compileContracts(contractControl, contractPayments, contractNotify, contractIdentity)
 	if err := s.routes(); err != nil {
 		return nil, err
 	}
@@ -189,46 +189,59 @@ type route struct {
 	handle handlerFunc
 }
 
-// compileContracts compiles the contract documents at once, in parallel: loading a document is
-// most of the mock's start-up time, and the mock must answer within milliseconds of starting.
-// They are the embedded ones, which contracts/validate's tests check as OpenAPI documents, so
-// they are compiled without checking them again (validate.NewTrusted).
-func (s *Server) compileContracts(names ...string) error {
-	validators := make([]*validate.Validator, len(names))
-	errs := make([]error, len(names))
-	var wg sync.WaitGroup
-	for i, name := range names {
-		wg.Go(func() {
-			spec, err := contracts.Files.ReadFile(name)
+// compileContracts sets up the contract documents to be compiled each on its first use, and
+// compiles them one after the other in the background from now on, in the order given.
+// Compiling them is most of the mock's start-up time (parsing the YAML above all), and the mock
+// must answer within milliseconds of starting: this way its first answer waits only for its own
+// document, still checked in full, and the others are ready soon after, on at most one core.
+// Routes are mounted without a document, from the index of its operations (contracts.Operations).
+// What is compiled is each embedded document cut down to what checking a request needs
+// (contracts.RequestDocument), half the work of the whole; the whole documents are checked as
+// OpenAPI documents by contracts/validate's tests, so they are compiled without checking them
+// again (validate.NewTrusted).
+func (s *Server) compileContracts(names ...string) {
+	for _, name := range names {
+		s.contracts[name] = sync.OnceValues(func() (*validate.Validator, error) {
+			var v *validate.Validator
+			spec, err := contracts.RequestDocument(name)
 			if err == nil {
-				validators[i], err = validate.NewTrusted(spec)
+				v, err = validate.NewTrusted(spec)
 			}
 			if err != nil {
-				errs[i] = fmt.Errorf("contract %s: %w", name, err)
+				return nil, fmt.Errorf("contract %s: %w", name, err)
 			}
+			return v, nil
 		})
 	}
-	wg.Wait()
-	for i, name := range names {
-		s.contracts[name] = validators[i]
-	}
-	return errors.Join(errs...)
+	go func() {
+		for _, name := range names {
+			if _, err := s.contracts[name](); err != nil {
+				s.log.Error("compiling a contract", "err", err)
+			}
+		}
+	}()
 }
 
-// add mounts a route with its contract checks, looked up once here.
+// add mounts a route with its contract checks, looked up on the route's first call.
 func (s *Server) add(rt route) error {
-	var op *validate.Operation
+	var op func() (*validate.Operation, error)
 	if rt.contract != "" {
-		v, ok := s.contracts[rt.contract]
+		validator, ok := s.contracts[rt.contract]
 		if !ok {
-			return fmt.Errorf("contract %s was not compiled at start", rt.contract)
+			return fmt.Errorf("contract %s is not one the server compiles", rt.contract)
 		}
-		var err error
-		if op, err = v.Operation(rt.method, rt.path); err != nil {
-			return fmt.Errorf("contract %s: %w", rt.contract, err)
+		if _, ok := contracts.FindOperation(rt.contract, rt.method, rt.path); !ok {
+			return fmt.Errorf("contract %s: no operation %s %s in the document", rt.contract, rt.method, rt.path)
 		}
+		op = sync.OnceValues(func() (*validate.Operation, error) {
+			v, err := validator()
+			if err != nil {
+				return nil, err
+			}
+			return v.Operation(rt.method, rt.path)
+		})
 	}
-	name := s.operationName(rt, op)
+	name := s.operationName(rt)
 	rt.fault = faultOperation(rt.contract, name)
 	h := observed(s.metrics.Operation(name), func(sw *httpserver.StatusWriter, hr *http.Request) {
 		if rt.journaled {
@@ -252,13 +265,13 @@ func (s *Server) add(rt route) error {
 // serve runs the steps every route shares: authenticate, read the body, check the contract,
 // honour idempotency, then call the handler. It returns the request as far as it got, for the
 // journal.
-func (s *Server) serve(w http.ResponseWriter, hr *http.Request, rt route, op *validate.Operation) (*request, error) {
+func (s *Server) serve(w http.ResponseWriter, hr *http.Request, rt route, op func() (*validate.Operation, error)) (*request, error) {
 	r := &request{Request: hr, vars: mux.Vars(hr)}
 	err := s.serveRequest(w, r, rt, op)
 	return r, err
 }
 
-func (s *Server) serveRequest(w http.ResponseWriter, r *request, rt route, op *validate.Operation) error {
+func (s *Server) serveRequest(w http.ResponseWriter, r *request, rt route, op func() (*validate.Operation, error)) error {
 	hr := r.Request
 	if !rt.public {
 		account := r.vars["partner_account_id"]
@@ -285,7 +298,11 @@ func (s *Server) serveRequest(w http.ResponseWriter, r *request, rt route, op *v
 		r.body = body
 	}
 	if op != nil {
-		if vs := op.Check(hr, r.vars, r.body); len(vs) > 0 {
+		checks, err := op()
+		if err != nil {
+			return err
+		}
+		if vs := checks.Check(hr, r.vars, r.body); len(vs) > 0 {
 			var refused []validate.Violation
 			refused, r.warnings = s.fields.sort(rt.contract, vs)
 			if len(refused) > 0 {
