@@ -10,6 +10,7 @@ import (
 	"github.com/klarna-mock/klarna-mock/mockserver"
 	"github.com/klarna-mock/klarna-mock/mockserver/clock"
 	"github.com/klarna-mock/klarna-mock/mockserver/memdb"
+	"github.com/klarna-mock/klarna-mock/mockserver/storetest"
 )
 
 // TestBudgetIsSharedFairly walks the budget of all tenants together: a lone tenant fills half of
@@ -95,7 +96,7 @@ func TestBudgetIsSharedFairly(t *testing.T) {
 // tenants together.
 func requireBudgetExceeded(t testing.TB, err error, msgAndArgs ...any) {
 	t.Helper()
-	requireQuotaExceeded(t, err, msgAndArgs...)
+	storetest.RequireQuotaExceeded(t, err, msgAndArgs...)
 	require.Contains(t, err.Error(), "--max-objects-total", msgAndArgs...)
 }
 

@@ -1,8 +1,6 @@
 package memdb_test
 
 import (
-	"cmp"
-	"errors"
 	"math"
 	"testing"
 	"time"
@@ -12,7 +10,6 @@ import (
 	"github.com/klarna-mock/klarna-mock/mockserver"
 	"github.com/klarna-mock/klarna-mock/mockserver/clock"
 	"github.com/klarna-mock/klarna-mock/mockserver/memdb"
-	"github.com/klarna-mock/klarna-mock/mockserver/webhook"
 )
 
 // start is when every test's manual clock starts.
@@ -35,151 +32,4 @@ func newStore(t testing.TB, quota int, retention time.Duration) (*memdb.Store, *
 	s, err := memdb.New(memdb.Config{MaxObjectsPerTenant: quota, MaxObjectsTotal: math.MaxInt32, Retention: retention, Clock: base})
 	require.NoError(t, err)
 	return s, base
-}
-
-// kindCase stores and reads objects of one kind, so the store's rules can be checked on every kind.
-type kindCase struct {
-	table string
-	// finishes reports whether objects of the kind ever finish; put ignores done when not.
-	finishes bool
-	// put stores an object of the tenant under id: finished at done, or still in use (not
-	// finished by the clock's start) for the zero done.
-	put func(s *memdb.Store, tenant, id string, done time.Time) error
-	// get reads the tenant's object stored under id.
-	get func(s *memdb.Store, tenant, id string) error
-}
-
-// inUse is the DoneAt given to objects still in use whose kind cannot be live forever.
-var inUse = start.Add(24 * time.Hour)
-
-// kindCases covers every kind the store keeps. The ids the cases store are the given ones
-// qualified by the tenant, since the simulator's ids are random and so never shared by two tenants.
-func kindCases() []kindCase {
-	cases := []kindCase{
-		{
-			table: "payment_request", finishes: true,
-			put: func(s *memdb.Store, tenant, id string, done time.Time) error {
-				pr := &mockserver.PaymentRequest{AccountID: scope(tenant), PaymentRequestID: id, State: mockserver.StateSubmitted}
-				if !done.IsZero() {
-					pr.State, pr.UpdatedAt = mockserver.StateCanceled, done
-				}
-				return s.Update(func(tx mockserver.Tx) error { return tx.PutPaymentRequest(pr) })
-			},
-			get: func(s *memdb.Store, tenant, id string) error {
-				return s.View(func(tx mockserver.Tx) error { _, err := tx.PaymentRequest(scope(tenant), id); return err })
-			},
-		},
-		{
-			table: "payment_transaction", finishes: true,
-			put: func(s *memdb.Store, tenant, id string, done time.Time) error {
-				tr := &mockserver.PaymentTransaction{AccountID: scope(tenant), PaymentTransactionID: id, State: mockserver.TransactionAuthorized, ExpiresAt: inUse}
-				if !done.IsZero() {
-					tr.ExpiresAt = done.Add(-mockserver.ExpiredTransactionKept)
-				}
-				return s.Update(func(tx mockserver.Tx) error { return tx.PutPaymentTransaction(tr) })
-			},
-			get: func(s *memdb.Store, tenant, id string) error {
-				return s.View(func(tx mockserver.Tx) error { _, err := tx.PaymentTransaction(scope(tenant), id); return err })
-			},
-		},
-		{
-			table: "customer_token", finishes: true,
-			put: func(s *memdb.Store, tenant, id string, done time.Time) error {
-				ct := &mockserver.CustomerToken{AccountID: scope(tenant), Token: id, Status: mockserver.TokenActive}
-				if !done.IsZero() {
-					ct.Status, ct.RevokedAt = mockserver.TokenRevoked, done
-				}
-				return s.Update(func(tx mockserver.Tx) error { return tx.PutCustomerToken(ct) })
-			},
-			get: func(s *memdb.Store, tenant, id string) error {
-				return s.View(func(tx mockserver.Tx) error { _, err := tx.CustomerToken(scope(tenant), id); return err })
-			},
-		},
-		{
-			table: "network_session", finishes: true,
-			put: func(s *memdb.Store, tenant, id string, done time.Time) error {
-				ns := &mockserver.NetworkSession{AccountID: scope(tenant), Token: id, ExpiresAt: cmp.Or(done, inUse)}
-				return s.Update(func(tx mockserver.Tx) error { return tx.PutNetworkSession(ns) })
-			},
-			get: func(s *memdb.Store, tenant, id string) error {
-				return s.View(func(tx mockserver.Tx) error { _, err := tx.NetworkSession(scope(tenant), id); return err })
-			},
-		},
-		{
-			table: "idempotency", finishes: true,
-			put: func(s *memdb.Store, tenant, id string, done time.Time) error {
-				r := &mockserver.IdempotencyRecord{Scope: idempotencyScope(tenant), Tenant: tenant, Key: id, ExpiresAt: cmp.Or(done, inUse).UnixNano()}
-				return s.Update(func(tx mockserver.Tx) error { return tx.PutIdempotent(r) })
-			},
-			get: func(s *memdb.Store, tenant, id string) error {
-				return s.View(func(tx mockserver.Tx) error { _, err := tx.Idempotent(idempotencyScope(tenant), id); return err })
-			},
-		},
-		{
-			table: "notification_delivery", finishes: true,
-			put: func(s *memdb.Store, tenant, id string, done time.Time) error {
-				d := &webhook.Delivery{AccountID: tenant, DeliveryID: id, WebhookID: "w", State: webhook.DeliveryPending}
-				if !done.IsZero() {
-					d.State, d.UpdatedAt = webhook.DeliveryDelivered, done
-				}
-				return s.Notifications().Update(func(tx webhook.Tx) error { return tx.PutDelivery(d) })
-			},
-			get: func(s *memdb.Store, tenant, id string) error {
-				return s.Notifications().View(func(tx webhook.Tx) error { _, err := tx.Delivery(tenant, id); return err })
-			},
-		},
-		{
-			table: "notification_signing_key",
-			put: func(s *memdb.Store, tenant, id string, _ time.Time) error {
-				k := &webhook.SigningKey{AccountID: tenant, SigningKeyID: id}
-				return s.Notifications().Update(func(tx webhook.Tx) error { return tx.PutSigningKey(k) })
-			},
-			get: func(s *memdb.Store, tenant, id string) error {
-				return s.Notifications().View(func(tx webhook.Tx) error { _, err := tx.SigningKey(tenant, id); return err })
-			},
-		},
-		{
-			table: "notification_webhook",
-			put: func(s *memdb.Store, tenant, id string, _ time.Time) error {
-				w := &webhook.Webhook{AccountID: tenant, WebhookID: id}
-				return s.Notifications().Update(func(tx webhook.Tx) error { return tx.PutWebhook(w) })
-			},
-			get: func(s *memdb.Store, tenant, id string) error {
-				return s.Notifications().View(func(tx webhook.Tx) error { _, err := tx.Webhook(tenant, id); return err })
-			},
-		},
-	}
-	for i, c := range cases {
-		cases[i].put = func(s *memdb.Store, tenant, id string, done time.Time) error {
-			return c.put(s, tenant, tenant+"/"+id, done)
-		}
-		cases[i].get = func(s *memdb.Store, tenant, id string) error { return c.get(s, tenant, tenant+"/"+id) }
-	}
-	return cases
-}
-
-// finishing returns the cases whose objects finish.
-func finishing() []kindCase {
-	var out []kindCase
-	for _, c := range kindCases() {
-		if c.finishes {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-func idempotencyScope(tenant string) string {
-	return tenant + " POST /payments/v2/accounts/partner-1/payment/authorize"
-}
-
-// requireQuotaExceeded checks err is the 429 naming the flag that raises the quota.
-func requireQuotaExceeded(t testing.TB, err error, msgAndArgs ...any) {
-	t.Helper()
-	var ke *mockserver.Error
-	require.True(t, errors.As(err, &ke), "a Klarna-shaped error, got %v %v", err, msgAndArgs)
-	require.Equal(t, 429, ke.Status)
-	require.Equal(t, mockserver.CodeQuotaExceeded, ke.ErrorCode)
-	require.Equal(t, mockserver.ResourceError, ke.ErrorType)
-	require.Contains(t, ke.ErrorMessage, "--max-objects")
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/klarna-mock/klarna-mock/mockserver"
 	"github.com/klarna-mock/klarna-mock/mockserver/memdb"
+	"github.com/klarna-mock/klarna-mock/mockserver/storetest"
 )
 
 // The rules every store keeps (scoping, aborts, quotas, eviction, retention, forgetting a tenant,
@@ -24,7 +25,7 @@ func TestDefaults(t *testing.T) {
 			return tx.PutCustomerToken(&mockserver.CustomerToken{AccountID: scope(tenantA), Token: fmt.Sprint(i), Status: mockserver.TokenActive})
 		}))
 	}
-	requireQuotaExceeded(t, s.Update(func(tx mockserver.Tx) error {
+	storetest.RequireQuotaExceeded(t, s.Update(func(tx mockserver.Tx) error {
 		return tx.PutCustomerToken(&mockserver.CustomerToken{AccountID: scope(tenantA), Token: "one-more"})
 	}))
 	// Without a clock, the wall clock tells whether an object finished.

@@ -160,8 +160,9 @@ func idempotencyScope(tenant string) string {
 	return tenant + " POST /payments/v2/accounts/partner-1/payment/authorize"
 }
 
-// requireQuotaExceeded checks err is the 429 naming the flag that raises the quota.
-func requireQuotaExceeded(t testing.TB, err error, msgAndArgs ...any) {
+// RequireQuotaExceeded checks err is the Klarna-shaped 429 QUOTA_EXCEEDED naming the flag that
+// raises the quota, as a store answers a tenant whose quota is full of live data.
+func RequireQuotaExceeded(t testing.TB, err error, msgAndArgs ...any) {
 	t.Helper()
 	var ke *mockserver.Error
 	require.True(t, errors.As(err, &ke), "a Klarna-shaped error, got %v %v", err, msgAndArgs)

@@ -242,7 +242,7 @@ func testQuotaFullOfObjectsInUse(t *testing.T, newStore Factory) {
 			}
 			require.NoError(t, c.put(s, tenantB, "b-0", time.Time{}))
 
-			requireQuotaExceeded(t, c.put(s, tenantA, "a-new", time.Time{}))
+			RequireQuotaExceeded(t, c.put(s, tenantA, "a-new", time.Time{}))
 			require.ErrorIs(t, c.get(s, tenantA, "a-new"), mockserver.ErrNotFound)
 			for n := range quota {
 				require.NoError(t, c.get(s, tenantA, fmt.Sprint("a-", n)))
@@ -273,7 +273,7 @@ func testRefusedWriteAbortsTheTransaction(t *testing.T, newStore Factory) {
 		}
 		return tx.PutPaymentRequest(live("pr-2", "new"))
 	})
-	requireQuotaExceeded(t, err)
+	RequireQuotaExceeded(t, err)
 	require.NoError(t, s.View(func(tx mockserver.Tx) error {
 		pr, err := tx.PaymentRequest(scope(tenantA), "pr-1")
 		require.NoError(t, err)
@@ -323,7 +323,7 @@ func testEvictsFinishedFirst(t *testing.T, newStore Factory) {
 	has(tenantA, "live", "done-1h", "new-1")
 	require.NoError(t, put(request(tenantA, "new-2", mockserver.StateSubmitted, start)))
 	has(tenantA, "live", "new-1", "new-2")
-	requireQuotaExceeded(t, put(request(tenantA, "new-3", mockserver.StateSubmitted, start)))
+	RequireQuotaExceeded(t, put(request(tenantA, "new-3", mockserver.StateSubmitted, start)))
 
 	// A COMPLETED request is needed for the final authorize's window: it finishes an hour on.
 	for _, tenant := range []string{tenantA, tenantB} {
@@ -333,11 +333,11 @@ func testEvictsFinishedFirst(t *testing.T, newStore Factory) {
 			request(tenant, "new-2", mockserver.StateInProgress, start),
 		))
 	}
-	requireQuotaExceeded(t, put(request(tenantA, "new-3", mockserver.StateSubmitted, start)))
+	RequireQuotaExceeded(t, put(request(tenantA, "new-3", mockserver.StateSubmitted, start)))
 	base.Tenant(tenantA).Advance(mockserver.NetworkSessionWindow)
 	require.NoError(t, put(request(tenantA, "new-3", mockserver.StateSubmitted, start)))
 	has(tenantA, "new-1", "new-2", "new-3")
-	requireQuotaExceeded(t, put(request(tenantB, "new-3", mockserver.StateSubmitted, start)), "B's clock has not moved")
+	RequireQuotaExceeded(t, put(request(tenantB, "new-3", mockserver.StateSubmitted, start)), "B's clock has not moved")
 	has(tenantB, "live", "new-1", "new-2")
 }
 
@@ -657,7 +657,7 @@ func testNotificationsBounded(t *testing.T, newStore Factory) {
 	for _, id := range []string{"k1", "k2", "k3"} {
 		require.NoError(t, put(id))
 	}
-	requireQuotaExceeded(t, put("k4"))
+	RequireQuotaExceeded(t, put("k4"))
 	// Deleting frees room: the table holds k1, k3 and k5.
 	require.NoError(t, ns.Update(func(tx webhook.Tx) error { return tx.DeleteSigningKey(tenantA, "k2") }))
 	require.NoError(t, put("k5"))
@@ -686,7 +686,7 @@ func testManyWrites(t *testing.T, newStore Factory) {
 	}
 	require.NoError(t, putTokens(0, 600))
 	require.Equal(t, map[string]int{"customer_token": 600}, count(t, s, tenantA))
-	requireQuotaExceeded(t, putTokens(600, 1100))
+	RequireQuotaExceeded(t, putTokens(600, 1100))
 	require.Equal(t, map[string]int{"customer_token": 600}, count(t, s, tenantA), "the refused transaction stored none")
 	require.NoError(t, s.View(func(tx mockserver.Tx) error {
 		_, err := tx.CustomerToken(scope(tenantA), "ct-599")
