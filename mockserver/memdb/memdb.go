@@ -1,9 +1,10 @@
 // Package memdb keeps the simulator's state in memory with hashicorp/go-memdb.
 //
-// Every table holds the same record shape: an id, the owning tenant and the immutable domain
-// object. The mock is shared by many tenants, so the store bounds each one on its own: a tenant
-// holds at most Config.MaxObjectsPerTenant objects of each kind. When a tenant's table of a kind
-// is full, a new object takes the place of that tenant's object of the kind that finished first
+// One go-memdb table holds the records of every kind, each carrying its key (a hash of the id,
+// the kind, the id: index.go), the owning tenant and the immutable domain object. The mock is
+// shared by many tenants, so the store bounds each one on its own: a tenant holds at most
+// Config.MaxObjectsPerTenant objects of each kind. When a tenant's objects of a kind fill the
+// quota, a new object takes the place of that tenant's object of the kind that finished first
 // (see mockserver.Retained), provided one has finished by the tenant's now; otherwise the write
 // fails with mockserver.QuotaExceeded. Prune removes finished objects once Config.Retention has
 // passed on their tenant's clock. Nothing a tenant does touches another tenant's objects.
@@ -23,15 +24,18 @@
 // an entry for every object, finished or not. An entry is stale once its record is gone or was
 // given another version (which happens when its DoneAt changes); stale entries are skipped when
 // they reach the top and dropped when the heap grows past twice the live count, so finding the
-// object to drop costs O(log n) however full the tenant is.
+// object to drop costs O(log n) however full the tenant is. Since the heaps list every object,
+// they are also how Objects finds a tenant's objects without scanning the other tenants'.
 package memdb
 
 import (
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-memdb"
@@ -55,8 +59,8 @@ const (
 	numKinds
 )
 
-// kinds names each kind's table and, for the quota error, its objects.
-var kinds = [numKinds]struct{ table, what string }{
+// kinds names each kind (as Count and Totals report it) and, for the quota error, its objects.
+var kinds = [numKinds]struct{ name, what string }{
 	kindPaymentRequest:     {"payment_request", "payment requests"},
 	kindPaymentTransaction: {"payment_transaction", "payment transactions"},
 	kindCustomerToken:      {"customer_token", "customer tokens"},
@@ -103,9 +107,10 @@ type Config struct {
 	Clock *clock.Clock
 }
 
-// record is the one shape stored in every table; Obj is never mutated after insertion.
+// record is the one shape stored in the table; neither it nor Obj is mutated after insertion.
 type record struct {
-	ID     string
+	// key is the record's key in the table (Store.key of its kind and id).
+	key    []byte
 	Tenant string
 	// Seq orders records by creation: a replaced record keeps it.
 	Seq uint64
@@ -122,6 +127,12 @@ type Store struct {
 	maxTotal  int
 	retention time.Duration
 	clock     *clock.Clock
+	// seed keys the hash that starts every key (Store.key).
+	seed maphash.Seed
+	// commits counts the committed write transactions; a read transaction notes it when it
+	// starts, which is how Objects knows whether the bookkeeping still lists every object of its
+	// snapshot.
+	commits atomic.Uint64
 	// mu serializes write transactions (as go-memdb does anyway) so that the bookkeeping changes
 	// together with the data.
 	mu      sync.Mutex
@@ -129,6 +140,12 @@ type Store struct {
 	tenants map[string]*books
 	// total is how many objects the store holds, of every tenant and kind.
 	total int
+	// undo and touched are the room the write transactions' lists of the same names reuse, one
+	// transaction at a time under mu, so that a typical write allocates none.
+	undo    []change
+	touched []string
+	// forgotten is the number of the last write transaction that dropped a tenant's books (tidy).
+	forgotten uint64
 }
 
 // books is a tenant's bookkeeping, one shelf per kind.
@@ -138,6 +155,9 @@ type books [numKinds]shelf
 type shelf struct {
 	count int
 	heap  doneHeap
+	// removed is the number of the last write transaction that removed one of the objects, or
+	// would have, had it committed.
+	removed uint64
 }
 
 // New returns an empty store bounded by cfg.
@@ -151,25 +171,24 @@ func New(cfg Config) (*Store, error) {
 	if cfg.Retention <= 0 {
 		cfg.Retention = DefaultRetention
 	}
-	schema := &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{}}
-	for _, k := range kinds {
-		schema.Tables[k.table] = &memdb.TableSchema{
-			Name: k.table,
-			Indexes: map[string]*memdb.IndexSchema{
-				"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
-			},
-		}
-	}
+	schema := &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{table: {
+		Name:    table,
+		Indexes: map[string]*memdb.IndexSchema{"id": {Name: "id", Unique: true, Indexer: keyIndex{}}},
+	}}}
 	db, err := memdb.NewMemDB(schema)
 	if err != nil {
 		return nil, fmt.Errorf("memdb schema: %w", err)
 	}
 	return &Store{
-		db:        db,
+		// The store works on a snapshot of the database, which unlike the database itself does
+		// not track its changes for watch channels: nothing here watches, and the tracking costs
+		// a map and a channel close for each node a write copies.
+		db:        db.Snapshot(),
 		max:       cfg.MaxObjectsPerTenant,
 		maxTotal:  cfg.MaxObjectsTotal,
 		retention: cfg.Retention,
 		clock:     cfg.Clock,
+		seed:      maphash.MakeSeed(),
 		tenants:   map[string]*books{},
 	}, nil
 }
@@ -184,9 +203,11 @@ func (s *Store) now(tenant string) time.Time {
 
 // View runs fn in a read-only transaction on a consistent snapshot.
 func (s *Store) View(fn func(mockserver.Tx) error) error {
+	// The count is read first: the snapshot is of that transaction or a later one.
+	seen := s.commits.Load()
 	txn := s.db.Txn(false)
 	defer txn.Abort()
-	return fn(&tx{s: s, txn: txn})
+	return fn(&tx{s: s, txn: txn, seen: seen})
 }
 
 // Update runs fn in a write transaction, committed only when fn returns nil.
@@ -199,7 +220,7 @@ func (s *Store) Update(fn func(mockserver.Tx) error) error {
 func (s *Store) update(fn func(*tx) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t := &tx{s: s, txn: s.db.Txn(true), write: true}
+	t := &tx{s: s, txn: s.db.Txn(true), write: true, undo: s.undo[:0], touched: s.touched[:0]}
 	committed := false
 	defer func() {
 		if !committed {
@@ -207,13 +228,29 @@ func (s *Store) update(fn func(*tx) error) error {
 			t.rollback()
 		}
 		t.tidy()
+		s.undo, s.touched = reuse(t.undo), reuse(t.touched)
 	}()
 	if err := fn(t); err != nil {
 		return err
 	}
 	t.txn.Commit()
+	s.commits.Add(1)
 	committed = true
 	return nil
+}
+
+// reuseCap is the most room reuse keeps: what a large transaction (an import, a prune, a tenant
+// forgotten) needed is given back rather than held for good.
+const reuseCap = 64
+
+// reuse returns buf emptied, its elements cleared so they hold nothing alive, for the next
+// transaction.
+func reuse[T any](buf []T) []T {
+	if cap(buf) > reuseCap {
+		return nil
+	}
+	clear(buf)
+	return buf[:0]
 }
 
 // Prune removes every finished object whose DoneAt lies Retention or more before its tenant's
@@ -228,19 +265,18 @@ func (s *Store) Prune() (removed int, err error) {
 		cutoff := doneKey(s.now(tenant).Add(-s.retention))
 		n := 0
 		err := s.update(func(t *tx) error {
+			var doomed []held
 			for k := range numKinds {
 				sh := t.shelf(tenant, k)
 				for len(sh.heap) > 0 && sh.heap[0].at <= cutoff {
-					dropped, err := t.drop(k, sh, t.pop(sh))
-					if err != nil {
+					var err error
+					if doomed, err = t.resolve(doomed, k, sh, t.pop(sh)); err != nil {
 						return err
-					}
-					if dropped {
-						n++
 					}
 				}
 			}
-			return nil
+			n = len(doomed)
+			return t.removeAll(doomed)
 		})
 		if err != nil {
 			return removed, err
@@ -255,7 +291,7 @@ func (s *Store) ForgetTenant(tenant string) error {
 	return s.update(func(t *tx) error { return t.DeleteTenant(tenant) })
 }
 
-// Count reports how many objects of each kind the tenant holds, keyed by table name
+// Count reports how many objects of each kind the tenant holds, keyed by kind name
 // (payment_request, payment_transaction, customer_token, network_session, idempotency,
 // notification_signing_key, notification_webhook, notification_delivery); kinds it holds none of
 // are left out.
@@ -266,7 +302,7 @@ func (s *Store) Count(tenant string) map[string]int {
 	if b := s.tenants[tenant]; b != nil {
 		for k := range b {
 			if n := b[k].count; n > 0 {
-				out[kinds[k].table] = n
+				out[kinds[k].name] = n
 			}
 		}
 	}
@@ -274,18 +310,18 @@ func (s *Store) Count(tenant string) map[string]int {
 }
 
 // Totals reports how many objects of each kind the store holds for all tenants together, keyed
-// by table name as Count is; every kind is listed, held or not, so that a metric of each stays
+// by kind name as Count is; every kind is listed, held or not, so that a metric of each stays
 // continuous.
 func (s *Store) Totals() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make(map[string]int, numKinds)
 	for _, k := range kinds {
-		out[k.table] = 0
+		out[k.name] = 0
 	}
 	for _, b := range s.tenants {
 		for k := range b {
-			out[kinds[k].table] += b[k].count
+			out[kinds[k].name] += b[k].count
 		}
 	}
 	return out
@@ -300,11 +336,11 @@ func (s *Store) next() uint64 {
 // compact rebuilds the shelf's heap from the entries still valid in the committed data; the caller
 // holds mu. An entry that cannot be checked is kept: the heap stays correct, only larger.
 func (s *Store) compact(k kind, sh *shelf) {
-	txn := s.db.Txn(false)
-	defer txn.Abort()
+	t := &tx{s: s, txn: s.db.Txn(false)}
+	defer t.txn.Abort()
 	valid := make(doneHeap, 0, sh.count)
 	for _, e := range sh.heap {
-		if rec, err := current(txn, k, e); rec != nil || err != nil {
+		if rec, err := t.current(k, e); rec != nil || err != nil {
 			valid = append(valid, e)
 		}
 	}
@@ -312,16 +348,23 @@ func (s *Store) compact(k kind, sh *shelf) {
 	sh.heap = valid
 }
 
-// tx implements mockserver.Tx on a go-memdb transaction.
+// tx implements mockserver.Tx on a go-memdb transaction, for one goroutine.
 type tx struct {
 	s     *Store
 	txn   *memdb.Txn
 	write bool
+	// seen is, in a read transaction, how many write transactions had committed when it started.
+	seen uint64
 	// undo lists the bookkeeping changes made so far, reverted if the transaction aborts. Entries
 	// pushed need no undoing: without their record they are stale.
 	undo []change
 	// touched lists the tenants whose bookkeeping the transaction used.
 	touched []string
+	// probe, args and buf are a lookup's argument to go-memdb, kept here so that a lookup
+	// allocates nothing: args holds &probe, whose key is built in buf.
+	probe probe
+	args  [1]any
+	buf   [96]byte
 }
 
 // change is one bookkeeping change: a count moved by delta, or, with popped, an entry taken off
@@ -349,6 +392,9 @@ func (t *tx) shelf(tenant string, k kind) *shelf {
 }
 
 func (t *tx) count(sh *shelf, delta int) {
+	if delta < 0 {
+		sh.removed = t.number()
+	}
 	sh.count += delta
 	t.s.total += delta
 	t.undo = append(t.undo, change{sh: sh, delta: delta})
@@ -359,6 +405,9 @@ func (t *tx) pop(sh *shelf) entry {
 	t.undo = append(t.undo, change{sh: sh, popped: true, e: e})
 	return e
 }
+
+// number is the write transaction's number among the committed ones, once it commits.
+func (t *tx) number() uint64 { return t.s.commits.Load() + 1 }
 
 // rollback reverts the bookkeeping changes of an aborted transaction.
 func (t *tx) rollback() {
@@ -389,13 +438,21 @@ func (t *tx) tidy() {
 		}
 		if empty {
 			delete(t.s.tenants, tenant)
+			t.s.forgotten = t.number()
 		}
 	}
 }
 
-// get returns the record stored under id in kind k's table, or mockserver.ErrNotFound.
-func get(txn *memdb.Txn, k kind, id string) (*record, error) {
-	raw, err := txn.First(kinds[k].table, "id", id)
+// withProbe returns go-memdb's arguments for a lookup or a prefix scan of key.
+func (t *tx) withProbe(key []byte) []any {
+	t.probe.key = key
+	t.args[0] = &t.probe
+	return t.args[:]
+}
+
+// lookup returns the record stored under key, or mockserver.ErrNotFound.
+func (t *tx) lookup(key []byte) (*record, error) {
+	raw, err := t.txn.First(table, "id", t.withProbe(key)...)
 	if err != nil {
 		return nil, err
 	}
@@ -405,9 +462,19 @@ func get(txn *memdb.Txn, k kind, id string) (*record, error) {
 	return raw.(*record), nil
 }
 
+// get returns the record of kind k stored under id, or mockserver.ErrNotFound.
+func (t *tx) get(k kind, id string) (*record, error) {
+	return t.lookup(t.s.key(t.buf[:0], k, id))
+}
+
+// scan returns the records whose keys start with prefix, in key order.
+func (t *tx) scan(prefix []byte) (memdb.ResultIterator, error) {
+	return t.txn.Get(table, "id_prefix", t.withProbe(prefix)...)
+}
+
 // current returns the record entry e stands for, or nil when e is stale.
-func current(txn *memdb.Txn, k kind, e entry) (*record, error) {
-	rec, err := get(txn, k, e.id)
+func (t *tx) current(k kind, e entry) (*record, error) {
+	rec, err := t.get(k, e.id)
 	if errors.Is(err, mockserver.ErrNotFound) || err == nil && rec.Ver != e.ver {
 		return nil, nil
 	}
@@ -432,7 +499,8 @@ func (t *tx) put(k kind, owner, id string, obj mockserver.Retained) error {
 	}
 	tenant := tenantOf(owner)
 	at := doneKey(obj.DoneAt())
-	old, err := get(t.txn, k, id)
+	rec := &record{key: t.s.key(make([]byte, 0, hashBytes+1+len(id)), k, id), Tenant: tenant, Obj: obj}
+	old, err := t.lookup(rec.key)
 	switch {
 	case err == nil:
 		if old.Tenant != tenant {
@@ -442,12 +510,12 @@ func (t *tx) put(k kind, owner, id string, obj mockserver.Retained) error {
 			return mockserver.NewError(mockserver.CodeAlreadyExists,
 				fmt.Sprintf("The id %q of one of the %s is another tenant's.", id, kinds[k].what))
 		}
-		rec := &record{ID: id, Tenant: tenant, Seq: old.Seq, Ver: old.Ver, Obj: obj}
+		rec.Seq, rec.Ver = old.Seq, old.Ver
 		if doneKey(old.Obj.DoneAt()) != at {
 			rec.Ver = t.s.next()
 			t.shelf(tenant, k).heap.push(entry{at: at, ver: rec.Ver, id: id})
 		}
-		return t.txn.Insert(kinds[k].table, rec)
+		return t.txn.Insert(table, rec)
 	case !errors.Is(err, mockserver.ErrNotFound):
 		return err
 	}
@@ -460,12 +528,13 @@ func (t *tx) put(k kind, owner, id string, obj mockserver.Retained) error {
 	if err := t.withinBudget(tenant); err != nil {
 		return err
 	}
-	seq := t.s.next()
-	if err := t.txn.Insert(kinds[k].table, &record{ID: id, Tenant: tenant, Seq: seq, Ver: seq, Obj: obj}); err != nil {
+	rec.Seq = t.s.next()
+	rec.Ver = rec.Seq
+	if err := t.txn.Insert(table, rec); err != nil {
 		return err
 	}
 	t.count(sh, 1)
-	sh.heap.push(entry{at: at, ver: seq, id: id})
+	sh.heap.push(entry{at: at, ver: rec.Ver, id: id})
 	return nil
 }
 
@@ -539,44 +608,73 @@ func (t *tx) dropFinished(tenant string, ks ...kind) (bool, error) {
 // drop removes the object entry e of the shelf sh stands for, and reports whether there was one
 // (e was not stale).
 func (t *tx) drop(k kind, sh *shelf, e entry) (bool, error) {
-	rec, err := current(t.txn, k, e)
+	rec, err := t.current(k, e)
 	if rec == nil || err != nil {
 		return false, err
 	}
-	return true, t.remove(k, sh, rec)
+	return true, t.remove(sh, rec)
+}
+
+// held is a record and the shelf it is on.
+type held struct {
+	sh  *shelf
+	rec *record
+}
+
+// resolve appends to doomed the record entry e of the shelf sh stands for, unless e is stale.
+// Removing many objects, a transaction resolves them all first and then removes them (removeAll):
+// a read after a write makes go-memdb clone the index and forget which of its nodes this
+// transaction already copied, so reads between the removals would have each one copy its path
+// again.
+func (t *tx) resolve(doomed []held, k kind, sh *shelf, e entry) ([]held, error) {
+	rec, err := t.current(k, e)
+	if rec == nil || err != nil {
+		return doomed, err
+	}
+	return append(doomed, held{sh: sh, rec: rec}), nil
+}
+
+// removeAll removes the records resolve found.
+func (t *tx) removeAll(doomed []held) error {
+	for _, d := range doomed {
+		if err := t.remove(d.sh, d.rec); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // remove deletes rec, an object on the shelf sh. Its heap entry turns stale.
-func (t *tx) remove(k kind, sh *shelf, rec *record) error {
-	if err := t.txn.Delete(kinds[k].table, rec); err != nil {
+func (t *tx) remove(sh *shelf, rec *record) error {
+	if err := t.txn.Delete(table, rec); err != nil {
 		return err
 	}
 	t.count(sh, -1)
 	return nil
 }
 
-// removeID deletes the object of owner's tenant stored under id in kind k's table, or returns
+// removeID deletes the object of kind k of owner's tenant stored under id, or returns
 // mockserver.ErrNotFound.
 func (t *tx) removeID(k kind, owner, id string) error {
 	if !t.write {
 		return errReadOnly
 	}
 	tenant := tenantOf(owner)
-	rec, err := get(t.txn, k, id)
+	rec, err := t.get(k, id)
 	if err != nil {
 		return err
 	}
 	if rec.Tenant != tenant {
 		return mockserver.ErrNotFound
 	}
-	return t.remove(k, t.shelf(tenant, k), rec)
+	return t.remove(t.shelf(tenant, k), rec)
 }
 
-// owned returns the object stored under id in kind k's table if mine accepts it, or
+// owned returns the object of kind k stored under id if mine accepts it, or
 // mockserver.ErrNotFound: objects of other accounts are not found.
 func owned[T mockserver.Retained](t *tx, k kind, id string, mine func(T) bool) (T, error) {
 	var zero T
-	rec, err := get(t.txn, k, id)
+	rec, err := t.get(k, id)
 	if err != nil {
 		return zero, err
 	}

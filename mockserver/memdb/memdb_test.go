@@ -39,3 +39,52 @@ func TestDefaults(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, n, "nothing finished a whole DefaultRetention ago")
 }
+
+// TestObjectsOfASnapshot checks Objects lists what the read transaction's snapshot holds: not an
+// object stored since, and still an object evicted or forgotten since.
+func TestObjectsOfASnapshot(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t, 2, 0)
+	put := func(id string, done time.Time) {
+		t.Helper()
+		require.NoError(t, s.Update(func(tx mockserver.Tx) error {
+			return tx.PutCustomerToken(&mockserver.CustomerToken{AccountID: scope(tenantA), Token: id, Status: mockserver.TokenRevoked, RevokedAt: done})
+		}))
+	}
+	tokens := func(tx mockserver.Tx) []string {
+		t.Helper()
+		objs, err := tx.Objects(tenantA)
+		require.NoError(t, err)
+		var ids []string
+		for _, o := range objs {
+			ids = append(ids, o.(*mockserver.CustomerToken).Token)
+		}
+		return ids
+	}
+	put("a", start.Add(-time.Hour))
+	for _, change := range []struct {
+		name string
+		run  func()
+		now  []string
+	}{
+		{"a new object", func() { put("b", start) }, []string{"a", "b"}},
+		{"an eviction", func() { put("c", start) }, []string{"b", "c"}},
+		{"a forgotten tenant", func() { require.NoError(t, s.ForgetTenant(tenantA)) }, nil},
+	} {
+		require.NoError(t, s.View(func(tx mockserver.Tx) error {
+			before := tokens(tx)
+			change.run()
+			require.Equal(t, before, tokens(tx), "after %s, the snapshot's objects", change.name)
+			return nil
+		}))
+		require.NoError(t, s.View(func(tx mockserver.Tx) error {
+			require.Equal(t, change.now, tokens(tx), "after %s, the objects now", change.name)
+			return nil
+		}))
+	}
+	require.NoError(t, s.Update(func(tx mockserver.Tx) error {
+		require.NoError(t, tx.PutCustomerToken(&mockserver.CustomerToken{AccountID: scope(tenantA), Token: "d"}))
+		require.Equal(t, []string{"d"}, tokens(tx), "a write transaction lists its own writes")
+		return nil
+	}))
+}

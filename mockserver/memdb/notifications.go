@@ -8,10 +8,10 @@ import (
 	"github.com/klarna-mock/klarna-mock/mockserver/webhook"
 )
 
-// The webhook package's tables use the shared record shape; the record id is
+// The webhook package's objects use the shared record shape; the record id is
 // "<account id>\x00<object id>", so an object of another account is simply not found, and the
-// account's objects are listed with a prefix query on the shared "id" index ("id_prefix") and put
-// in creation order by the record's Seq. No index beyond the shared schema is needed.
+// account's objects are listed with a prefix scan of the table's one index and put in creation
+// order by the record's Seq. No index beyond the shared schema is needed.
 
 // Notifications returns the webhook package's store, kept in the same database as the simulator's
 // state and bounded the same way, per tenant and kind.
@@ -35,7 +35,7 @@ func accountScoped(accountID, id string) string { return accountID + "\x00" + id
 
 // list returns the account's objects of kind k in creation order.
 func list[T mockserver.Retained](n notificationTx, k kind, accountID string) ([]T, error) {
-	it, err := n.t.txn.Get(kinds[k].table, "id_prefix", accountID+"\x00")
+	it, err := n.t.scan(n.t.s.key(n.t.buf[:0], k, accountScoped(accountID, "")))
 	if err != nil {
 		return nil, err
 	}

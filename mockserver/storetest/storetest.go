@@ -29,8 +29,8 @@ type Store interface {
 	Prune() (int, error)
 	// ForgetTenant removes every object of the tenant.
 	ForgetTenant(tenant string) error
-	// Count reports how many objects of each kind the tenant holds, keyed by memdb's table
-	// names, kinds it holds none of left out.
+	// Count reports how many objects of each kind the tenant holds, keyed by the kind names
+	// memdb's Count uses (payment_request, customer_token, ...), kinds it holds none of left out.
 	Count(tenant string) (map[string]int, error)
 }
 
@@ -309,6 +309,11 @@ func testEvictsFinishedFirst(t *testing.T, newStore Factory) {
 				_, err := tx.PaymentRequest(scope(tenant), tenant+"/"+id)
 				require.NoError(t, err, id)
 			}
+			objs, err := tx.Objects(tenant)
+			require.NoError(t, err)
+			listed := idsOf(objs, func(o mockserver.Retained) string { return o.(*mockserver.PaymentRequest).PaymentRequestID })
+			require.Equal(t, idsOf(ids, func(id string) string { return tenant + "/" + id }), listed,
+				"Objects lists what eviction left, in the order first stored")
 			return nil
 		}))
 		require.Equal(t, map[string]int{"payment_request": len(ids)}, count(t, s, tenant))
