@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-
-	"github.com/google/uuid"
 )
 
 // Error types, as Klarna names them in error_type (docs/klarna.md §5).
@@ -167,7 +165,7 @@ func NewError(code, message string, fields ...FieldError) *Error {
 	status, errType, _ := kindOf(code)
 	return &Error{
 		Status:       status,
-		ErrorID:      uuid.NewString(),
+		ErrorID:      NewID(""),
 		ErrorType:    errType,
 		ErrorCode:    code,
 		ErrorMessage: message,

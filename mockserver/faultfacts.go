@@ -28,7 +28,7 @@ func (s *Service) AuthorizeFacts(call AuthorizeCall) *rules.Facts {
 	if err != nil {
 		return nil
 	}
-	f := buildFacts(kind, call.Request, session, token)
+	f := buildFacts(new(factRoom), kind, call.Request, session, token)
 	return &f
 }
 
@@ -46,6 +46,6 @@ func (s *Service) finalFacts(call AuthorizeCall, session *NetworkSession) *rules
 		// A token revoked or gone since leaves the facts without it, as finalize does.
 		token, _ = view(s, func(tx Tx) (*CustomerToken, error) { return tx.CustomerToken(pr.AccountID, pr.ChargedToken) })
 	}
-	f := buildFacts(rules.KindFinal, call.Request, session, token)
+	f := buildFacts(new(factRoom), rules.KindFinal, call.Request, session, token)
 	return &f
 }

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/klarna-mock/klarna-mock/mockserver/rules"
 )
 
@@ -102,7 +100,7 @@ func (s *Service) Act(accountID, paymentRequestID string, action JourneyAction) 
 func (s *Service) complete(tx Tx, pr *PaymentRequest, now time.Time) error {
 	initial := pr.InitialRequest()
 	ns := &NetworkSession{
-		Token:            PrefixNetworkSession + uuid.NewString(),
+		Token:            NewID(PrefixNetworkSession),
 		AccountID:        pr.AccountID,
 		PaymentRequestID: pr.PaymentRequestID,
 		Email:            customerEmail(initial, nil),

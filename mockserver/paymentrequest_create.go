@@ -68,7 +68,8 @@ func (s *Service) CreatePaymentRequest(call PaymentRequestCall) (*PaymentRequest
 	if err := checkLineItems(req); err != nil {
 		return nil, err
 	}
-	facts := buildFacts(kind, req, nil, nil)
+	var room factRoom
+	facts := buildFacts(&room, kind, req, nil, nil)
 	d := s.decide(call.AccountID, &facts)
 	if d.Result != rules.ResultStepUpRequired {
 		d = rules.Decision{Rule: d.Rule, Source: d.Source}

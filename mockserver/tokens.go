@@ -4,8 +4,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"time"
-
-	"github.com/google/uuid"
 )
 
 // TestTokenLifetime is how long an interoperability token minted by the test-tokens endpoint is
@@ -75,7 +73,7 @@ func (s *Service) MintTestToken(call TestTokenCall) (*TestToken, error) {
 		}
 	}
 	ns := &NetworkSession{
-		Token:     PrefixNetworkSession + uuid.NewString(),
+		Token:     NewID(PrefixNetworkSession),
 		AccountID: call.AccountID,
 		Email:     email,
 		Consent:   in.Consent == nil || *in.Consent,
@@ -224,7 +222,7 @@ func (s *Service) CustomerToken(accountID, token string) (*CustomerToken, error)
 func newCustomerToken(accountID string, rct *CustomerTokenRequest, email string, now time.Time) *CustomerToken {
 	return &CustomerToken{
 		AccountID:              accountID,
-		Token:                  PrefixCustomerToken + uuid.NewString(),
+		Token:                  NewID(PrefixCustomerToken),
 		CustomerTokenReference: rct.CustomerTokenReference,
 		Scopes:                 append([]string(nil), rct.Scopes...),
 		Status:                 TokenActive,

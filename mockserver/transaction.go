@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"time"
-
-	"github.com/google/uuid"
 )
 
 // A payment transaction's life after authorization (docs/klarna.md §10): captures (full or
@@ -110,7 +108,7 @@ type TransactionUpdate struct {
 func newTransaction(accountID, currency string, rpt *PaymentTransactionRequest, spd *SupplementaryPurchaseData, now time.Time) *PaymentTransaction {
 	tr := &PaymentTransaction{
 		AccountID:                   accountID,
-		PaymentTransactionID:        PrefixPaymentTransaction + uuid.NewString(),
+		PaymentTransactionID:        NewID(PrefixPaymentTransaction),
 		PaymentTransactionReference: rpt.PaymentTransactionReference,
 		Amount:                      rpt.Amount,
 		Currency:                    currency,
@@ -123,7 +121,7 @@ func newTransaction(accountID, currency string, rpt *PaymentTransactionRequest, 
 	}
 	if rpt.Capture == CaptureNow {
 		tr.State = TransactionCompleted
-		tr.PaymentCaptures = []PaymentCapture{{PaymentCaptureID: PrefixPaymentCapture + uuid.NewString(), CapturedAmount: rpt.Amount, CapturedAt: now}}
+		tr.PaymentCaptures = []PaymentCapture{{PaymentCaptureID: NewID(PrefixPaymentCapture), CapturedAmount: rpt.Amount, CapturedAt: now}}
 		tr.Operations = 1
 	}
 	return tr
@@ -166,13 +164,13 @@ func mergePurchaseData(old, update *SupplementaryPurchaseData) *SupplementaryPur
 	return &merged
 }
 
-// transactionEvents are the events announcing a new transaction: its authorization, or for
-// capture: NOW its capture and completion.
-func transactionEvents(tr *PaymentTransaction, now time.Time) []Event {
+// appendTransactionEvents appends to events those announcing a new transaction: its
+// authorization, or for capture: NOW its capture and completion (at most two).
+func appendTransactionEvents(events []Event, tr *PaymentTransaction, now time.Time) []Event {
 	if tr.State == TransactionCompleted {
-		return []Event{transactionEvent(EventTransactionCaptured, tr, now), transactionEvent(EventTransactionCompleted, tr, now)}
+		return append(events, transactionEvent(EventTransactionCaptured, tr, now), transactionEvent(EventTransactionCompleted, tr, now))
 	}
-	return []Event{transactionEvent(EventTransactionAuthorized, tr, now)}
+	return append(events, transactionEvent(EventTransactionAuthorized, tr, now))
 }
 
 // transactionEvent is an event about a transaction, carrying the transaction as it is now.
@@ -283,7 +281,7 @@ func (s *Service) Capture(accountID, transactionID string, req CaptureRequest) (
 			return nil, nil, err
 		}
 		made = PaymentCapture{
-			PaymentCaptureID:        PrefixPaymentCapture + uuid.NewString(),
+			PaymentCaptureID:        NewID(PrefixPaymentCapture),
 			PaymentCaptureReference: req.PaymentCaptureReference,
 			CapturedAmount:          amount,
 			CapturedAt:              now,
@@ -341,7 +339,7 @@ func (s *Service) Refund(accountID, transactionID, captureID string, req RefundR
 			return nil, nil, err
 		}
 		made = PaymentRefund{
-			PaymentRefundID:        PrefixPaymentRefund + uuid.NewString(),
+			PaymentRefundID:        NewID(PrefixPaymentRefund),
 			PaymentRefundReference: req.PaymentRefundReference,
 			PaymentCaptureID:       captureID,
 			RefundedAmount:         req.RefundedAmount,

@@ -1,6 +1,7 @@
 package httpserver
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -103,20 +105,73 @@ func RecoverPanics(logger *slog.Logger, next http.Handler, fail func(w http.Resp
 // IsJSON reports whether contentType, a Content-Type header, names JSON: application/json or
 // a +json type, with any parameters.
 func IsJSON(contentType string) bool {
+	if contentType == "application/json" {
+		return true // the Content-Type of nearly every call, without mime's parse (and its map)
+	}
 	mt, _, err := mime.ParseMediaType(contentType)
 	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
 }
 
-// WriteJSON answers with status and v as a JSON body. It fails only when v cannot be encoded,
-// before anything is written, so the caller can still answer with an error.
+// WriteJSON answers with status and v as a JSON body, the bytes json.Marshal gives. It fails
+// only when v cannot be encoded, before anything is written, so the caller can still answer
+// with an error.
 func WriteJSON(w http.ResponseWriter, status int, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("encoding response: %w", err)
+	return WriteJSONAppended(w, status, v, nil)
+}
+
+// WriteJSONAppended is WriteJSON for answers a service also encodes without reflection:
+// appendJSON, unless nil, appends v's JSON to the buffer it is given and returns it, or reports
+// false to have v encoded by encoding/json.
+func WriteJSONAppended(w http.ResponseWriter, status int, v any, appendJSON func([]byte) ([]byte, bool)) error {
+	e, _ := encoders.Get().(*encoder)
+	if e == nil {
+		e = &encoder{}
+		e.enc = json.NewEncoder(&e.buf)
+	}
+	defer e.release()
+	var answer []byte
+	appended := false
+	if appendJSON != nil {
+		var b []byte
+		if b, appended = appendJSON(e.buf.AvailableBuffer()); appended {
+			e.buf.Write(b) // in place, unless b grew past the buffer: the buffer grows with it
+			answer = e.buf.Bytes()
+		}
+	}
+	if !appended {
+		// json.Marshal would encode into a buffer of its own pool too, and then copy the result
+		// out to return it: an allocation as large as the answer, on every answer.
+		if err := e.enc.Encode(v); err != nil {
+			return fmt.Errorf("encoding response: %w", err)
+		}
+		// The newline Encode ends with is not json.Marshal's.
+		answer = bytes.TrimSuffix(e.buf.Bytes(), []byte("\n"))
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	// A failed write means the client is gone; there is nobody left to tell.
-	_, _ = w.Write(b)
+	_, _ = w.Write(answer)
 	return nil
+}
+
+// encoders pools the buffers WriteJSON encodes answers in, each with its json.Encoder, which
+// escapes as json.Marshal does. A pool is what encoding/json keeps for the same purpose.
+var encoders sync.Pool
+
+// encoder is a buffer to encode an answer in and the json.Encoder writing to it.
+type encoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+// maxPooledAnswer bounds the buffers kept for reuse, so that one large answer does not keep its
+// memory for good.
+const maxPooledAnswer = 64 << 10
+
+func (e *encoder) release() {
+	if e.buf.Cap() > maxPooledAnswer {
+		return
+	}
+	e.buf.Reset()
+	encoders.Put(e)
 }

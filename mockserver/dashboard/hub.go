@@ -50,6 +50,9 @@ type Hub struct {
 	closed   bool
 	// history keeps the Payment Requests' state transitions for their timelines, watched or not.
 	history *history
+	// storeUpdates and notificationUpdates pool the observations of the two stores' write
+	// transactions (observe).
+	storeUpdates, notificationUpdates sync.Pool
 }
 
 // watcher is one stream's subscription: changes arrive on ch, which the hub closes when it
@@ -217,26 +220,58 @@ func (h *Hub) flush(r *record) {
 }
 
 func (s observedStore) Update(fn func(mockserver.Tx) error) error {
-	return observe(s.h, true, s.Store.Update, fn, func(tx mockserver.Tx, r *record) mockserver.Tx { return observedTx{Tx: tx, r: r} })
+	return observe(s.h, &s.h.storeUpdates, true, s.Store.Update, fn, func(w *observedTx, tx mockserver.Tx, r *record) mockserver.Tx {
+		*w = observedTx{Tx: tx, r: r}
+		return w
+	})
+}
+
+// observation is what observing one write transaction takes: the record, the wrapper of the
+// store's transaction, of type W, and the function the store runs. Each hub pools them by
+// store (Hub.storeUpdates, Hub.notificationUpdates), so that a write, on every authorize, costs
+// no allocation for being observed.
+type observation[T, W any] struct {
+	r       record
+	wrapper W
+	fn      func(T) error
+	wrap    func(*W, T, *record) T
+	// run is o.exec, bound once when o is made: a method value made per write would allocate.
+	run func(T) error
+}
+
+// exec runs fn in the store's transaction tx, wrapped.
+func (o *observation[T, W]) exec(tx T) error {
+	// A store may run fn again.
+	o.r = record{notify: o.r.notify, changes: o.r.changes[:0], moves: o.r.moves[:0]}
+	return o.fn(o.wrap(&o.wrapper, tx, &o.r))
 }
 
 // observe runs fn in a write transaction of update, its transaction wrapped by wrap to collect
 // what it stores, and reports that to the hub once the transaction committed. Nobody watching,
-// it runs fn as it is, unless always: the store's transitions are kept regardless.
-func observe[T any](h *Hub, always bool, update func(func(T) error) error, fn func(T) error, wrap func(T, *record) T) error {
+// it runs fn as it is, unless always: the store's transitions are kept regardless. pool holds
+// the observations of this kind of store.
+func observe[T, W any](h *Hub, pool *sync.Pool, always bool, update func(func(T) error) error, fn func(T) error, wrap func(*W, T, *record) T) error {
 	notify := h.watching.Load() != 0
 	if !notify && !always {
 		return update(fn)
 	}
-	r := &record{notify: notify}
-	err := update(func(tx T) error {
-		// A store may run fn again.
-		*r = record{notify: notify, changes: r.changes[:0], moves: r.moves[:0]}
-		return fn(wrap(tx, r))
-	})
-	if err == nil {
-		h.flush(r)
+	o, _ := pool.Get().(*observation[T, W])
+	if o == nil {
+		o = &observation[T, W]{}
+		o.run = o.exec
 	}
+	o.r.notify, o.fn, o.wrap = notify, fn, wrap
+	err := update(o.run)
+	if err == nil {
+		h.flush(&o.r)
+	}
+	// What the pooled observation still holds is dropped, so that it keeps nothing alive.
+	var zero W
+	clear(o.r.changes)
+	clear(o.r.moves)
+	o.r = record{changes: o.r.changes[:0], moves: o.r.moves[:0]}
+	o.wrapper, o.fn, o.wrap = zero, nil, nil
+	pool.Put(o)
 	return err
 }
 
@@ -286,7 +321,10 @@ type observedNotifications struct {
 }
 
 func (s observedNotifications) Update(fn func(webhook.Tx) error) error {
-	return observe(s.h, false, s.Store.Update, fn, func(tx webhook.Tx, r *record) webhook.Tx { return observedWebhookTx{Tx: tx, r: r} })
+	return observe(s.h, &s.h.notificationUpdates, false, s.Store.Update, fn, func(w *observedWebhookTx, tx webhook.Tx, r *record) webhook.Tx {
+		*w = observedWebhookTx{Tx: tx, r: r}
+		return w
+	})
 }
 
 type observedWebhookTx struct {

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/klarna-mock/klarna-mock/mockserver"
 )
 
 func TestHubTellsOnlyTheTenantsWatchers(t *testing.T) {
@@ -64,4 +66,33 @@ func TestHubBoundsItsWatchers(t *testing.T) {
 	require.Empty(t, h.tenants)
 	_, ok = h.watch("a")
 	require.False(t, ok, "closed")
+}
+
+// writeOnlyStore runs each write transaction on writeOnlyTx, which stores nothing.
+type writeOnlyStore struct{ mockserver.Store }
+
+func (writeOnlyStore) Update(fn func(mockserver.Tx) error) error { return fn(writeOnlyTx{}) }
+
+type writeOnlyTx struct{ mockserver.Tx }
+
+func (writeOnlyTx) PutPaymentTransaction(*mockserver.PaymentTransaction) error { return nil }
+
+// TestObservingAWriteAllocatesNothing is not parallel: testing.AllocsPerRun refuses to run in
+// a parallel test.
+func TestObservingAWriteAllocatesNothing(t *testing.T) {
+	h := NewHub()
+	store := h.ObserveStore(writeOnlyStore{})
+	tr := &mockserver.PaymentTransaction{AccountID: "a/acct", PaymentTransactionID: "tr"}
+	write := func(tx mockserver.Tx) error { return tx.PutPaymentTransaction(tr) }
+	require.NoError(t, store.Update(write))
+	require.Zero(t, testing.AllocsPerRun(100, func() { _ = store.Update(write) }), "nobody watching")
+
+	w, ok := h.watch("a")
+	require.True(t, ok)
+	require.NoError(t, store.Update(write))
+	require.Equal(t, Change{Kind: ChangeTx, ID: "tr"}, <-w.ch, "a watcher is told")
+	require.Zero(t, testing.AllocsPerRun(100, func() {
+		_ = store.Update(write)
+		<-w.ch
+	}), "watched")
 }

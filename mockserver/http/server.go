@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
 	"github.com/klarna-mock/klarna-mock/contracts"
@@ -332,13 +331,12 @@ func (s *Server) handle(w http.ResponseWriter, r *request, rt route) error {
 // readBody reads a request body of at most limit bytes, insisting on JSON unless the route
 // takes another format.
 func readBody(w http.ResponseWriter, r *http.Request, raw bool, limit int64) ([]byte, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		return nil, mockserver.NewError(mockserver.CodePayloadTooLarge,
-			fmt.Sprintf("The request body is larger than %d bytes.", limit))
-	}
+	body, err := readAll(http.MaxBytesReader(w, r.Body, limit), min(r.ContentLength, limit))
 	if err != nil {
+		if tooLarge := (*http.MaxBytesError)(nil); errors.As(err, &tooLarge) {
+			return nil, mockserver.NewError(mockserver.CodePayloadTooLarge,
+				fmt.Sprintf("The request body is larger than %d bytes.", limit))
+		}
 		return nil, mockserver.Invalid("body", "the request body could not be read: "+err.Error())
 	}
 	if ct := r.Header.Get("Content-Type"); len(body) > 0 && !raw && !httpserver.IsJSON(ct) {
@@ -346,6 +344,32 @@ func readBody(w http.ResponseWriter, r *http.Request, raw bool, limit int64) ([]
 			fmt.Sprintf("Send the body as application/json, not %q.", ct))
 	}
 	return body, nil
+}
+
+// readAll reads r to its end, as io.ReadAll does, into one buffer of size bytes and one more,
+// size being the length the client declared (http.Request.ContentLength, -1 when unknown):
+// io.ReadAll starts at 512 bytes and grows by copying, twice for a typical authorize. A length
+// above maxPresized is not trusted with a buffer before its bytes arrive.
+func readAll(r io.Reader, size int64) ([]byte, error) {
+	const maxPresized = 64 << 10
+	if size < 0 || size > maxPresized {
+		return io.ReadAll(r)
+	}
+	// The byte more lets the read that finds the end find room, rather than grow the buffer.
+	b := make([]byte, 0, size+1)
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // a body longer than declared: net/http refuses it, a test's reader may not
+		}
+	}
 }
 
 // violationsError turns contract violations into one Klarna VALIDATION_ERROR naming every field.
@@ -367,6 +391,19 @@ func decodeJSON(body []byte, v any) error {
 	if len(body) == 0 {
 		return nil
 	}
+	// The authorize request, on every authorize, is decoded without reflection when its body is
+	// plain; decodeAuthorize says when it is, and gives then what encoding/json would.
+	if ar, ok := v.(*mockserver.AuthorizeRequest); ok && *ar == (mockserver.AuthorizeRequest{}) {
+		if decodeAuthorize(body, ar) {
+			return nil
+		}
+		*ar = mockserver.AuthorizeRequest{}
+	}
+	return unmarshalJSON(body, v)
+}
+
+// unmarshalJSON decodes body into v with encoding/json, its failures reported as Klarna errors.
+func unmarshalJSON(body []byte, v any) error {
 	if err := json.Unmarshal(body, v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
@@ -377,8 +414,12 @@ func decodeJSON(body []byte, v any) error {
 	return nil
 }
 
-// writeJSON writes v as the JSON response body with status, as httpserver.WriteJSON does.
+// writeJSON writes v as the JSON response body with status, as httpserver.WriteJSON does; an
+// approved authorize's answer is encoded without reflection (appendApproved).
 func writeJSON(w http.ResponseWriter, status int, v any) error {
+	if resp, ok := v.(*mockserver.AuthorizeResponse); ok {
+		return httpserver.WriteJSONAppended(w, status, v, func(b []byte) ([]byte, bool) { return appendApproved(b, resp) })
+	}
 	return httpserver.WriteJSON(w, status, v)
 }
 
@@ -431,7 +472,7 @@ func (s *Server) baseURL(r *http.Request) string {
 // correlate sets the correlation headers every response carries.
 func correlate(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	h.Set("Klarna-Correlation-Id", uuid.NewString())
+	h.Set("Klarna-Correlation-Id", mockserver.NewID(""))
 	// Only a well-formed id is echoed; a malformed one is reported by the contract check instead.
 	if id := r.Header.Get("Partner-Correlation-Id"); id != "" && validCorrelationID(id) {
 		h.Set("Partner-Correlation-Id", id)
