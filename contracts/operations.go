@@ -8,6 +8,11 @@ type Operation struct {
 	// (e.g. "/v2/accounts/{partner_account_id}/payment/authorize") and ID the operationId,
 	// empty when the operation has none.
 	Method, Path, ID string
+	// Checked is whether a request has anything to be checked against: the operation or its
+	// path item declares parameters, or the operation a request body. The validator
+	// (contracts/validate) checks nothing else, so it passes every request of an operation that
+	// is not checked, and a caller need not compile the document for one.
+	Checked bool
 }
 
 // Operations returns the operations of the document name in Files (nil for any other name),

@@ -205,6 +205,8 @@ func New(cfg Config) (*Mock, error) {
 	} else {
 		close(m.synced)
 	}
+	// Last, so that compiling the contracts does not compete with the start-up (Server.WarmUp).
+	srv.WarmUp()
 	return m, nil
 }
 

@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/klarna-mock/klarna-mock/mockserver"
 	"github.com/klarna-mock/klarna-mock/mockserver/faults"
@@ -57,13 +58,17 @@ type Deps struct {
 // Dashboard is the dashboard's http.Handler.
 type Dashboard struct {
 	Deps
-	mux   *http.ServeMux
-	pages map[string]*template.Template
+	mux *http.ServeMux
+	// pages returns the templates, one per page, parsed when the first page is rendered rather
+	// than in New: parsing them is most of what building the dashboard costs, and the mock's
+	// first answer, which is rarely a dashboard page, should not wait for it. TestTemplatesParse
+	// parses them all, so that a broken template fails the tests rather than a user's page.
+	pages func() (map[string]*template.Template, error)
 	// secret keys the CSRF tokens; it is made at start, so a restart signs every form anew.
 	secret []byte
 }
 
-// New builds the dashboard, parsing its templates once.
+// New builds the dashboard; its templates are parsed once, on the first page it renders.
 func New(d Deps) (*Dashboard, error) {
 	if d.Service == nil || d.Store == nil || d.Server == nil || d.Hub == nil {
 		return nil, errors.New("dashboard: Service, Store, Server and Hub are required")
@@ -71,25 +76,24 @@ func New(d Deps) (*Dashboard, error) {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	db := &Dashboard{Deps: d, mux: http.NewServeMux(), pages: map[string]*template.Template{}, secret: make([]byte, 32)}
+	db := &Dashboard{Deps: d, mux: http.NewServeMux(), pages: sync.OnceValues(parsePages), secret: make([]byte, 32)}
 	_, _ = rand.Read(db.secret) // crypto/rand.Read never fails
-	if err := db.parse(); err != nil {
-		return nil, err
-	}
 	db.routes()
 	return db, nil
 }
 
-// parse compiles one template per page: the layout with the page's own "content".
-func (db *Dashboard) parse() error {
+// parsePages compiles one template per page, by page name: the layout with the page's own
+// "content".
+func parsePages() (map[string]*template.Template, error) {
 	names, err := fs.Glob(templateFiles, "templates/*.html")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html")
 	if err != nil {
-		return err
+		return nil, err
 	}
+	pages := map[string]*template.Template{}
 	for _, name := range names {
 		page := strings.TrimSuffix(strings.TrimPrefix(name, "templates/"), ".html")
 		if page == "layout" {
@@ -97,11 +101,11 @@ func (db *Dashboard) parse() error {
 		}
 		t, err := template.Must(layout.Clone()).ParseFS(templateFiles, name)
 		if err != nil {
-			return fmt.Errorf("dashboard template %s: %w", name, err)
+			return nil, fmt.Errorf("dashboard template %s: %w", name, err)
 		}
-		db.pages[page] = t
+		pages[page] = t
 	}
-	return nil
+	return pages, nil
 }
 
 // ServeHTTP serves a dashboard request.
@@ -205,12 +209,16 @@ type page struct {
 // fault is an error page rather than half a page.
 func (db *Dashboard) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
 	var buf bytes.Buffer
-	t := db.pages[name]
-	if t == nil {
-		t, status = db.pages["error"], http.StatusInternalServerError
-		p = page{Title: "Error", Error: "The dashboard has no template " + name + "."}
+	pages, err := db.pages()
+	if err == nil {
+		t := pages[name]
+		if t == nil {
+			t, status = pages["error"], http.StatusInternalServerError
+			p = page{Title: "Error", Error: "The dashboard has no template " + name + "."}
+		}
+		err = t.ExecuteTemplate(&buf, "layout", p)
 	}
-	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
+	if err != nil {
 		db.Logger.Error("dashboard: rendering a page", "page", name, "path", r.URL.Path, "err", err)
 		http.Error(w, "The dashboard could not render this page.", http.StatusInternalServerError)
 		return

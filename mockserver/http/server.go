@@ -77,8 +77,9 @@ type Server struct {
 	router    *mux.Router
 	handler   http.Handler
 	// contracts holds, per contract document by file name, its validator, compiled on first use
-	// (compileContracts).
+	// (compileContracts); warmUp starts compiling them all (WarmUp).
 	contracts map[string]func() (*validate.Validator, error)
+	warmUp    func()
 	// inflight holds the idempotent requests being processed, so concurrent duplicates wait for
 	// the first instead of creating a second resource.
 	inflightMu sync.Mutex
@@ -102,7 +103,7 @@ type Server struct {
 }
 
 // NewServer builds the handler; each route's contract checks are compiled once, on its first
-// call or by the background warm-up (compileContracts), whichever comes first.
+// call or by the background warm-up (WarmUp), whichever comes first.
 func NewServer(d Deps) (*Server, error) {
 	s := &Server{
 		svc:       d.Service,
@@ -188,8 +189,8 @@ type route struct {
 	handle handlerFunc
 }
 
-// compileContracts sets up the contract documents to be compiled each on its first use, and
-// compiles them one after the other in the background from now on, in the order given.
+// compileContracts sets up the contract documents to be compiled each on its first use, or by
+// the warm-up (WarmUp), one after the other in the order given, whichever comes first.
 // Compiling them is most of the mock's start-up time (parsing the YAML above all), and the mock
 // must answer within milliseconds of starting: this way its first answer waits only for its own
 // document, still checked in full, and the others are ready soon after, on at most one core.
@@ -212,16 +213,26 @@ func (s *Server) compileContracts(names ...string) {
 			return v, nil
 		})
 	}
-	go func() {
-		for _, name := range names {
-			if _, err := s.contracts[name](); err != nil {
-				s.log.Error("compiling a contract", "err", err)
+	s.warmUp = sync.OnceFunc(func() {
+		go func() {
+			for _, name := range names {
+				if _, err := s.contracts[name](); err != nil {
+					s.log.Error("compiling a contract", "err", err)
+				}
 			}
-		}
-	}()
+		}()
+	})
 }
 
-// add mounts a route with its contract checks, looked up on the route's first call.
+// WarmUp starts compiling, in the background, every contract document no call has compiled yet;
+// later calls do nothing. app.New calls it once the mock is assembled, rather than NewServer at
+// once: on a busy machine, compiling would take the cores from the rest of the start-up, which
+// the first answer waits for, where it waits for no document but its own.
+func (s *Server) WarmUp() { s.warmUp() }
+
+// add mounts a route with its contract checks, looked up on the route's first call. A route
+// whose operation has nothing to check (contracts.Operation.Checked) gets none, so that its first
+// call, such as a probe's, does not wait for its document to compile.
 func (s *Server) add(rt route) error {
 	var op func() (*validate.Operation, error)
 	if rt.contract != "" {
@@ -229,16 +240,19 @@ func (s *Server) add(rt route) error {
 		if !ok {
 			return fmt.Errorf("contract %s is not one the server compiles", rt.contract)
 		}
-		if _, ok := contracts.FindOperation(rt.contract, rt.method, rt.path); !ok {
+		found, ok := contracts.FindOperation(rt.contract, rt.method, rt.path)
+		if !ok {
 			return fmt.Errorf("contract %s: no operation %s %s in the document", rt.contract, rt.method, rt.path)
 		}
-		op = sync.OnceValues(func() (*validate.Operation, error) {
-			v, err := validator()
-			if err != nil {
-				return nil, err
-			}
-			return v.Operation(rt.method, rt.path)
-		})
+		if found.Checked {
+			op = sync.OnceValues(func() (*validate.Operation, error) {
+				v, err := validator()
+				if err != nil {
+					return nil, err
+				}
+				return v.Operation(rt.method, rt.path)
+			})
+		}
 	}
 	name := s.operationName(rt)
 	rt.fault = faultOperation(rt.contract, name)
@@ -257,8 +271,7 @@ func (s *Server) add(rt route) error {
 			}
 		}
 	})
-	s.router.Handle(rt.path, h).Methods(rt.method)
-	return nil
+	return s.mount(rt, h)
 }
 
 // serve runs the steps every route shares: authenticate, read the body, check the contract,

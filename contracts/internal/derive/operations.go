@@ -1,8 +1,9 @@
 // Package derive writes, at `go generate` time, what the mock needs from the contracts at start
 // in a form cheaper than their YAML: the index of their operations (contracts/operations_gen.go:
-// each document's method, path template and operationId), so that the mock names and mounts its
-// routes without parsing the documents, and each document cut down to what checking a request
-// needs (contracts/requests/), which the validator compiles in about half the time.
+// each document's method, path template, operationId and whether a request has anything to be
+// checked against), so that the mock names and mounts its routes without parsing the documents,
+// and each document cut down to what checking a request needs (contracts/requests/), which the
+// validator compiles in about half the time.
 package derive
 
 import (
@@ -44,7 +45,7 @@ func OperationsSource(fsys fs.FS) ([]byte, error) {
 		}
 		fmt.Fprintf(&b, "%q: {\n", name)
 		for _, op := range ops {
-			fmt.Fprintf(&b, "{Method: %q, Path: %q, ID: %q},\n", op[0], op[1], op[2])
+			fmt.Fprintf(&b, "{Method: %q, Path: %q, ID: %q, Checked: %t},\n", op.method, op.path, op.id, op.checked)
 		}
 		b.WriteString("},\n")
 	}
@@ -52,16 +53,27 @@ func OperationsSource(fsys fs.FS) ([]byte, error) {
 	return format.Source(b.Bytes())
 }
 
-// operations reads one document's operations as (method, path template, operationId).
-func operations(data []byte) ([][3]string, error) {
+// operation is one operation as the index has it (contracts.Operation).
+type operation struct {
+	method, path, id string
+	checked          bool
+}
+
+// operations reads one document's operations. An operation is checked when it or its path item
+// declares a parameter, or it has a request body: the validator checks nothing else.
+func operations(data []byte) ([]operation, error) {
 	var doc struct {
 		Paths map[string]map[string]yaml.Node `yaml:"paths"`
 	}
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, err
 	}
-	var ops [][3]string
+	var ops []operation
 	for path, item := range doc.Paths {
+		if _, ok := item["$ref"]; ok {
+			return nil, fmt.Errorf("path %s: a path item $ref is not supported", path)
+		}
+		shared := len(item["parameters"].Content) > 0
 		for _, m := range methods {
 			node, ok := item[m]
 			if !ok {
@@ -69,15 +81,18 @@ func operations(data []byte) ([][3]string, error) {
 			}
 			var op struct {
 				OperationID string `yaml:"operationId"`
+				Parameters  []any  `yaml:"parameters"`
+				RequestBody any    `yaml:"requestBody"`
 			}
 			if err := node.Decode(&op); err != nil {
 				return nil, fmt.Errorf("%s %s: %w", m, path, err)
 			}
-			ops = append(ops, [3]string{strings.ToUpper(m), path, op.OperationID})
+			ops = append(ops, operation{method: strings.ToUpper(m), path: path, id: op.OperationID,
+				checked: shared || len(op.Parameters) > 0 || op.RequestBody != nil})
 		}
 	}
-	slices.SortFunc(ops, func(a, b [3]string) int {
-		return cmp.Or(strings.Compare(a[1], b[1]), strings.Compare(a[0], b[0]))
+	slices.SortFunc(ops, func(a, b operation) int {
+		return cmp.Or(strings.Compare(a.path, b.path), strings.Compare(a.method, b.method))
 	})
 	return ops, nil
 }
