@@ -179,22 +179,28 @@ func (s *Service) emit(tx Tx, events ...Event) error {
 }
 
 // publish hands events to the publisher, after the change they report is stored. With an outbox
-// (Config.Outbox) the events are in the store already, and publishing them tells the publisher
-// to take them up now.
+// (Config.Outbox) the events are in the store already, whose commit woke the publisher.
 func (s *Service) publish(events ...Event) {
 	for _, e := range events {
 		s.publisher.Publish(e)
 	}
 }
 
-// view reads one object in a read transaction.
+// view reads one object in a read transaction, the store's cheaper one for one read when it has
+// one (SingleReader).
 func view[T any](s *Service, get func(Tx) (T, error)) (T, error) {
 	var v T
-	err := s.store.View(func(tx Tx) error {
+	read := func(tx Tx) error {
 		var err error
 		v, err = get(tx)
 		return err
-	})
+	}
+	var err error
+	if one, ok := s.store.(SingleReader); ok {
+		err = one.ViewOne(read)
+	} else {
+		err = s.store.View(read)
+	}
 	return v, err
 }
 

@@ -20,6 +20,13 @@ type Store interface {
 	Update(fn func(Tx) error) error
 }
 
+// SingleReader is a Store with a cheaper read-only transaction for a function that makes one
+// read (PostgreSQL's: the read alone, without BEGIN and COMMIT). fn must do nothing but read: the
+// store runs it again, in a View, when it reads more than once.
+type SingleReader interface {
+	ViewOne(fn func(Tx) error) error
+}
+
 // Tx is one store transaction. Every lookup is scoped to an account: an object of another account
 // is ErrNotFound. PaymentRequest alone also takes an empty accountID, matching any account: the
 // customer's side (the Purchase Journey) reaches a request by its id alone, as a
@@ -55,6 +62,7 @@ type Tx interface {
 	// the commit cannot lose it. A store of the process's own (memdb) keeps no outbox and returns
 	// nil: what it holds dies with the process, and the events the Service publishes after the
 	// commit are all it needs. The Service calls it only when Config.Outbox says the store keeps one.
+	// A store may leave out an event nobody can receive (PostgreSQL's, when the tenant has no webhook).
 	Emit(Event) error
 }
 

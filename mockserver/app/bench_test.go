@@ -2,6 +2,10 @@ package app_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -11,8 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klarna-mock/klarna-mock/mockserver"
 	"github.com/klarna-mock/klarna-mock/mockserver/app"
 	"github.com/klarna-mock/klarna-mock/mockserver/clock"
+	"github.com/klarna-mock/klarna-mock/mockserver/postgres"
 	"github.com/klarna-mock/klarna-mock/mockserver/storetest"
 )
 
@@ -39,18 +45,105 @@ func BenchmarkAuthorizeStores(b *testing.B) {
 			if store == "postgres-replicas" {
 				replicas = 2
 			}
-			ms := make([]*app.Mock, replicas)
-			for i := range ms {
-				cfg.Clock = clock.NewManual(restartStart)
-				m, err := app.New(cfg)
-				if err != nil {
-					b.Fatal(err)
-				}
-				b.Cleanup(func() { _, _ = m.Close(b.Context()) })
-				ms[i] = m
-			}
-			benchCharges(b, ms)
+			benchCharges(b, benchMocks(b, cfg, replicas))
 		})
+	}
+}
+
+// benchMocks starts n mocks with cfg, each on a manual clock of its own, closed when b ends.
+func benchMocks(b *testing.B, cfg app.Config, n int) []*app.Mock {
+	ms := make([]*app.Mock, n)
+	for i := range ms {
+		cfg.Clock = clock.NewManual(restartStart)
+		m, err := app.New(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _, _ = m.Close(b.Context()) })
+		ms[i] = m
+	}
+	return ms
+}
+
+// dispatchTenants is how many tenants BenchmarkOutboxDispatch's events are spread over.
+const dispatchTenants = 4
+
+// BenchmarkOutboxDispatch measures how fast events waiting in the outbox of a database
+// (KLARNA_MOCK_TEST_DATABASE_URL) become webhooks delivered to a local receiver, with one mock
+// and with two on the database. Each of dispatchTenants tenants has a webhook taking every event;
+// b.N events, spread over the tenants, each about a Payment Request of its own, are committed
+// into the outbox first by a store no mock hears (as a mock that died after its changes leaves
+// them); then every mock drains the outbox, and the clock runs until the receiver has had b.N
+// deliveries. It reports events and deliveries per second (one webhook per event: the same
+// figure), and the CPU of the process (the mocks and the receiver) per event. Run:
+//
+//	go test -run '^$' -bench OutboxDispatch -benchtime 2000x ./mockserver/app/
+func BenchmarkOutboxDispatch(b *testing.B) {
+	for _, mocks := range []int{1, 2} {
+		b.Run(fmt.Sprintf("mocks-%d", mocks), func(b *testing.B) {
+			db := storetest.Database(b)
+			var delivered atomic.Int64
+			receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.Copy(io.Discard, r.Body)
+				delivered.Add(1)
+			}))
+			b.Cleanup(receiver.Close)
+			ms := benchMocks(b, app.Config{DatabaseURL: db, MaxObjectsPerTenant: 1 << 30}, mocks)
+			tenants := make([]string, dispatchTenants)
+			for i := range tenants {
+				key := fmt.Sprintf("dispatch-%d", i)
+				webhookOn(tenantOf(b, ms[0], key), receiver.URL, "*")
+				sum := sha256.Sum256([]byte("klarna_test_api_" + key))
+				tenants[i] = "key-" + hex.EncodeToString(sum[:8]) // as mockhttp.Accounts.Resolve names it
+			}
+			emitEvents(b, db, tenants, b.N)
+
+			cpu := cpuTime()
+			b.ResetTimer()
+			began := time.Now()
+			for _, m := range ms {
+				go m.Notifier.DrainOutbox()
+			}
+			for delivered.Load() < int64(b.N) {
+				if time.Since(began) > time.Minute {
+					b.Fatalf("%d of %d events delivered after a minute", delivered.Load(), b.N)
+				}
+				time.Sleep(time.Millisecond)
+			}
+			elapsed := time.Since(began)
+			b.StopTimer()
+			cpu = cpuTime() - cpu
+			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
+			b.ReportMetric(float64(delivered.Load())/elapsed.Seconds(), "deliveries/s")
+			b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/event")
+		})
+	}
+}
+
+// emitEvents commits n events of the tenants, in turn, into the outbox of the database db, in
+// transactions of up to 100, through a store of its own that wakes no mock.
+func emitEvents(b *testing.B, db string, tenants []string, n int) {
+	store, err := postgres.Open(b.Context(), postgres.Config{URL: db, MaxObjectsPerTenant: 1 << 30})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	for first := 0; first < n; first += 100 {
+		err := store.Update(func(tx mockserver.Tx) error {
+			for i := first; i < min(first+100, n); i++ {
+				tenant := tenants[i%len(tenants)]
+				pr := &mockserver.PaymentRequest{AccountID: mockserver.Scope(tenant, account), State: mockserver.StateSubmitted,
+					PaymentRequestID: fmt.Sprintf("%s%d", mockserver.PrefixPaymentRequest, i), Amount: 11800, Currency: "USD"}
+				if err := tx.Emit(mockserver.Event{Type: mockserver.EventRequestSubmitted, Tenant: tenant, AccountID: account,
+					Subject: pr.PaymentRequestID, OccurredAt: restartStart, Payload: pr}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 

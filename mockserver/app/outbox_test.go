@@ -2,8 +2,10 @@ package app_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -57,4 +59,81 @@ func TestOutboxOutlivesACrashBeforeDispatch(t *testing.T) {
 	requireAttempts(t, counts, 1, 2)
 	require.Equal(t, http.StatusOK, a.advance("PT1H").status)
 	requireAttempts(t, counts, 1, 2)
+}
+
+// TestOutboxWebhookRegisteredOnAnotherMock registers a webhook on one mock while another makes
+// changes of the tenant one after another. A change records its event only if the tenant has a
+// webhook when it commits, and a registration and the tenant's changes are serialized, so what
+// is correct is: every change that began after the registration was answered is delivered, and
+// the changes delivered are those from one change on, each once, with none left out between.
+func TestOutboxWebhookRegisteredOnAnotherMock(t *testing.T) {
+	t.Parallel()
+	db := storetest.Database(t)
+	receiver := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	t.Cleanup(receiver.Close)
+	a, _ := replica(t, db, "outbox-register")
+	b, _ := replica(t, db, "outbox-register")
+
+	var mu sync.Mutex
+	var made []string
+	var wg sync.WaitGroup
+	var key, hook answer
+	after := -1 // the first change begun after the registration was answered
+	for i := range 40 {
+		if i == 10 {
+			wg.Go(func() {
+				key = b.do(http.MethodPost, "/v2/notification/signing-keys", nil)
+				hook = b.do(http.MethodPost, "/v2/notification/webhooks", map[string]any{"url": receiver.URL,
+					"event_types": []string{"payment.request.state-change.submitted"}, "signing_key_id": key.str("signing_key_id")})
+				mu.Lock()
+				defer mu.Unlock()
+				after = len(made) + 1 // the change under way may have begun before
+			})
+		}
+		id := a.stepUp()
+		mu.Lock()
+		made = append(made, id)
+		mu.Unlock()
+	}
+	wg.Wait()
+	require.Equal(t, http.StatusCreated, key.status, string(key.raw))
+	require.Equal(t, http.StatusCreated, hook.status, string(hook.raw))
+	for len(made) <= after {
+		made = append(made, a.stepUp())
+	}
+
+	// delivered counts the webhook's delivered deliveries by the Payment Request each is about.
+	delivered := func() map[string]int {
+		list, _ := a.ok(http.MethodGet, "/mock/v1/webhooks/"+hook.str("webhook_id")+"/deliveries?limit=1000", nil).json["deliveries"].([]any)
+		got := map[string]int{}
+		for _, d := range list {
+			if d, _ := d.(map[string]any); d["state"] == "DELIVERED" {
+				got[d["subject"].(string)]++
+			}
+		}
+		return got
+	}
+	first := func(got map[string]int) int {
+		for i, id := range made {
+			if got[id] > 0 {
+				return i
+			}
+		}
+		return len(made)
+	}
+	require.Eventually(t, func() bool {
+		got := delivered()
+		for _, id := range made[first(got):] {
+			if got[id] == 0 {
+				return false
+			}
+		}
+		return first(got) <= after
+	}, replicaWait, 10*time.Millisecond, "every change from the first delivered on is delivered, those begun after the registration among them")
+	got := delivered()
+	want := map[string]int{}
+	for _, id := range made[first(got):] {
+		want[id] = 1
+	}
+	require.Equal(t, want, got, "each delivered once, and nothing else")
 }

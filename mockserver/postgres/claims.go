@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/klarna-mock/klarna-mock/mockserver"
@@ -31,37 +32,110 @@ type deliveryClaims struct{ s *Store }
 
 // Claim claims the next attempt of d under the tenant's lock, so that the delivery read is the
 // one the last attempt stored. It is refused, besides as webhook.Claimer says, while the tenant's
-// deliveries are paused (on any mock) and while an older delivery of d's FIFO is pending.
-func (c deliveryClaims) Claim(d *webhook.Delivery, holder string, ttl time.Duration) (*webhook.Delivery, bool, error) {
-	var stored *webhook.Delivery
-	granted := false
+// deliveries are paused (on any mock) and while an older delivery of d's FIFO is pending. It
+// takes two round trips: the lock with everything it reads (claimStateSQL), then the claim with
+// the commit.
+func (c deliveryClaims) Claim(d *webhook.Delivery, holder string, ttl time.Duration) (webhook.Claimed, error) {
+	var st claimState
+	var granted int64
 	err := c.s.run(true, func(t *tx) error {
-		n := notificationTx{t: t}
+		tenant := tenantOf(d.AccountID)
+		if _, err := t.lock(tenant); err != nil {
+			return err
+		}
+		id := scoped(d.AccountID, d.DeliveryID)
 		var err error
-		stored, err = n.Delivery(d.AccountID, d.DeliveryID)
-		if errors.Is(err, mockserver.ErrNotFound) {
-			stored = nil
+		if st, err = readClaimState(t, d, id, tenant); err != nil {
+			return err
+		}
+		stored := st.claimed.Stored
+		if stored == nil || stored.State != webhook.DeliveryPending || len(stored.Attempts) != len(d.Attempts) {
 			return nil
 		}
-		if err != nil || stored.State != webhook.DeliveryPending || len(stored.Attempts) != len(d.Attempts) {
-			return err
+		// Paused on another mock: the attempt waits for the resume, as on that mock. A delivery
+		// waits for the older ones of its FIFO (one webhook and subject, or one send) still
+		// pending, wherever they are queued, as it would in one process.
+		if st.paused || slices.ContainsFunc(st.older, func(o *webhook.Delivery) bool {
+			return o.Subject == stored.Subject && o.SendID == stored.SendID
+		}) {
+			return nil
 		}
-		// Paused on another mock: the attempt waits for the resume, as on that mock.
-		var paused bool
-		if err := t.c.queryRow(`SELECT coalesce((SELECT deliveries_paused FROM tenant_settings WHERE tenant = $1), false)`,
-			tenantOf(d.AccountID)).Scan(&paused); paused || err != nil {
-			return dbError(err)
-		}
-		// A delivery waits for the older ones of its FIFO (one webhook and subject, or one send)
-		// still pending, wherever they are queued, as it would in one process.
-		if waits, err := waitsForOlder(t, stored); waits || err != nil {
-			return err
-		}
-		id := "delivery\n" + scoped(d.AccountID, d.DeliveryID)
-		return dbError(t.c.queryRow(`SELECT claim($1, $2, $3, $4, $5)`,
-			id, tenantOf(d.AccountID), holder, len(d.Attempts)+1, ttl.Milliseconds()).Scan(&granted))
+		return dbError(t.c.holdCounting(&granted, `SELECT FROM claim($1, $2, $3, $4, $5) AS c(granted) WHERE granted`,
+			"delivery\n"+id, tenant, holder, len(d.Attempts)+1, ttl.Milliseconds()))
 	})
-	return stored, granted, err
+	if err != nil || granted != 1 {
+		return webhook.Claimed{Stored: st.claimed.Stored}, err
+	}
+	st.claimed.Granted = true
+	return st.claimed, nil
+}
+
+// claimStateSQL reads what a delivery's claim decides on and its attempt needs, in one
+// statement: the delivery (part 0), whether its tenant's deliveries are paused (part 1, a row only
+// when they are), the account's pending deliveries to the same webhook stored before it (part 2),
+// the webhook (part 3) and the account's signing keys (part 4).
+const claimStateSQL = `
+SELECT 0, body FROM objects WHERE kind = $1 AND id = $2
+UNION ALL
+SELECT 1, ''::bytea FROM tenant_settings WHERE tenant = $3 AND deliveries_paused
+UNION ALL
+SELECT 2, body FROM objects
+WHERE kind = $1 AND account = $4 AND parent = $5 AND done_at = $6
+	AND seq < (SELECT seq FROM objects WHERE kind = $1 AND id = $2)
+UNION ALL
+SELECT 3, body FROM objects WHERE kind = $7 AND id = $8
+UNION ALL
+SELECT 4, body FROM objects WHERE kind = $9 AND account = $4
+ORDER BY 1`
+
+// claimState is what claimStateSQL read.
+type claimState struct {
+	claimed webhook.Claimed
+	paused  bool
+	older   []*webhook.Delivery
+}
+
+// readClaimState reads what decides d's claim (claimStateSQL).
+func readClaimState(t *tx, d *webhook.Delivery, id, tenant string) (claimState, error) {
+	var st claimState
+	rows, err := t.c.query(claimStateSQL, kindDelivery.name, id, tenant, d.AccountID, d.WebhookID, int64(live),
+		kindWebhook.name, scoped(d.AccountID, d.WebhookID), kindSigningKey.name)
+	if err != nil {
+		return st, dbError(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var part int
+		var body []byte
+		if err := rows.Scan(&part, &body); err != nil {
+			return st, dbError(err)
+		}
+		switch part {
+		case 0:
+			st.claimed.Stored, err = decode[webhook.Delivery](body)
+		case 1:
+			st.paused = true
+		case 2:
+			err = decodeInto(&st.older, body)
+		case 3:
+			st.claimed.Webhook, err = decode[webhook.Webhook](body)
+		case 4:
+			err = decodeInto(&st.claimed.Keys, body)
+		}
+		if err != nil {
+			return st, err
+		}
+	}
+	return st, dbError(rows.Err())
+}
+
+// decodeInto decodes an object and appends it to list.
+func decodeInto[E any](list *[]*E, body []byte) error {
+	v, err := decode[E](body)
+	if err == nil {
+		*list = append(*list, v)
+	}
+	return err
 }
 
 // reservation reports whether r is the idempotency layer's reservation of its key, made before
@@ -90,27 +164,6 @@ func (t *tx) claimKey(r *mockserver.IdempotencyRecord) error {
 		return dbError(t.c.hold(`SELECT claim_key($1, $2, $3, $4)`, id, r.Tenant, t.s.holder, keyClaimTTL.Milliseconds()))
 	}
 	return dbError(t.c.hold(`DELETE FROM claims WHERE id = $1`, id))
-}
-
-// olderPendingSQL lists the bodies of an account's pending deliveries to one webhook stored before
-// the delivery $4.
-const olderPendingSQL = `
-SELECT body FROM objects
-WHERE kind = $1 AND account = $2 AND parent = $3 AND done_at = $5
-	AND seq < (SELECT seq FROM objects WHERE kind = $1 AND id = $4)
-ORDER BY seq`
-
-// waitsForOlder reports whether a pending delivery older than d is in d's FIFO.
-func waitsForOlder(t *tx, d *webhook.Delivery) (bool, error) {
-	older, err := scanAll(t, olderPendingSQL, func(_ string, body []byte) (*webhook.Delivery, error) {
-		return decode[webhook.Delivery](body)
-	}, kindDelivery.name, d.AccountID, d.WebhookID, scoped(d.AccountID, d.DeliveryID), int64(live))
-	for _, o := range older {
-		if o.Subject == d.Subject && o.SendID == d.SendID {
-			return true, err
-		}
-	}
-	return false, err
 }
 
 // PendingDeliveries lists every pending delivery of every tenant, oldest first, for a mock to

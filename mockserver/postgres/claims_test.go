@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -8,7 +9,6 @@ import (
 
 	"github.com/klarna-mock/klarna-mock/mockserver"
 	"github.com/klarna-mock/klarna-mock/mockserver/postgres"
-	"github.com/klarna-mock/klarna-mock/mockserver/storetest"
 	"github.com/klarna-mock/klarna-mock/mockserver/webhook"
 )
 
@@ -18,8 +18,7 @@ import (
 // claimed.
 func TestClaimsOfTwoStores(t *testing.T) {
 	t.Parallel()
-	url := storetest.Database(t)
-	a, b := open(t, postgres.Config{URL: url}), open(t, postgres.Config{URL: url})
+	a, b := twoStores(t)
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	delivery := func(id, subject string) *webhook.Delivery {
 		return &webhook.Delivery{AccountID: "tenant", DeliveryID: id, WebhookID: "hook", Subject: subject,
@@ -38,38 +37,45 @@ func TestClaimsOfTwoStores(t *testing.T) {
 	first, second, other := delivery("d1", "s1"), delivery("d2", "s1"), delivery("d3", "s2")
 	put(first, second, other)
 
-	_, granted, err := a.Claims().Claim(first, "A", time.Minute)
+	require.NoError(t, a.Notifications().Update(func(tx webhook.Tx) error {
+		return errors.Join(tx.PutSigningKey(&webhook.SigningKey{AccountID: "tenant", SigningKeyID: "key", Secret: "secret"}),
+			tx.PutWebhook(&webhook.Webhook{AccountID: "tenant", WebhookID: "hook", SigningKeyID: "key", URL: "http://127.0.0.1:1/"}))
+	}))
+
+	c, err := a.Claims().Claim(first, "A", time.Minute)
 	require.NoError(t, err)
-	require.True(t, granted)
-	_, granted, err = b.Claims().Claim(first, "B", time.Minute)
+	require.True(t, c.Granted)
+	require.Equal(t, "hook", c.Webhook.WebhookID, "the claim carries what the attempt needs")
+	require.Len(t, c.Keys, 1)
+	c, err = b.Claims().Claim(first, "B", time.Minute)
 	require.NoError(t, err)
-	require.False(t, granted, "A holds the attempt")
-	_, granted, err = b.Claims().Claim(second, "B", time.Minute)
+	require.False(t, c.Granted, "A holds the attempt")
+	c, err = b.Claims().Claim(second, "B", time.Minute)
 	require.NoError(t, err)
-	require.False(t, granted, "the subject's older delivery is pending")
-	_, granted, err = b.Claims().Claim(other, "B", time.Millisecond)
+	require.False(t, c.Granted, "the subject's older delivery is pending")
+	c, err = b.Claims().Claim(other, "B", time.Millisecond)
 	require.NoError(t, err)
-	require.True(t, granted, "another subject goes its own way")
+	require.True(t, c.Granted, "another subject goes its own way")
 	time.Sleep(10 * time.Millisecond)
-	_, granted, err = a.Claims().Claim(other, "A", time.Minute)
+	c, err = a.Claims().Claim(other, "A", time.Minute)
 	require.NoError(t, err)
-	require.True(t, granted, "B's claim ran out: B died during the attempt")
+	require.True(t, c.Granted, "B's claim ran out: B died during the attempt")
 
 	made := *first
 	made.Attempts = []webhook.Attempt{{Attempt: 1, StartedAt: now}}
 	made.State, made.NextAttemptAt = webhook.DeliveryDelivered, nil
 	put(&made)
-	stored, granted, err := b.Claims().Claim(first, "B", time.Minute)
+	c, err = b.Claims().Claim(first, "B", time.Minute)
 	require.NoError(t, err)
-	require.False(t, granted, "the attempt was made")
-	require.Equal(t, webhook.DeliveryDelivered, stored.State)
-	_, granted, err = b.Claims().Claim(second, "B", time.Minute)
+	require.False(t, c.Granted, "the attempt was made")
+	require.Equal(t, webhook.DeliveryDelivered, c.Stored.State)
+	c, err = b.Claims().Claim(second, "B", time.Minute)
 	require.NoError(t, err)
-	require.True(t, granted, "the subject's older delivery is done")
-	stored, granted, err = b.Claims().Claim(delivery("gone", "s3"), "B", time.Minute)
+	require.True(t, c.Granted, "the subject's older delivery is done")
+	c, err = b.Claims().Claim(delivery("gone", "s3"), "B", time.Minute)
 	require.NoError(t, err)
-	require.False(t, granted)
-	require.Nil(t, stored)
+	require.False(t, c.Granted)
+	require.Nil(t, c.Stored)
 }
 
 // TestKeyClaimsOfTwoStores checks the claim of an idempotency key's first request across two
@@ -77,8 +83,7 @@ func TestClaimsOfTwoStores(t *testing.T) {
 // the first request's answer is stored, and then still does, for the answer to be replayed.
 func TestKeyClaimsOfTwoStores(t *testing.T) {
 	t.Parallel()
-	url := storetest.Database(t)
-	a, b := open(t, postgres.Config{URL: url}), open(t, postgres.Config{URL: url})
+	a, b := twoStores(t)
 	reserve := func(s *postgres.Store, status int) error {
 		return s.Update(func(tx mockserver.Tx) error {
 			return tx.PutIdempotent(&mockserver.IdempotencyRecord{Scope: "tenant POST /x", Tenant: "tenant", Key: "k",

@@ -35,6 +35,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -87,6 +88,9 @@ type Store struct {
 	lockspace string
 	// holder names the store in its claims of idempotency keys (claims.go).
 	holder string
+	// watch is what the notifier asked of the outbox (Outbox.Notify); nil records every event
+	// and wakes nobody.
+	watch atomic.Pointer[outboxWatch]
 }
 
 // Open connects to the database, checks it answers and migrates its schema. It fails, without
@@ -109,6 +113,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		clock:     cfg.Clock,
 		holder:    newHolder(),
 	}
+	// A write transaction that reads nothing runs as an implicit transaction (session.end),
+	// at the isolation its BEGIN would have set.
+	pcfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = "read committed"
 	if pcfg.ConnConfig.ConnectTimeout == 0 {
 		pcfg.ConnConfig.ConnectTimeout = s.timeout
 	}
@@ -176,14 +183,35 @@ func (s *Store) run(write bool, fn func(*tx) error) error {
 // UpdateAll: a state export or import) may take.
 const bulkTimeouts = 12
 
+// ViewOne runs fn, which makes one read and has no other effect, as that read alone: a
+// statement outside a transaction sees a consistent snapshot of its own, so the read costs one
+// round trip and no BEGIN nor COMMIT. Should fn make a second read, it is run again in a
+// read-only transaction (View). It implements mockserver.SingleReader.
+func (s *Store) ViewOne(fn func(mockserver.Tx) error) error {
+	var c *session
+	err := s.runSession(s.timeout, "", false, func(t *tx) error {
+		c = t.c
+		return fn(t)
+	})
+	if c != nil && c.more {
+		return s.View(fn)
+	}
+	return err
+}
+
 // runWithin is run bounded by timeout.
 func (s *Store) runWithin(timeout time.Duration, write bool, fn func(*tx) error) error {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
 	beginSQL := "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 	if write {
 		beginSQL = "BEGIN ISOLATION LEVEL READ COMMITTED"
 	}
+	return s.runSession(timeout, beginSQL, write, fn)
+}
+
+// runSession runs fn in a session begun with beginSQL (see begin), bounded by timeout.
+func (s *Store) runSession(timeout time.Duration, beginSQL string, write bool, fn func(*tx) error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
 	c, err := begin(ctx, s.pool, beginSQL)
 	if err != nil {
 		return dbError(err)
@@ -194,11 +222,16 @@ func (s *Store) runWithin(timeout time.Duration, write bool, fn func(*tx) error)
 			_ = c.end(false)
 		}
 	}()
-	if err := fn(&tx{s: s, c: c, write: write}); err != nil {
+	t := &tx{s: s, c: c, write: write}
+	if err := fn(t); err != nil {
 		return err
 	}
 	committed = true
-	return dbError(c.end(true))
+	if err := c.end(true); err != nil {
+		return dbError(err)
+	}
+	t.woke()
+	return nil
 }
 
 // dbError turns an error of the database into what the mock answers. put_object's refusals are

@@ -3,8 +3,10 @@ package postgres
 import (
 	"cmp"
 	"context"
+	"errors"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -12,28 +14,66 @@ import (
 // does not wait for, BEGIN, the advisory locks and the writes (put_object), are held back and sent
 // in one pipeline with the next statement it does wait for, a read or the COMMIT: a transaction
 // that reads one row costs two round trips (that read, COMMIT) rather than three, and a write
-// transaction storing objects one rather than four or more. A transaction that sent nothing
-// ends without a round trip.
+// transaction storing objects one rather than four or more. A write transaction that read nothing
+// sends its statements without BEGIN and COMMIT: a pipeline ends with one Sync, and the
+// statements before it are one implicit transaction, committed together or not at all. A
+// transaction that sent nothing ends without a round trip. A single session (Store.ViewOne) is
+// one statement outside a transaction, which sees a consistent snapshot of its own: one round
+// trip.
 type session struct {
 	ctx  context.Context
 	conn *pgxpool.Conn
-	// held are the statements waiting for the next one; sent tells whether BEGIN went out.
+	// held are the statements waiting for the next one; sent tells whether BEGIN went out, or,
+	// in a single session, the statement.
 	held []heldStatement
 	sent bool
+	// single marks a session of one statement; more records that it was asked for another,
+	// which it refused.
+	single, more bool
 }
+
+// errMore is the error of a second statement in a single session.
+var errMore = errors.New("postgres: a second statement in a single-statement read")
 
 type heldStatement struct {
 	sql  string
 	args []any
+	// rows, when set, is added the number of rows the statement inserted, changed or deleted.
+	rows *int64
 }
 
-// begin acquires a connection and holds back the BEGIN of opts.
+// counted adds the rows of tag to h.rows, when h counts them.
+func (h heldStatement) counted(tag pgconn.CommandTag) {
+	if h.rows != nil {
+		*h.rows += tag.RowsAffected()
+	}
+}
+
+// begin acquires a connection and holds back beginSQL, the transaction's BEGIN; an empty one
+// begins a single session.
 func begin(ctx context.Context, pool *pgxpool.Pool, beginSQL string) (*session, error) {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
+	if beginSQL == "" {
+		return &session{ctx: ctx, conn: conn, single: true}, nil
+	}
 	return &session{ctx: ctx, conn: conn, held: []heldStatement{{sql: beginSQL}}}, nil
+}
+
+// another reports whether a single session refuses the statement it is about to send, its
+// second, and records that it was asked for it.
+func (c *session) another() bool {
+	if !c.single {
+		return false
+	}
+	if c.sent {
+		c.more = true
+		return true
+	}
+	c.sent = true
+	return false
 }
 
 // maxHeld is how many statements are held back at most: a transaction writing a whole tenant (a
@@ -43,13 +83,22 @@ const maxHeld = 256
 // hold queues a statement whose result is not needed, to go with the next one, or sends the
 // held ones now when there are maxHeld of them.
 func (c *session) hold(sql string, args ...any) error {
-	c.held = append(c.held, heldStatement{sql: sql, args: args})
+	return c.holdStatement(heldStatement{sql: sql, args: args})
+}
+
+// holdCounting is hold for a statement whose changed rows are added to *rows once it ran.
+func (c *session) holdCounting(rows *int64, sql string, args ...any) error {
+	return c.holdStatement(heldStatement{sql: sql, args: args, rows: rows})
+}
+
+func (c *session) holdStatement(h heldStatement) error {
+	c.held = append(c.held, h)
 	if len(c.held) < maxHeld {
 		return nil
 	}
 	last := c.held[len(c.held)-1]
 	c.held = c.held[:len(c.held)-1]
-	return c.exec(last.sql, last.args...)
+	return c.run(last)
 }
 
 // pipeline sends the held statements and then sql, and returns the batch's results with the
@@ -63,14 +112,16 @@ func (c *session) pipeline(sql string, args []any) (pgx.BatchResults, error) {
 		b.Queue(h.sql, h.args...)
 	}
 	b.Queue(sql, args...)
-	n := len(c.held)
+	held := c.held
 	c.held, c.sent = nil, true
 	br := c.conn.SendBatch(c.ctx, b)
-	for range n {
-		if _, err := br.Exec(); err != nil {
+	for _, h := range held {
+		tag, err := br.Exec()
+		if err != nil {
 			_ = br.Close()
 			return nil, err
 		}
+		h.counted(tag)
 	}
 	return br, nil
 }
@@ -91,6 +142,9 @@ func (r batchRow) Scan(dest ...any) error {
 
 // queryRow runs a query answering one row, after the held statements.
 func (c *session) queryRow(sql string, args ...any) pgx.Row {
+	if c.another() {
+		return batchRow{err: errMore}
+	}
 	br, err := c.pipeline(sql, args)
 	if err != nil || br != nil {
 		return batchRow{br: br, err: err}
@@ -100,15 +154,28 @@ func (c *session) queryRow(sql string, args ...any) pgx.Row {
 
 // exec runs a statement, after the held ones.
 func (c *session) exec(sql string, args ...any) error {
-	br, err := c.pipeline(sql, args)
+	return c.run(heldStatement{sql: sql, args: args})
+}
+
+// run runs a statement after the held ones, counting its rows when it counts them.
+func (c *session) run(h heldStatement) error {
+	if c.another() {
+		return errMore
+	}
+	br, err := c.pipeline(h.sql, h.args)
+	var tag pgconn.CommandTag
 	switch {
 	case err != nil:
 		return err
 	case br != nil:
-		_, err := br.Exec()
-		return cmp.Or(err, br.Close())
+		tag, err = br.Exec()
+		err = cmp.Or(err, br.Close())
+	default:
+		tag, err = c.conn.Exec(c.ctx, h.sql, h.args...)
 	}
-	_, err = c.conn.Exec(c.ctx, sql, args...)
+	if err == nil {
+		h.counted(tag)
+	}
 	return err
 }
 
@@ -125,6 +192,9 @@ func (r batchRows) Close() {
 
 // query runs a query answering rows, after the held statements.
 func (c *session) query(sql string, args ...any) (pgx.Rows, error) {
+	if c.another() {
+		return nil, errMore
+	}
 	br, err := c.pipeline(sql, args)
 	switch {
 	case err != nil:
@@ -141,13 +211,24 @@ func (c *session) query(sql string, args ...any) (pgx.Rows, error) {
 }
 
 // end commits or rolls back the transaction and gives the connection back. Statements still
-// held go with the COMMIT; when one of them or the commit fails, the transaction is rolled back
-// and the error returned. A transaction that sent nothing needs no round trip to roll back, nor
-// to commit when it held nothing but its BEGIN. A connection left inside a transaction (a
-// rollback that failed) is closed by the pool rather than reused.
+// held go with the COMMIT, or as an implicit transaction when nothing went out before; when one
+// of them or the commit fails, the transaction is rolled back and the error returned. A
+// transaction that sent nothing needs no round trip to roll back, nor to commit when it held
+// nothing but its BEGIN. A connection left inside a transaction (a rollback that failed) is
+// closed by the pool rather than reused.
 func (c *session) end(commit bool) error {
 	defer c.conn.Release()
-	if commit && (c.sent || len(c.held) > 1) {
+	if c.single {
+		return nil // its statement committed itself
+	}
+	if commit && !c.sent && len(c.held) > 1 {
+		// Nothing went out yet: the held statements go without their BEGIN and the COMMIT, as
+		// one implicit transaction.
+		last := c.held[len(c.held)-1]
+		c.held = c.held[1 : len(c.held)-1]
+		return c.run(last)
+	}
+	if commit && c.sent {
 		err := c.exec("COMMIT")
 		if err != nil && c.conn.Conn().PgConn().TxStatus() != 'I' {
 			_, _ = c.conn.Exec(c.ctx, "ROLLBACK")

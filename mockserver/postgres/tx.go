@@ -80,6 +80,8 @@ type tx struct {
 	write bool
 	// locked lists the tenants whose advisory lock the transaction holds.
 	locked []string
+	// emitted counts, per owner, the events the transaction recorded in the outbox (Emit).
+	emitted []*emission
 }
 
 // lock takes the tenant's advisory lock, held until the transaction ends, unless the transaction

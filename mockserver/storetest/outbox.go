@@ -65,7 +65,7 @@ func testOutbox(t *testing.T, newStore Factory) {
 	for range 4 {
 		wg.Go(func() {
 			for {
-				more, err := outbox.Take(func(_ webhook.Tx, e mockserver.Event) error {
+				more, err := outbox.Take(8, func(_ webhook.Tx, e mockserver.Event) error {
 					mu.Lock()
 					defer mu.Unlock()
 					taken = append(taken, e.Subject)
@@ -88,9 +88,9 @@ func testOutbox(t *testing.T, newStore Factory) {
 	e := emitted(tenantA, 30)
 	require.NoError(t, emit(s, e, nil))
 	errBroken := errors.New("broken")
-	_, err := outbox.Take(func(webhook.Tx, mockserver.Event) error { return errBroken })
+	_, err := outbox.Take(1, func(webhook.Tx, mockserver.Event) error { return errBroken })
 	require.ErrorIs(t, err, errBroken)
-	more, err := outbox.Take(func(_ webhook.Tx, got mockserver.Event) error {
+	more, err := outbox.Take(1, func(_ webhook.Tx, got mockserver.Event) error {
 		payload, err := json.Marshal(e.Payload)
 		require.NoError(t, err)
 		require.Equal(t, mockserver.Event{Type: e.Type, Tenant: e.Tenant, AccountID: e.AccountID, Subject: e.Subject,
@@ -103,11 +103,11 @@ func testOutbox(t *testing.T, newStore Factory) {
 	// A refusal drops the event; so does deleting the tenant.
 	require.NoError(t, emit(s, emitted(tenantA, 31), nil))
 	refusal := mockserver.QuotaExceeded("webhook deliveries", 1, "--max-objects")
-	_, err = outbox.Take(func(webhook.Tx, mockserver.Event) error { return refusal })
+	_, err = outbox.Take(1, func(webhook.Tx, mockserver.Event) error { return refusal })
 	require.ErrorIs(t, err, refusal)
 	require.NoError(t, emit(s, emitted(tenantA, 32), nil))
 	require.NoError(t, s.ForgetTenant(tenantA))
-	more, err = outbox.Take(func(_ webhook.Tx, got mockserver.Event) error {
+	more, err = outbox.Take(1, func(_ webhook.Tx, got mockserver.Event) error {
 		return fmt.Errorf("no event waits, yet %s was taken", got.Subject)
 	})
 	require.NoError(t, err)

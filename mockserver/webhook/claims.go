@@ -18,7 +18,20 @@ type Claimer interface {
 	// ttl has passed in real time, and returns the delivery as the store holds it now (nil when
 	// it no longer does). The claim is granted only when the stored delivery is still PENDING
 	// with as many attempts as d, and no other holder's claim to that attempt is still running.
-	Claim(d *Delivery, holder string, ttl time.Duration) (stored *Delivery, granted bool, err error)
+	// A granted claim also carries d's webhook and the account's signing keys as the claim's
+	// transaction read them, so that the attempt needs no read of its own.
+	Claim(d *Delivery, holder string, ttl time.Duration) (Claimed, error)
+}
+
+// Claimed is what a Claimer answers.
+type Claimed struct {
+	// Stored is the delivery as the store holds it, nil when it no longer does.
+	Stored  *Delivery
+	Granted bool
+	// Webhook is the delivery's webhook when Granted, nil when it was deleted; Keys are the
+	// account's signing keys.
+	Webhook *Webhook
+	Keys    []*SigningKey
 }
 
 // claimRecheck is how long, in real time, a process that was refused an attempt another
@@ -39,23 +52,24 @@ func newHolder() string {
 }
 
 // claim claims the attempt of the queue's head it is about to make, when the store is shared
-// (Config.Claims). When the claim is refused it takes up the stored delivery instead, as
-// takeUp says, and reports false: the caller makes no attempt.
-func (n *Notifier) claim(q *queue, it *item) bool {
+// (Config.Claims), and returns the granted claim (nil when the store is the process's own).
+// When the claim is refused it takes up the stored delivery instead, as takeUp says, and
+// reports false: the caller makes no attempt.
+func (n *Notifier) claim(q *queue, it *item) (*Claimed, bool) {
 	if n.cfg.Claims == nil {
-		return true
+		return nil, true
 	}
-	stored, granted, err := n.cfg.Claims.Claim(it.d, n.holder, n.cfg.AttemptTimeout+claimMargin)
+	c, err := n.cfg.Claims.Claim(it.d, n.holder, n.cfg.AttemptTimeout+claimMargin)
 	if err != nil {
 		n.log.Error("webhook: cannot claim a delivery attempt; trying again shortly", "delivery_id", it.d.DeliveryID, "error", err)
 		n.recheck(q)
-		return false
+		return nil, false
 	}
-	if granted {
-		return true
+	if c.Granted {
+		return &c, true
 	}
-	n.takeUp(q, it, stored)
-	return false
+	n.takeUp(q, it, c.Stored)
+	return nil, false
 }
 
 // takeUp replaces the queue's head by the delivery as another process left it: one that is

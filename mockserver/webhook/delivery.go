@@ -35,10 +35,11 @@ type target struct {
 // Events published after Close are logged at warn level and dropped. While no webhook is
 // registered and none is configured at start, there is nobody to tell and Publish returns at
 // once; on a store shared with other processes (Config.Claims) a webhook may have been
-// registered by another, so the store is asked, and with an outbox (Config.Outbox) the event,
-// stored already, must leave it.
+// registered by another, so the store is asked. With an outbox (Config.Outbox) Publish does
+// nothing: the event is in the outbox already if anyone may receive it, and the store's commit
+// woke the dispatcher (Outbox.Notify).
 func (n *Notifier) Publish(e mockserver.Event) {
-	if n.static == nil && n.cfg.Claims == nil && n.cfg.Outbox == nil && n.webhooks.Load() == 0 {
+	if n.cfg.Outbox != nil || n.static == nil && n.cfg.Claims == nil && n.webhooks.Load() == 0 {
 		return
 	}
 	o := owner(e)
@@ -55,6 +56,11 @@ func (n *Notifier) Publish(e mockserver.Event) {
 	n.inbox[o] = append(n.inbox[o], e)
 	n.undispatched[o]++
 	n.inboxMu.Unlock()
+	n.signalInbox()
+}
+
+// signalInbox wakes the dispatcher, unless it is woken already.
+func (n *Notifier) signalInbox() {
 	select {
 	case n.inboxSignal <- struct{}{}:
 	default:
@@ -123,13 +129,8 @@ func owner(e mockserver.Event) string {
 	return e.AccountID
 }
 
-// dispatch creates the deliveries of one event; with an outbox (Config.Outbox) the event is in
-// the outbox already, and dispatch takes every event waiting there instead.
+// dispatch creates the deliveries of one event.
 func (n *Notifier) dispatch(e mockserver.Event) {
-	if n.cfg.Outbox != nil {
-		n.DrainOutbox()
-		return
-	}
 	var routes []string
 	err := n.store.View(func(tx Tx) error {
 		var err error
@@ -335,12 +336,13 @@ func (n *Notifier) outcome(state string) {
 // process makes one attempt of the queue's head and records the outcome. The retry timer is set
 // before the outcome is stored, so whoever sees the stored attempt can rely on the timer.
 func (n *Notifier) process(q *queue, it *item) {
-	if !n.claim(q, it) {
+	claimed, ok := n.claim(q, it)
+	if !ok {
 		return // another process makes this attempt, or made it
 	}
 	d := it.d
 	next := d.clone()
-	tgt, gone, resolveErr := n.resolve(d)
+	tgt, gone, resolveErr := n.resolve(d, claimed)
 	if gone {
 		next.State, next.NextAttemptAt = DeliveryFailed, nil
 		next.FailureReason = "the webhook was deleted"
@@ -412,11 +414,22 @@ func (n *Notifier) process(q *queue, it *item) {
 	n.outcome(next.State)
 }
 
-// resolve finds where d goes now: the webhook's current url and signing key. gone reports a
-// deleted webhook; err a failure that counts as a failed attempt (a missing signing key).
-func (n *Notifier) resolve(d *Delivery) (tgt target, gone bool, err error) {
+// resolve finds where d goes now: the webhook's current url and signing key, as the claim read
+// them when there is one, else from the store. gone reports a deleted webhook; err a failure that
+// counts as a failed attempt (a missing signing key).
+func (n *Notifier) resolve(d *Delivery, claimed *Claimed) (tgt target, gone bool, err error) {
 	if d.WebhookID == StaticWebhookID && n.static != nil {
 		return *n.static, false, nil
+	}
+	if claimed != nil {
+		return targetOf(claimed.Webhook, func(id string) (*SigningKey, error) {
+			for _, k := range claimed.Keys {
+				if k.SigningKeyID == id {
+					return k, nil
+				}
+			}
+			return nil, mockserver.ErrNotFound
+		})
 	}
 	err = n.store.View(func(tx Tx) error {
 		w, err := tx.Webhook(d.AccountID, d.WebhookID)
@@ -427,15 +440,25 @@ func (n *Notifier) resolve(d *Delivery) (tgt target, gone bool, err error) {
 		if err != nil {
 			return err
 		}
-		tgt.url, tgt.keyID = w.URL, w.SigningKeyID
-		k, err := tx.SigningKey(d.AccountID, w.SigningKeyID)
-		if err != nil {
-			return fmt.Errorf("signing key %s: %w", w.SigningKeyID, err)
-		}
-		tgt.secret = []byte(k.Secret)
-		return nil
+		tgt, gone, err = targetOf(w, func(id string) (*SigningKey, error) { return tx.SigningKey(d.AccountID, id) })
+		return err
 	})
 	return tgt, gone, err
+}
+
+// targetOf is where a delivery to the webhook w goes (gone when w is nil: deleted), with the
+// signing key that key finds.
+func targetOf(w *Webhook, key func(id string) (*SigningKey, error)) (tgt target, gone bool, err error) {
+	if w == nil {
+		return tgt, true, nil
+	}
+	tgt.url, tgt.keyID = w.URL, w.SigningKeyID
+	k, err := key(w.SigningKeyID)
+	if err != nil {
+		return tgt, false, fmt.Errorf("signing key %s: %w", w.SigningKeyID, err)
+	}
+	tgt.secret = []byte(k.Secret)
+	return tgt, false, nil
 }
 
 // signature is the Klarna-Signature d is sent with: the body's under the target's key or, for
@@ -551,10 +574,7 @@ func (n *Notifier) Close(ctx context.Context) ([]*Delivery, error) {
 	n.inboxMu.Lock()
 	n.inboxClosed = true
 	n.inboxMu.Unlock()
-	select {
-	case n.inboxSignal <- struct{}{}:
-	default:
-	}
+	n.signalInbox()
 
 	done := make(chan struct{})
 	go func() {

@@ -94,10 +94,11 @@
 // of every event, since another process may have registered one.
 //
 // With Config.Outbox (PostgreSQL) the events are the store's before they are the Notifier's: the
-// simulator's write transactions record them in the outbox (mockserver.Tx.Emit), and the
-// dispatcher takes them from there (DrainOutbox) when Publish tells it to, each event's deliveries
-// stored and the event removed in one transaction, so an event whose change committed is
-// delivered once even if the process that made the change died before it was published.
+// simulator's write transactions record them in the outbox (mockserver.Tx.Emit) when someone may
+// receive them (Outbox.Notify), and the dispatcher takes them from there (DrainOutbox) when the
+// store's commit wakes it, a batch of one owner's events at a time, their deliveries stored and
+// the events removed in one transaction, so an event whose change committed is delivered once
+// even if the process that made the change died before it was taken. Publish does nothing then.
 //
 // # Targets
 //

@@ -85,9 +85,9 @@ type Config struct {
 	// claims nothing.
 	Claims Claimer
 	// Outbox, when set, is the store's durable outbox (PostgreSQL's), where the simulator's
-	// changes record their events: the notifier takes the events from it (DrainOutbox) rather
-	// than from Publish, which then only tells it to look. Nil (memdb) delivers what Publish is
-	// given.
+	// changes record their events: the notifier takes the events from it (DrainOutbox) when the
+	// store's commits wake it, rather than from Publish, which then does nothing. Nil (memdb)
+	// delivers what Publish is given.
 	Outbox Outbox
 	// PauseChanged, when set, is told of each Pause and Resume of a tenant once it took effect:
 	// a mock on a shared database saves it at once, for the others to keep to.
@@ -215,7 +215,12 @@ func New(store Store, cfg Config) (*Notifier, error) {
 	n.runCtx, n.abort = context.WithCancelCause(context.Background())
 
 	n.wg.Add(1 + cfg.Workers)
-	go n.dispatchLoop()
+	if cfg.Outbox != nil {
+		cfg.Outbox.Notify(n.static != nil, n.outboxWoke)
+		go n.outboxLoop()
+	} else {
+		go n.dispatchLoop()
+	}
 	for range cfg.Workers {
 		go n.worker()
 	}

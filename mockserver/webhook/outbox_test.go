@@ -16,26 +16,37 @@ import (
 	"github.com/klarna-mock/klarna-mock/mockserver/webhook"
 )
 
-// memOutbox is an outbox over a memdb store, as webhook.Outbox describes one: an event taken
-// goes when its transaction commits or its taker is refused.
+// memOutbox is an outbox over a memdb store, as webhook.Outbox describes one: the events taken
+// go when their transaction commits, or when the one taken alone is refused.
 type memOutbox struct {
 	store  webhook.Store
 	mu     sync.Mutex
 	events []mockserver.Event
+	wake   func(owner string, events int)
 }
 
-func (o *memOutbox) Take(fn func(webhook.Tx, mockserver.Event) error) (bool, error) {
+func (o *memOutbox) Take(limit int, fn func(webhook.Tx, mockserver.Event) error) (bool, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if len(o.events) == 0 {
 		return false, nil
 	}
-	err := o.store.Update(func(tx webhook.Tx) error { return fn(tx, o.events[0]) })
-	if err == nil || webhook.Refused(err) {
-		o.events = o.events[1:]
+	taken := o.events[:min(limit, len(o.events))]
+	err := o.store.Update(func(tx webhook.Tx) error {
+		for _, e := range taken {
+			if err := fn(tx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil || webhook.Refused(err) && len(taken) == 1 {
+		o.events = o.events[len(taken):]
 	}
 	return true, err
 }
+
+func (o *memOutbox) Notify(_ bool, wake func(owner string, events int)) { o.wake = wake }
 
 func (o *memOutbox) waiting() int {
 	o.mu.Lock()
@@ -43,9 +54,10 @@ func (o *memOutbox) waiting() int {
 	return len(o.events)
 }
 
-// TestEventsFromTheOutbox runs a Notifier on an outbox: a published event only makes it drain
-// the outbox, whose events become deliveries in order, and an event whose deliveries the store
-// refuses (its quota) is dropped rather than blocking the ones behind it.
+// TestEventsFromTheOutbox runs a Notifier on an outbox: a published event is ignored, the store's
+// wake makes it drain the outbox, whose events become deliveries in order, and an event whose
+// deliveries the store refuses (its quota) is dropped rather than blocking the ones behind it or
+// taking those of its batch along.
 func TestEventsFromTheOutbox(t *testing.T) {
 	t.Parallel()
 	store, err := memdb.New(memdb.Config{MaxObjectsPerTenant: 3})
@@ -68,6 +80,7 @@ func TestEventsFromTheOutbox(t *testing.T) {
 	}
 	outbox.mu.Unlock()
 	n.Publish(event(acctA, mockserver.EventRequestSubmitted, "krn:payment:eu1:request:ignored", 99))
+	outbox.wake(acctA, 4)
 	require.Eventually(t, func() bool { return outbox.waiting() == 0 }, waitFor, tick, "the outbox is drained")
 	ds := f.deliveries(acctA, w.WebhookID)
 	require.Len(t, ds, 3, "the fourth event is refused by the quota: %s", dump(ds))

@@ -152,7 +152,11 @@ func (n *Notifier) forgetEvents(id string) {
 		delete(n.inbox, id)
 		n.inboxTurns = slices.DeleteFunc(n.inboxTurns, func(o string) bool { return o == id })
 	}
-	delete(n.undispatched, id)
+	if n.cfg.Outbox == nil {
+		// On an outbox the count goes with the drain it woke (outboxLoop), which takes what the
+		// store did not remove with the tenant.
+		delete(n.undispatched, id)
+	}
 }
 
 // enqueueLocked appends d to its FIFO; n.mu is held and d's room in t.pending is reserved.
