@@ -93,7 +93,8 @@ type Mock struct {
 	// Metrics are the mock's metrics, served at GET /metrics, in a registry of the mock's own;
 	// the parts of the mock record into it (see package metrics).
 	Metrics *metrics.Metrics
-	// Faults are the tenants' faults (POST /mock/v1/faults); a reset removes the tenant's.
+	// Faults are the tenants' faults (POST /mock/v1/faults); a reset removes the tenant's. On a
+	// database they are kept there, for every mock on it (shared.go).
 	Faults *faults.Registry
 	// Dashboard is the dashboard at /dashboard; a server about to shut down closes it
 	// (Dashboard.Close), so that its live streams do not hold the shutdown up.
@@ -128,7 +129,7 @@ func New(cfg Config) (*Mock, error) {
 			return nil, fmt.Errorf("default fixtures: %w", err)
 		}
 	}
-	m := &Mock{Clock: cfg.Clock, Faults: faults.NewRegistry(0)}
+	m := &Mock{Clock: cfg.Clock}
 	if m.Clock == nil {
 		m.Clock, m.ownClock = clock.NewReal(), true
 	}
@@ -139,6 +140,7 @@ func New(cfg Config) (*Mock, error) {
 		return nil, err
 	}
 	m.store, m.log = store, logger
+	m.Faults = faults.NewSharedRegistry(0, store.faults(), logger)
 	version := cmp.Or(cfg.Version, Version())
 	m.Metrics = metrics.New(version)
 	// The dashboard's hub hears of every change the service, the notifier and the server make.
@@ -174,6 +176,7 @@ func New(cfg Config) (*Mock, error) {
 		Version:            version,
 		Ready:              append(m.readyChecks(), cfg.Ready...),
 		Faults:             m.Faults,
+		Journal:            store.journal(),
 		Journaled:          hub.Journaled,
 		ClockMoved:         m.ClockMoved,
 	})

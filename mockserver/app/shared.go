@@ -11,8 +11,9 @@ import (
 )
 
 // SyncInterval is how often, in real time, a mock on a database takes up the tenants' clock
-// moves and rules uploads other mocks on the database made, and saves its own that are not saved
-// yet (a clock move through the API is saved before it is answered).
+// moves, rules uploads and faults other mocks on the database made, and saves its own that are
+// not saved yet (a clock move through the API is saved before it is answered, a fault before
+// it is created).
 const SyncInterval = 200 * time.Millisecond
 
 // sharedSettings is what a mock on a database agreed with it of each tenant's settings: the
@@ -106,7 +107,8 @@ func (m *Mock) adopt(db *postgres.Store) error {
 // paused or resumed here are saved, those changed elsewhere taken up. A tenant whose settings the
 // database no longer holds though it did was reset, or forgotten as idle, by another mock: it is
 // forgotten here too (its clock, timers, journal, faults and queues; the store has removed its
-// objects already).
+// objects already). The faults of each tenant whose faults changed since the last sync, on any
+// mock, are taken up (faults.Registry.Sync): one read of the tenants' versions when none did.
 // A store of the process's own has nothing to agree.
 func (m *Mock) syncSettings() error {
 	s := m.store.shared()
@@ -141,7 +143,8 @@ func (m *Mock) syncSettings() error {
 			m.syncTenantLocked(s, tenant, nil)
 		}
 	}
-	return nil
+	// Under s.mu, so that a reset here (forgetTenant) does not run meanwhile.
+	return m.Faults.Sync()
 }
 
 // syncTenantLocked agrees one tenant's settings, saved as ts (nil: none saved); s.mu is held.

@@ -164,6 +164,10 @@ func (m *Mock) ExportState(tenant string) (any, error) {
 		Deliveries:          []deliveryDoc{},
 		Faults:              []faults.Definition{},
 	}
+	// On a database, the faults and their counts as every mock on it left them.
+	if err := m.Faults.Refresh(tenant); err != nil {
+		return nil, err
+	}
 	for _, v := range m.Faults.List(tenant) {
 		def := v.Definition
 		if v.Remaining != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/klarna-mock/klarna-mock/mockserver"
 	"github.com/klarna-mock/klarna-mock/mockserver/clock"
+	"github.com/klarna-mock/klarna-mock/mockserver/faults"
 	mockhttp "github.com/klarna-mock/klarna-mock/mockserver/http"
 	"github.com/klarna-mock/klarna-mock/mockserver/memdb"
 	"github.com/klarna-mock/klarna-mock/mockserver/postgres"
@@ -38,6 +39,11 @@ type backend interface {
 	claims() webhook.Claimer
 	// outbox is the durable outbox of a store that keeps one (PostgreSQL), nil otherwise.
 	outbox() webhook.Outbox
+	// faults keeps the tenants' faults in a store other mocks may share, nil otherwise.
+	faults() faults.Backing
+	// journal keeps the journal in a store other mocks may share, nil otherwise (the server then
+	// keeps its own in memory).
+	journal() mockhttp.JournalStore
 	// readyCheck is the store's part of /readyz.
 	readyCheck() mockhttp.ReadyCheck
 	// close releases the store once nothing uses it any more.
@@ -62,7 +68,7 @@ func openStore(cfg Config, retention time.Duration, base *clock.Clock, logger *s
 	if err != nil {
 		return nil, fmt.Errorf("postgres store: %w", err)
 	}
-	return pgBackend{Store: s, log: logger, sync: newSharedSettings(s)}, nil
+	return pgBackend{Store: s, log: logger, sync: newSharedSettings(s), journals: s.Journal(logger)}, nil
 }
 
 // resume takes up what the store holds, as an import does: the tenants' clocks and rules as
@@ -124,6 +130,10 @@ func (memBackend) claims() webhook.Claimer { return nil }
 
 func (memBackend) outbox() webhook.Outbox { return nil }
 
+func (memBackend) faults() faults.Backing { return nil }
+
+func (memBackend) journal() mockhttp.JournalStore { return nil }
+
 func (b memBackend) readyCheck() mockhttp.ReadyCheck {
 	return mockhttp.ReadyCheck{
 		Name: "store",
@@ -137,8 +147,9 @@ func (memBackend) close() {}
 // pgBackend is the PostgreSQL store, which other mocks may share.
 type pgBackend struct {
 	*postgres.Store
-	log  *slog.Logger
-	sync *sharedSettings
+	log      *slog.Logger
+	sync     *sharedSettings
+	journals *postgres.Journal
 }
 
 func (b pgBackend) shared() *sharedSettings { return b.sync }
@@ -146,6 +157,8 @@ func (b pgBackend) shared() *sharedSettings { return b.sync }
 func (b pgBackend) claims() webhook.Claimer { return b.Claims() }
 
 func (b pgBackend) outbox() webhook.Outbox { return b.Outbox() }
+
+func (b pgBackend) faults() faults.Backing { return b.Faults() }
 
 // Totals logs what keeps it from counting: a scrape must not fail for the database.
 func (b pgBackend) Totals() map[string]int {
@@ -158,8 +171,14 @@ func (b pgBackend) Totals() map[string]int {
 
 func (b pgBackend) tenants() ([]string, error) { return b.Tenants() }
 
+func (b pgBackend) journal() mockhttp.JournalStore { return b.journals }
+
 func (b pgBackend) readyCheck() mockhttp.ReadyCheck {
 	return mockhttp.ReadyCheck{Name: "database", Check: b.Ping}
 }
 
-func (b pgBackend) close() { b.Close() }
+// close stores the journal entries still waiting before it closes the pool.
+func (b pgBackend) close() {
+	b.journals.Close()
+	b.Close()
+}

@@ -249,7 +249,9 @@ func (db *Dashboard) deleteFaults(w http.ResponseWriter, r *http.Request, s *ses
 	if db.Faults == nil {
 		return errNoFaults()
 	}
-	db.Faults.ForgetTenant(s.tenant)
+	if err := db.Faults.Clear(s.tenant); err != nil {
+		return err
+	}
 	db.Hub.Notify(s.tenant, Change{Kind: ChangeFaults})
 	return done(w, r, Path+"/faults", "faults-off")
 }

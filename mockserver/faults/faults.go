@@ -5,7 +5,8 @@
 // (the next count calls, or each call with a seeded probability).
 //
 // A Registry holds the faults of every tenant and decides, for each call, which fault hits it.
-// It keeps no goroutine or timer: a fault only acts when a call asks. What an effect does to the
+// It keeps no goroutine or timer: a fault only acts when a call asks. A Backing lets several
+// registries share the faults, as several mocks on one database do. What an effect does to the
 // HTTP exchange is the HTTP server's (mockserver/http, faults.go); docs/faults.md describes both.
 package faults
 
@@ -208,27 +209,56 @@ func (f *Fault) View() View {
 // take decides whether the fault hits a call it matches, and counts it if so. A fault with a
 // count takes exactly count calls however many race for them.
 func (f *Fault) take() bool {
-	switch {
-	case f.def.Count > 0:
-		for {
-			n := f.fired.Load()
-			if n >= int64(f.def.Count) {
-				return false
-			}
-			if f.fired.CompareAndSwap(n, n+1) {
-				return true
-			}
-		}
-	case f.rng != nil:
-		f.mu.Lock()
-		hit := f.rng.Float64() < f.def.Probability
-		f.mu.Unlock()
-		if !hit {
+	if f.def.Count == 0 {
+		if !f.draw() {
 			return false
 		}
+		f.fired.Add(1)
+		return true
 	}
-	f.fired.Add(1)
-	return true
+	for {
+		n := f.fired.Load()
+		if n >= int64(f.def.Count) {
+			return false
+		}
+		if f.fired.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// draw reports whether a fault with a probability hits a call it matches, by its generator's next
+// draw; any other fault hits every call it matches.
+func (f *Fault) draw() bool {
+	if f.rng == nil {
+		return true
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.rng.Float64() < f.def.Probability
+}
+
+// seen raises the fault's fired count to fired, what a backing counted across every registry on
+// it; a count never goes back.
+func (f *Fault) seen(fired int64) {
+	for {
+		n := f.fired.Load()
+		if n >= fired || f.fired.CompareAndSwap(n, fired) {
+			return
+		}
+	}
+}
+
+// restore builds the fault a backing kept as v: its id, definition, creation and fired count. A
+// probability's generator starts from its seed again.
+func restore(v View) (*Fault, error) {
+	f, err := compile(v.Definition, v.CreatedAt)
+	if err != nil {
+		return nil, err
+	}
+	f.id = v.ID
+	f.fired.Store(v.Fired)
+	return f, nil
 }
 
 // spent reports whether a fault with a count has hit its count of calls.

@@ -3,7 +3,9 @@ package faults_test
 import (
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -290,4 +292,170 @@ func TestFireWithoutFaultsIsFree(t *testing.T) {
 	require.Zero(t, testing.AllocsPerRun(100, func() { r.Fire("a", faults.Authorize, noFacts) }))
 	add(t, r, "b", faults.Definition{Operations: []faults.Operation{faults.All}, Effect: faults.Error})
 	require.Zero(t, testing.AllocsPerRun(100, func() { r.Fire("a", faults.Authorize, noFacts) }))
+}
+
+// sharedBacking is a faults.Backing in memory that several registries share, as mocks share a
+// database; fail makes every call fail, as a database that went away.
+type sharedBacking struct {
+	mu       sync.Mutex
+	version  int64
+	tenants  map[string][]faults.View
+	versions map[string]int64
+	fail     error
+}
+
+func newSharedBacking() *sharedBacking {
+	return &sharedBacking{tenants: map[string][]faults.View{}, versions: map[string]int64{}}
+}
+
+// changedLocked moves the tenant's version on; b.mu is held.
+func (b *sharedBacking) changedLocked(tenant string) {
+	b.version++
+	b.versions[tenant] = b.version
+}
+
+func (b *sharedBacking) Save(tenant string, v faults.View, limit int) (bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.fail != nil || len(b.tenants[tenant]) >= limit {
+		return false, b.fail
+	}
+	b.tenants[tenant] = append(b.tenants[tenant], v)
+	b.changedLocked(tenant)
+	return true, nil
+}
+
+func (b *sharedBacking) Delete(tenant, id string) (bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	i := slices.IndexFunc(b.tenants[tenant], func(v faults.View) bool { return v.ID == id })
+	if b.fail != nil || i < 0 {
+		return false, b.fail
+	}
+	b.tenants[tenant] = slices.Delete(b.tenants[tenant], i, i+1)
+	b.changedLocked(tenant)
+	return true, nil
+}
+
+func (b *sharedBacking) Clear(tenant string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.tenants, tenant)
+	b.changedLocked(tenant)
+	return b.fail
+}
+
+func (b *sharedBacking) Claim(tenant, id string) (int64, bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	i := slices.IndexFunc(b.tenants[tenant], func(v faults.View) bool { return v.ID == id })
+	if b.fail != nil || i < 0 {
+		return 0, false, b.fail
+	}
+	v := &b.tenants[tenant][i]
+	v.Fired++
+	fired := v.Fired
+	if v.Count > 0 && fired >= int64(v.Count) {
+		b.tenants[tenant] = slices.Delete(b.tenants[tenant], i, i+1)
+	}
+	b.changedLocked(tenant)
+	return fired, true, nil
+}
+
+func (b *sharedBacking) Load(tenant string) ([]faults.View, int64, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.tenants[tenant]), b.versions[tenant], b.fail
+}
+
+func (b *sharedBacking) Versions() (map[string]int64, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return maps.Clone(b.versions), b.fail
+}
+
+// forget removes the tenant from the backing, as a reset on another mock does.
+func (b *sharedBacking) forget(tenant string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.tenants, tenant)
+	delete(b.versions, tenant)
+}
+
+// TestSharedRegistries runs two registries on one backing, as two mocks on one database: a fault
+// added on one hits the other's calls once it synced, a count is shared, a removal on one stops
+// the fault on the other at its next call, a probability keeps its draws across syncs, and a
+// tenant the backing forgot is forgotten on sync.
+func TestSharedRegistries(t *testing.T) {
+	t.Parallel()
+	backing := newSharedBacking()
+	a, b := faults.NewSharedRegistry(0, backing, nil), faults.NewSharedRegistry(0, backing, nil)
+	counted := add(t, a, "t", faults.Definition{Operations: []faults.Operation{faults.Authorize}, Effect: faults.Error, Count: 3})
+	require.Nil(t, b.Fire("t", faults.Authorize, noFacts), "B has not synced yet")
+	require.NoError(t, b.Sync())
+	require.Equal(t, counted.ID, b.Fire("t", faults.Authorize, noFacts).ID())
+	require.Equal(t, counted.ID, a.Fire("t", faults.Authorize, noFacts).ID())
+	require.NoError(t, a.Sync())
+	require.Equal(t, ptr(int64(1)), a.List("t")[0].Remaining, "A took up B's firing")
+	require.Equal(t, counted.ID, b.Fire("t", faults.Authorize, noFacts).ID())
+	require.Nil(t, a.Fire("t", faults.Authorize, noFacts), "the count is spent on B: A's claim is refused")
+	require.Empty(t, a.List("t"), "and the fault retired on A")
+	require.NoError(t, b.Sync())
+	require.Empty(t, b.List("t"))
+
+	always := add(t, b, "t", faults.Definition{Operations: []faults.Operation{faults.All}, Effect: faults.Drop})
+	require.NoError(t, a.Sync())
+	require.NotNil(t, a.Fire("t", faults.Tokens, noFacts))
+	require.NoError(t, b.Delete("t", always.ID))
+	require.Nil(t, a.Fire("t", faults.Tokens, noFacts), "B's removal stops the fault on A at once")
+	var ke *mockserver.Error
+	require.ErrorAs(t, a.Delete("t", always.ID), &ke)
+	require.Equal(t, http.StatusNotFound, ke.Status)
+
+	seed := int64(42)
+	sequence := func(r *faults.Registry, n int) []bool {
+		out := make([]bool, n)
+		for i := range out {
+			out[i] = r.Fire("t", faults.Presentation, noFacts) != nil
+		}
+		return out
+	}
+	def := faults.Definition{Operations: []faults.Operation{faults.Presentation}, Effect: faults.Error, Probability: 0.5, Seed: &seed}
+	alone := faults.NewRegistry(0)
+	add(t, alone, "t", def)
+	want := sequence(alone, 40)
+	add(t, a, "t", def)
+	got := sequence(a, 20)
+	require.NoError(t, a.Sync(), "taking up the fault's own firings keeps its generator")
+	require.Equal(t, want, append(got, sequence(a, 20)...), "a seed replays on one mock as on a mock of its own")
+
+	backing.forget("t")
+	require.NoError(t, a.Sync())
+	require.Empty(t, a.List("t"), "a tenant reset elsewhere is forgotten")
+	require.Nil(t, a.Fire("t", faults.Presentation, noFacts))
+}
+
+// TestSharedRegistryWithoutItsBacking checks that a backing that fails fails the changes, and
+// that a call whose claim fails is served without a fault rather than failing.
+func TestSharedRegistryWithoutItsBacking(t *testing.T) {
+	t.Parallel()
+	backing := newSharedBacking()
+	r := faults.NewSharedRegistry(2, backing, nil)
+	add(t, r, "t", faults.Definition{Operations: []faults.Operation{faults.All}, Effect: faults.Error})
+	add(t, r, "t", faults.Definition{Operations: []faults.Operation{faults.All}, Effect: faults.Error})
+	_, err := r.Add("t", faults.Definition{Operations: []faults.Operation{faults.All}, Effect: faults.Error}, now)
+	var ke *mockserver.Error
+	require.ErrorAs(t, err, &ke)
+	require.Equal(t, http.StatusForbidden, ke.Status, "the backing's count is limited")
+
+	gone := errors.New("database gone")
+	backing.fail = gone
+	_, err = r.Add("u", faults.Definition{Operations: []faults.Operation{faults.All}, Effect: faults.Error}, now)
+	require.ErrorIs(t, err, gone)
+	require.Empty(t, r.List("u"), "a fault the backing did not save is not kept")
+	require.Nil(t, r.Fire("t", faults.Authorize, noFacts))
+	require.ErrorIs(t, r.Clear("t"), gone)
+	require.ErrorIs(t, r.Refresh("t"), gone)
+	require.ErrorIs(t, r.Sync(), gone)
+	require.Len(t, r.List("t"), 2, "nothing changed")
 }

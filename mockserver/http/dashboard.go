@@ -2,6 +2,7 @@ package http
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 )
@@ -43,7 +44,12 @@ func (s *Server) Authenticate(authorization string) (string, error) {
 }
 
 // Journal returns the tenant's journal entries of every partner account in the order received,
-// after seq since, at most limit of the newest (all of them when limit is 0).
+// after seq since, at most limit of the newest (all of them when limit is 0); none, logged, when
+// the journal's store cannot be read.
 func (s *Server) Journal(tenant string, since uint64, limit int) []JournalEntry {
-	return s.journal.list(tenant, "", since, "", limit)
+	entries, err := s.journal.list(context.Background(), tenant, "", since, "", limit)
+	if err != nil {
+		s.log.Warn("reading the journal for the dashboard", "tenant", tenant, "err", err)
+	}
+	return entries
 }

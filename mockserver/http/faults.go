@@ -62,8 +62,12 @@ func (s *Server) createFault(w http.ResponseWriter, r *request) error {
 	return writeJSON(w, http.StatusCreated, v)
 }
 
-// listFaults answers the caller's faults, oldest first.
+// listFaults answers the caller's faults, oldest first; on a database other mocks share, as it
+// holds them, with the calls each hit on every mock.
 func (s *Server) listFaults(w http.ResponseWriter, r *request) error {
+	if err := s.faults.Refresh(r.tenant); err != nil {
+		return err
+	}
 	return writeJSON(w, http.StatusOK, faultList{Faults: s.faults.List(r.tenant)})
 }
 
@@ -78,7 +82,9 @@ func (s *Server) deleteFault(w http.ResponseWriter, r *request) error {
 
 // clearFaults removes every fault of the caller's.
 func (s *Server) clearFaults(w http.ResponseWriter, r *request) error {
-	s.faults.ForgetTenant(r.tenant)
+	if err := s.faults.Clear(r.tenant); err != nil {
+		return err
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -59,6 +59,9 @@ type Deps struct {
 	// Faults are the tenants' faults (faults.go), for /mock/v1/faults and every call of Klarna's
 	// APIs; nil means a registry of the server's own.
 	Faults *faults.Registry
+	// Journal keeps the journal of what each account sent (journal.go); nil means one in memory
+	// of the server's own.
+	Journal JournalStore
 	// Journaled, when set, is told the tenant of each journal entry once it is kept, for the
 	// dashboard's live updates; it must not block.
 	Journaled func(tenant string)
@@ -114,7 +117,7 @@ func NewServer(d Deps) (*Server, error) {
 		router:    mux.NewRouter(),
 		contracts: map[string]func() (*validate.Validator, error){},
 		inflight:  map[string]*flight{},
-		journal:   newJournal(),
+		journal:   newJournal(d.Journal),
 		tenants:   tenant.New(cmp.Or(d.MaxTenants, DefaultMaxTenants)),
 		fields:    cmp.Or(d.UndocumentedFields, WarnUndocumented),
 		reset:     d.Reset,

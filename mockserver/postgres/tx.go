@@ -399,7 +399,7 @@ func decodeRetained(k string, body []byte) (mockserver.Retained, error) {
 }
 
 // DeleteTenant removes every object of the tenant, of every kind, the webhook package's included,
-// its saved settings, its claims and its events waiting in the outbox.
+// its saved settings, its claims, its events waiting in the outbox, its faults and its journal.
 func (t *tx) DeleteTenant(tenant string) error {
 	if !t.write {
 		return errReadOnly
@@ -410,7 +410,9 @@ func (t *tx) DeleteTenant(tenant string) error {
 	if err := errors.Join(t.c.hold(`DELETE FROM objects WHERE tenant = $1`, tenant),
 		t.c.hold(`DELETE FROM tenant_settings WHERE tenant = $1`, tenant),
 		t.c.hold(`DELETE FROM claims WHERE tenant = $1`, tenant),
-		t.c.hold(`DELETE FROM outbox WHERE tenant = $1`, tenant)); err != nil {
+		t.c.hold(`DELETE FROM outbox WHERE tenant = $1`, tenant),
+		t.c.hold(`DELETE FROM journal WHERE tenant = $1`, tenant),
+		t.c.hold(`SELECT forget_faults($1)`, tenant)); err != nil {
 		return dbError(err)
 	}
 	return dbError(t.c.exec(`DELETE FROM tenant_counts WHERE tenant = $1`, tenant))

@@ -1,0 +1,83 @@
+package journal
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestRingBounds checks both bounds of a tenant's journal: the entry count and the bytes of
+// bodies, the oldest going first, and that the backing slice stays within twice the bound.
+func TestRingBounds(t *testing.T) {
+	t.Parallel()
+	entry := func(seq int, body string) kept { return kept{Entry: Entry{Seq: uint64(seq), Body: body}} }
+	t.Run("bytes", func(t *testing.T) {
+		t.Parallel()
+		var r ring
+		body := strings.Repeat("x", MaxBody)
+		for i := range 200 {
+			r.push(entry(i+1, body))
+		}
+		kept := r.entries[r.head:]
+		require.LessOrEqual(t, r.bytes, BytesPerTenant)
+		require.Equal(t, BytesPerTenant/MaxBody, len(kept))
+		require.Equal(t, uint64(200), kept[len(kept)-1].Seq, "the newest is kept")
+		require.Equal(t, uint64(200-len(kept)+1), kept[0].Seq, "the oldest go first")
+		require.LessOrEqual(t, cap(r.entries), 4*len(kept)+4)
+	})
+	t.Run("count", func(t *testing.T) {
+		t.Parallel()
+		var r ring
+		for i := range 3 * PerTenant {
+			r.push(entry(i+1, "{}"))
+		}
+		kept := r.entries[r.head:]
+		require.Len(t, kept, PerTenant)
+		require.Equal(t, uint64(2*PerTenant+1), kept[0].Seq)
+		require.Equal(t, 2*PerTenant, r.bytes)
+	})
+	t.Run("one oversized entry is still kept", func(t *testing.T) {
+		t.Parallel()
+		var r ring
+		r.push(entry(1, strings.Repeat("y", BytesPerTenant+1)))
+		require.Len(t, r.entries[r.head:], 1)
+	})
+}
+
+// TestBytesTotal checks the journal's bound for all tenants together: heavy tenants lose their
+// own oldest entries, a light tenant keeps all of its, and forgetting a tenant frees its part.
+func TestBytesTotal(t *testing.T) {
+	t.Parallel()
+	m := NewMemory()
+	record := func(tenant string, body string) {
+		m.Record(t.Context(), tenant, tenant+"/a", Entry{Method: "POST", Path: "/v2/accounts/a/payment/authorize", Body: body, Status: 200})
+	}
+	for range 10 {
+		record("light", "{}")
+	}
+	// Each heavy tenant alone stays within its own BytesPerTenant; six of them are more than the
+	// total.
+	big := strings.Repeat("x", MaxBody)
+	for i := range 6 * 100 {
+		record(fmt.Sprint("heavy-", i%6), big)
+	}
+	sum := 0
+	for name, r := range m.tenants {
+		sum += r.cost()
+		if strings.HasPrefix(name, "heavy-") {
+			require.Less(t, len(r.entries)-r.head, BytesPerTenant/MaxBody, "%s lost entries to the total", name)
+		}
+	}
+	require.Equal(t, sum, m.cost)
+	require.LessOrEqual(t, m.cost, BytesTotal)
+	require.Greater(t, m.cost, BytesTotal-MaxBody-entryCost, "the journal is full, no more was dropped than needed")
+	light, err := m.List(t.Context(), "light", Filter{Scope: "light/a", Limit: 100})
+	require.NoError(t, err)
+	require.Len(t, light, 10, "the light tenant keeps all of its entries")
+
+	heavy := m.tenants["heavy-0"].cost()
+	m.Forget("heavy-0")
+	require.Equal(t, sum-heavy, m.cost)
+}
