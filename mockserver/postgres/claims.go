@@ -80,12 +80,12 @@ UNION ALL
 SELECT 1, ''::bytea FROM tenant_settings WHERE tenant = $3 AND deliveries_paused
 UNION ALL
 SELECT 2, body FROM objects
-WHERE kind = $1 AND account = $4 AND parent = $5 AND done_at = $6
+WHERE kind = $1 AND account = $4 AND parent = $5 AND done_at = $6 AND ` + notificationKinds + `
 	AND seq < (SELECT seq FROM objects WHERE kind = $1 AND id = $2)
 UNION ALL
 SELECT 3, body FROM objects WHERE kind = $7 AND id = $8
 UNION ALL
-SELECT 4, body FROM objects WHERE kind = $9 AND account = $4
+SELECT 4, body FROM objects WHERE kind = $9 AND account = $4 AND ` + notificationKinds + `
 ORDER BY 1`
 
 // claimState is what claimStateSQL read.

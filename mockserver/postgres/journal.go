@@ -240,15 +240,20 @@ func (j *Journal) store(b *journalBatch) {
 }
 
 // pruneJournal deletes, of each tenant given, the entries beyond its newest $2 and beyond the
-// newest that hold $3 bytes of bodies together (keeping the newest one whatever its size).
+// newest that hold $3 bytes of bodies together (keeping the newest one whatever its size): it
+// finds the oldest entry kept among the newest $2 alone, then deletes the older ones by the
+// primary key, rather than ranking and joining every row of the tenant.
 const pruneJournal = `
 	DELETE FROM journal j USING (
-		SELECT tenant, seq FROM (
-			SELECT tenant, seq, row_number() OVER w AS n, sum(bytes) OVER w AS total
-			FROM journal WHERE tenant = ANY($1)
-			WINDOW w AS (PARTITION BY tenant ORDER BY seq DESC)
-		) ranked WHERE n > $2 OR (total > $3 AND n > 1)
-	) old WHERE j.tenant = old.tenant AND j.seq = old.seq`
+		SELECT t.tenant, (
+			SELECT min(seq) FROM (
+				SELECT seq, row_number() OVER w AS n, sum(bytes) OVER w AS total
+				FROM (SELECT seq, bytes FROM journal WHERE tenant = t.tenant ORDER BY seq DESC LIMIT $2) newest
+				WINDOW w AS (ORDER BY seq DESC)
+			) ranked WHERE n = 1 OR total <= $3
+		) AS oldest
+		FROM unnest($1::text[]) t(tenant)
+	) kept WHERE j.tenant = kept.tenant AND j.seq < kept.oldest`
 
 // prune brings the tenants' journals back within their bounds.
 func (j *Journal) prune(tenants []string) error {

@@ -8,10 +8,11 @@ import (
 )
 
 // pruneSQL removes the tenant's objects finished by the cutoff ($2) and uncounts them, answering
-// how many it removed.
+// how many it removed. $3 lists every kind (kindNames), so that the index objects_done finds the
+// finished objects kind by kind.
 const pruneSQL = `
 WITH gone AS (
-	DELETE FROM objects WHERE tenant = $1 AND done_at <= $2 RETURNING kind
+	DELETE FROM objects WHERE tenant = $1 AND kind = ANY($3) AND done_at <= $2 RETURNING kind
 ), by_kind AS (
 	SELECT kind, count(*) AS n FROM gone GROUP BY kind
 ), counted AS (
@@ -38,8 +39,8 @@ func (s *Store) Prune() (removed int, err error) {
 	err = s.run(false, func(t *tx) error {
 		due, err = scanAll(t, `
 			SELECT c.i::text FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS c(tenant, cutoff, i)
-			WHERE EXISTS (SELECT 1 FROM objects o WHERE o.tenant = c.tenant AND o.done_at <= c.cutoff)`,
-			func(_ string, i []byte) (int, error) { return strconv.Atoi(string(i)) }, tenants, cutoffs)
+			WHERE EXISTS (SELECT 1 FROM objects o WHERE o.tenant = c.tenant AND o.kind = ANY($3) AND o.done_at <= c.cutoff)`,
+			func(_ string, i []byte) (int, error) { return strconv.Atoi(string(i)) }, tenants, cutoffs, kindNames())
 		return err
 	})
 	if err != nil {
@@ -52,7 +53,7 @@ func (s *Store) Prune() (removed int, err error) {
 				return err
 			}
 			var n int
-			if err := t.c.queryRow(pruneSQL, tenant, cutoff).Scan(&n); err != nil {
+			if err := t.c.queryRow(pruneSQL, tenant, cutoff, kindNames()).Scan(&n); err != nil {
 				return dbError(err)
 			}
 			removed += n

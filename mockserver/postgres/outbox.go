@@ -49,7 +49,7 @@ type outboxWatch struct {
 // later waits for the change's commit.
 const emitSQL = `
 INSERT INTO outbox (tenant, body) SELECT $1, $2
-WHERE $3 OR EXISTS (SELECT 1 FROM objects WHERE kind = $4 AND account = $1)`
+WHERE $3 OR EXISTS (SELECT 1 FROM objects WHERE kind = $4 AND account = $1 AND ` + notificationKinds + `)`
 
 // Emit writes the event into the outbox in the transaction of its change, under the tenant's
 // lock, so that the tenant's events are numbered in the order of its changes; when the notifier
@@ -132,7 +132,7 @@ LIMIT 1`
 const waitingSQL = `
 SELECT 0, seq, body FROM (SELECT seq, body FROM outbox WHERE tenant = $1 ORDER BY seq LIMIT $2) e
 UNION ALL
-SELECT 1, seq, body FROM objects WHERE kind = $3 AND account = $1
+SELECT 1, seq, body FROM objects WHERE kind = $3 AND account = $1 AND ` + notificationKinds + `
 ORDER BY 1, 2`
 
 // Take takes the oldest events of one owner under the owner's lock, the lock a tenant's writes

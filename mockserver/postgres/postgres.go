@@ -234,11 +234,11 @@ func (s *Store) runSession(timeout time.Duration, beginSQL string, write bool, f
 	return nil
 }
 
-// dbError turns an error of the database into what the mock answers. put_object's refusals are
-// the quota's 429 and the 409 of another tenant's id. The database being away (no connection, a
-// connection lost, no answer in time, the server shutting down or full) is a 503
-// SERVICE_UNAVAILABLE that a retry may cure; any other error the server answered is a fault of the
-// mock, left as it is (a 500). It returns nil for nil.
+// dbError turns an error of the database into what the mock answers. The put's refusals
+// (make_room) are the quota's 429 and the 409 of another tenant's id. The database being away
+// (no connection, a connection lost, no answer in time, the server shutting down or full) is a
+// 503 SERVICE_UNAVAILABLE that a retry may cure; any other error the server answered is a fault
+// of the mock, left as it is (a 500). It returns nil for nil.
 func dbError(err error) error {
 	if err == nil {
 		return nil

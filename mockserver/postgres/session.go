@@ -11,7 +11,7 @@ import (
 )
 
 // session is one transaction on one pooled connection. The statements whose answers the store
-// does not wait for, BEGIN, the advisory locks and the writes (put_object), are held back and sent
+// does not wait for, BEGIN, the advisory locks and the writes (putSQL), are held back and sent
 // in one pipeline with the next statement it does wait for, a read or the COMMIT: a transaction
 // that reads one row costs two round trips (that read, COMMIT) rather than three, and a write
 // transaction storing objects one rather than four or more. A write transaction that read nothing
