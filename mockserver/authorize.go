@@ -97,7 +97,11 @@ func (s *Service) chargedToken(accountID, token string) (*CustomerToken, error) 
 	if token == "" {
 		return nil, nil
 	}
-	ct, err := view(s, func(tx Tx) (*CustomerToken, error) { return tx.CustomerToken(accountID, token) })
+	var ct *CustomerToken
+	err := s.readOne(func(tx Tx) (err error) {
+		ct, err = tx.CustomerToken(accountID, token)
+		return err
+	})
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return nil, Invalid(HeaderCustomerToken, "the customer token is unknown to this account")

@@ -262,6 +262,23 @@ func (n *node) valid(v any) bool {
 	return false
 }
 
+// validStringValue is valid for a string, without boxing it into an interface (an allocation):
+// the check of every plain string header and path parameter, on every call.
+func (n *node) validStringValue(v string) bool {
+	switch {
+	case n.kin != nil:
+		return n.kin.VisitJSON(v, n.opts...) == nil
+	case n.empty:
+		return true
+	}
+	for _, sub := range n.allOf {
+		if !sub.validStringValue(v) {
+			return false
+		}
+	}
+	return n.validString(v)
+}
+
 func (n *node) validNumber(v float64) bool {
 	if n.hasEnum && !containsFloat(n.enumNum, v) {
 		return false

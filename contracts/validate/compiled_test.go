@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"math/rand/v2"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -65,7 +66,12 @@ func TestCompiledNeverPassesWhatKinRefuses(t *testing.T) {
 							value = oddValue(rng)
 						}
 						str, ok := value.(string)
-						if !ok || !p.compiled.valid(str) {
+						if !ok {
+							continue
+						}
+						require.Equal(t, p.compiled.valid(str), p.compiled.validStringValue(str),
+							"%s %s %s: validStringValue and valid disagree on %s %q", name, method, path, p.Name, str)
+						if !p.compiled.valid(str) {
 							continue
 						}
 						require.NoError(t, p.Schema.Value.VisitJSON(str, v.fastOpts...),
@@ -266,4 +272,25 @@ func FuzzValidBody(f *testing.F) {
 		require.NoError(t, err, "validBody passed what decodeJSON refuses: %q", body)
 		require.NoError(t, op.body.VisitJSON(v, op.v.fastOpts...), "validBody passed what kin-openapi refuses: %q", body)
 	})
+}
+
+// TestIsEmailMatchesKinOpenAPIsPattern checks the email format's matcher against the regular
+// expression it stands for, on strings made of the characters that pattern treats specially,
+// the whitespace it does not (\v), and characters of several bytes, valid and not.
+func TestIsEmailMatchesKinOpenAPIsPattern(t *testing.T) {
+	t.Parallel()
+	pattern := regexp.MustCompile(openapi3.FormatOfStringForEmail)
+	alphabet := []string{"a", "@", "<", ">", `"`, ",", " ", "\t", "\n", "\v", "\f", "\r", "é", "\xff", "\u00a0", "."}
+	rng := rand.New(rand.NewPCG(3, 14))
+	cases := []string{"", "@", "a@", "@b", "a@b", "jane@example.com", "a@@b", "a@b@c", "a b@c", "a@b c", "a@b\n", "\n@b"}
+	for range 20000 {
+		var b strings.Builder
+		for range rng.IntN(8) {
+			b.WriteString(alphabet[rng.IntN(len(alphabet))])
+		}
+		cases = append(cases, b.String())
+	}
+	for _, s := range cases {
+		require.Equal(t, pattern.MatchString(s), isEmail(s), "%q", s)
+	}
 }

@@ -148,11 +148,10 @@ func compile(spec []byte, check bool) (*Validator, error) {
 // formatValidators are the string formats asserted besides kin-openapi's own (date-time,
 // date, byte).
 func formatValidators() map[string]openapi3.StringFormatValidator {
-	email := regexp.MustCompile(openapi3.FormatOfStringForEmail)
 	uuid := regexp.MustCompile(openapi3.FormatOfStringForUUIDOfRFC9562)
 	return map[string]openapi3.StringFormatValidator{
 		"email": openapi3.NewCallbackValidator(func(s string) error {
-			if !email.MatchString(s) {
+			if !isEmail(s) {
 				return errors.New("must be an email address")
 			}
 			return nil
@@ -170,6 +169,19 @@ func formatValidators() map[string]openapi3.StringFormatValidator {
 			return nil
 		}),
 	}
+}
+
+// isEmail reports whether s matches kin-openapi's email format, openapi3.FormatOfStringForEmail
+// (^[^@]+@[^@<>",\s]+$), without the regular expression, a microsecond of every authorize with
+// a customer: something before one @ and, after it, something without @, <, >, ", comma or the
+// regexp's \s (tab, newline, form feed, carriage return, space). Each of those is one byte,
+// which no other character's UTF-8 contains, so comparing bytes is comparing characters.
+func isEmail(s string) bool {
+	at := strings.IndexByte(s, '@')
+	if at <= 0 || at == len(s)-1 {
+		return false
+	}
+	return !strings.ContainsAny(s[at+1:], "@<>\",\t\n\f\r ")
 }
 
 // internNames collects every property name and enum string of the document's schemas.
@@ -352,7 +364,7 @@ func (o *Operation) checkParams(r *http.Request, pathParams map[string]string, v
 
 // checkString checks the value of a plain string parameter against its schema.
 func (o *Operation) checkString(vs []Violation, p *param, value string) []Violation {
-	if p.compiled.valid(value) || p.Schema.Value.VisitJSON(value, o.v.fastOpts...) == nil {
+	if p.compiled.validStringValue(value) || p.Schema.Value.VisitJSON(value, o.v.fastOpts...) == nil {
 		return vs
 	}
 	return appendParamViolations(vs, p.Name, p.Schema.Value.VisitJSON(value, o.v.fullOpts...))

@@ -26,7 +26,7 @@ type StatusWriter struct {
 	// Keep, when positive, is how many bytes of the body Kept keeps: the start of the answer as
 	// it went out, for a journal.
 	Keep int
-	Kept []byte
+	kept strings.Builder
 }
 
 // NewStatusWriter returns w wrapped in a StatusWriter.
@@ -48,11 +48,16 @@ func (w *StatusWriter) WriteHeader(status int) {
 // Write passes b on; the first Write sends the header, and so fixes the status.
 func (w *StatusWriter) Write(b []byte) (int, error) {
 	w.wrote = true
-	if room := w.Keep - len(w.Kept); room > 0 {
-		w.Kept = append(w.Kept, b[:min(room, len(b))]...)
+	if room := w.Keep - w.kept.Len(); room > 0 {
+		w.kept.Write(b[:min(room, len(b))])
 	}
 	return w.ResponseWriter.Write(b)
 }
+
+// Kept is the start of the body as it went out, at most Keep bytes. It is the writer's one copy
+// of those bytes (a strings.Builder's), so a journal can keep it as it is rather than copy it
+// again.
+func (w *StatusWriter) Kept() string { return w.kept.String() }
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *StatusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
@@ -147,12 +152,21 @@ func WriteJSONAppended(w http.ResponseWriter, status int, v any, appendJSON func
 		// The newline Encode ends with is not json.Marshal's.
 		answer = bytes.TrimSuffix(e.buf.Bytes(), []byte("\n"))
 	}
-	w.Header().Set("Content-Type", "application/json")
+	SetJSONContentType(w.Header())
 	w.WriteHeader(status)
 	// A failed write means the client is gone; there is nobody left to tell.
 	_, _ = w.Write(answer)
 	return nil
 }
+
+// contentTypeJSON is the Content-Type of every JSON answer, one slice for all of them: its length
+// is its capacity, so a header Add appends to a copy, and net/http only reads it.
+var contentTypeJSON = []string{"application/json"}[:1:1]
+
+// SetJSONContentType sets the Content-Type of h to application/json, as h.Set would without
+// allocating the value's slice: the header's canonical key is known, and the value the same on
+// every answer.
+func SetJSONContentType(h http.Header) { h["Content-Type"] = contentTypeJSON }
 
 // encoders pools the buffers WriteJSON encodes answers in, each with its json.Encoder, which
 // escapes as json.Marshal does. A pool is what encoding/json keeps for the same purpose.

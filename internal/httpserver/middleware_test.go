@@ -125,3 +125,29 @@ func TestWriteJSON(t *testing.T) {
 	require.Empty(t, rec.Header().Get("Content-Type"), "nothing is written, so the caller can still answer")
 	require.Zero(t, rec.Body.Len())
 }
+
+func TestStatusWriterKeepsTheStartOfTheBody(t *testing.T) {
+	t.Parallel()
+	sw := httpserver.NewStatusWriter(httptest.NewRecorder())
+	_, _ = sw.Write([]byte("hello"))
+	require.Empty(t, sw.Kept(), "Keep 0 keeps nothing")
+
+	rec := httptest.NewRecorder()
+	sw = httpserver.NewStatusWriter(rec)
+	sw.Keep = 7
+	_, _ = sw.Write([]byte("hello"))
+	_, _ = sw.Write([]byte(" world"))
+	require.Equal(t, "hello w", sw.Kept())
+	require.Equal(t, "hello world", rec.Body.String(), "the whole body goes out")
+}
+
+func TestSetJSONContentTypeSharesNoChange(t *testing.T) {
+	t.Parallel()
+	a, b := http.Header{}, http.Header{}
+	httpserver.SetJSONContentType(a)
+	httpserver.SetJSONContentType(b)
+	a.Add("Content-Type", "text/plain")
+	require.Equal(t, []string{"application/json", "text/plain"}, a.Values("Content-Type"))
+	require.Equal(t, []string{"application/json"}, b.Values("Content-Type"), "an Add to one header leaves the others")
+	require.Equal(t, "application/json", a.Get("content-type"))
+}

@@ -61,8 +61,11 @@ func TestSlowBodyIsCutOffAfterTheReadTimeout(t *testing.T) {
 
 func TestSlowHeadersAreCutOffAfterTheReadHeaderTimeout(t *testing.T) {
 	t.Parallel()
-	c := slowclient.Dial(t, serve(t, httpserver.Timeouts{ReadHeader: shortTimeout}))
+	addr := serve(t, httpserver.Timeouts{ReadHeader: shortTimeout})
+	// The server starts counting once it has accepted the connection, which may be before Dial
+	// returns.
 	start := time.Now()
+	c := slowclient.Dial(t, addr)
 	c.Send("GET / HTTP/1.1\r\nHost: test\r\n")
 	c.Trickle("X-Slow: "+strings.Repeat("x", 100)+"\r\n\r\n", 100*time.Millisecond)
 

@@ -192,6 +192,9 @@ func TestFaultHangClosesWithoutAnswer(t *testing.T) {
 	a := h.exchange(http.MethodGet, h.path("/payment/requests/krn:payment:eu1:request:"+unknownID), nil, 0)
 	require.Error(t, a.err, "the connection closes without an answer")
 	require.GreaterOrEqual(t, time.Since(start), 200*time.Millisecond)
+	// The connection is closed from inside the handler, so the client can see it before the
+	// entry, written once the handler returns, is in the journal.
+	require.Eventually(t, func() bool { return len(h.journalFaults("/payment/requests/")) == 1 }, 5*time.Second, 10*time.Millisecond)
 	require.Equal(t, []string{id}, h.journalFaults("/payment/requests/"))
 
 	// A client that gives up first ends the hang: the journal entry, written once the handler

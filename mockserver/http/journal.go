@@ -52,8 +52,9 @@ func newJournal(store journals.Store) *journal {
 // start of the answer's body as it went out (httpserver.StatusWriter.Kept). It returns once the
 // entry is kept, so that the answer, sent once the handler returns, is listed by then; the store
 // bounds that wait and never fails the call.
-func (j *journal) record(tenant, scope string, at time.Time, r *http.Request, body []byte, status int, rule, fault string, warnings []validate.Violation, answer ...byte) {
-	e := journals.NewEntry(at, r, body, status, rule, fault, answer)
+func (j *journal) record(tenant, scope string, at time.Time, r *http.Request, body []byte, status int, rule, fault string, warnings []validate.Violation, answer string) {
+	e := journals.NewEntry(at, r, body, status, rule, fault, nil)
+	e.KeepAnswer(answer) // the writer's copy, not another
 	for _, v := range warnings {
 		e.Warnings = append(e.Warnings, Warning{Parameter: v.Parameter, Message: v.Message})
 	}

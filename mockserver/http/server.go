@@ -268,7 +268,7 @@ func (s *Server) add(rt route) error {
 			s.fail(sw, hr, err)
 		}
 		if rt.journaled && r.scope != "" {
-			s.journal.record(r.tenant, r.scope, s.svc.ClockOf(r.tenant).Now(), hr, r.body, sw.Status, sw.Header().Get(HeaderRule), sw.Header().Get(HeaderFault), r.warnings, sw.Kept...)
+			s.journal.record(r.tenant, r.scope, s.svc.ClockOf(r.tenant).Now(), hr, r.body, sw.Status, sw.Header().Get(HeaderRule), sw.Header().Get(HeaderFault), r.warnings, sw.Kept())
 			if s.journaled != nil {
 				s.journaled(r.tenant)
 			}
@@ -449,7 +449,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if merr != nil {
 		b = []byte(`{"error_type":"TECHNICAL_ERROR","error_code":"INTERNAL_ERROR","error_message":"unencodable error"}`)
 	}
-	w.Header().Set("Content-Type", "application/json")
+	httpserver.SetJSONContentType(w.Header())
 	w.WriteHeader(ke.Status)
 	_, _ = w.Write(b)
 }

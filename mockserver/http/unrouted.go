@@ -50,7 +50,7 @@ func (s *Server) failUnrouted(w http.ResponseWriter, r *http.Request, ke *mockse
 		// What the client sent, up to the size any route reads; the journal keeps its start.
 		body, _ = io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes))
 	}
-	s.journal.record(tenant, mockserver.Scope(tenant, account), s.svc.ClockOf(tenant).Now(), r, body, sw.Status, "", "", nil, sw.Kept...)
+	s.journal.record(tenant, mockserver.Scope(tenant, account), s.svc.ClockOf(tenant).Now(), r, body, sw.Status, "", "", nil, sw.Kept())
 }
 
 // pathAccount returns the {partner_account_id} of a path under /v2/accounts/, or "" when the path

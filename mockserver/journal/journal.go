@@ -100,21 +100,25 @@ func NewEntry(at time.Time, r *http.Request, body []byte, status int, rule, faul
 	}
 	e := Entry{ReceivedAt: at, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Headers: headers, Status: status, Rule: rule, Fault: fault}
 	e.Body, e.BodyTruncated = keptBody(body)
-	if len(answer) > 0 {
-		e.Answer = validUTF8(answer[:min(len(answer), MaxAnswer)])
-		e.AnswerTruncated = len(answer) > MaxAnswer
-	}
+	e.KeepAnswer(string(answer[:min(len(answer), MaxAnswer+1)]))
 	return e
 }
 
-// validUTF8 returns b as a string with each run of invalid UTF-8 replaced by one U+FFFD, as
-// strings.ToValidUTF8 does; utf8.Valid checks the common case, valid, several bytes at a time,
-// where strings.ToValidUTF8 goes byte by byte.
-func validUTF8(b []byte) string {
-	if utf8.Valid(b) {
-		return string(b)
+// KeepAnswer sets the entry's answer to answer's first MaxAnswer bytes, the body as it went out,
+// for a caller that has it as a string already: a valid one is kept without a copy.
+func (e *Entry) KeepAnswer(answer string) {
+	e.Answer = validUTF8(answer[:min(len(answer), MaxAnswer)])
+	e.AnswerTruncated = len(answer) > MaxAnswer
+}
+
+// validUTF8 returns s with each run of invalid UTF-8 replaced by one U+FFFD, as
+// strings.ToValidUTF8 does; utf8.ValidString checks the common case, valid, several bytes at a
+// time, where strings.ToValidUTF8 goes byte by byte and copies.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
 	}
-	return strings.ToValidUTF8(string(b), "\uFFFD")
+	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
 // keptBody is what an entry keeps of body: all of it up to MaxBody bytes, otherwise the first
