@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"runtime/metrics"
 	"testing"
 	"time"
 
@@ -52,11 +53,14 @@ func typicalRequest(tb testing.TB, body []byte, tenant string, now time.Time, ca
 }
 
 // randomID returns a Payment Request id with a UUID drawn from r.
-func randomID(r *rand.Rand) string {
+func randomID(r *rand.Rand) string { return mockserver.PrefixPaymentRequest + randomUUID(r) }
+
+// randomUUID returns a UUID drawn from r, as text.
+func randomUUID(r *rand.Rand) string {
 	var u uuid.UUID
 	binary.LittleEndian.PutUint64(u[:8], r.Uint64())
 	binary.LittleEndian.PutUint64(u[8:], r.Uint64())
-	return mockserver.PrefixPaymentRequest + u.String()
+	return u.String()
 }
 
 func sampleBody(tb testing.TB) []byte {
@@ -213,4 +217,70 @@ func BenchmarkPrune(b *testing.B) {
 		held += time.Since(began)
 	}
 	b.ReportMetric(float64(held.Nanoseconds())/float64(b.N*n), "ns/object")
+}
+
+// BenchmarkRounds reproduces in the store what bench/run.sh's rounds do to it: each iteration is a
+// round that resets the tenant (ForgetTenant, as POST /mock/v1/reset does), stores the customer
+// token the round charges, then 5,000 new live Payment Transactions (the default quota, reached
+// and never exceeded), one write transaction each. It reports each fifth of a round apart, per
+// write: cpu-ns/op (the process's CPU time, garbage collection included), gc-cpu-ns/op (the
+// runtime's estimate of the part spent collecting, which grows with the live heap the store's
+// objects make), allocs/op and B/op, as fifth-N-…, so that a cost growing with the store shows as
+// a fifth dearer than the first.
+// Run: go test -run '^$' -bench Rounds -count 3 ./mockserver/memdb/
+func BenchmarkRounds(b *testing.B) {
+	const (
+		round  = memdb.DefaultMaxPerTenant
+		fifths = 5
+	)
+	s, _ := newStore(b, round, 0)
+	token := &mockserver.CustomerToken{AccountID: scope(tenantA), Token: mockserver.PrefixCustomerToken + "bench", Status: mockserver.TokenActive}
+	template := mockserver.PaymentTransaction{
+		AccountID: scope(tenantA), PaymentTransactionReference: "order-1", Amount: 11800, Currency: "USD",
+		State: mockserver.TransactionAuthorized, CustomerToken: token.Token,
+		CreatedAt: start, UpdatedAt: start, ExpiresAt: start.Add(mockserver.TransactionExpiry),
+	}
+	ids := rand.New(rand.NewPCG(1, 2))
+	trs := make([]mockserver.PaymentTransaction, round)
+	var cpu [fifths]time.Duration
+	var gc [fifths]float64
+	var allocs, bytes [fifths]uint64
+	var m runtime.MemStats
+	gcCPU := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}}
+	for b.Loop() {
+		// The round's transactions are made before it, so that only the store's work is measured.
+		for i := range trs {
+			trs[i] = template
+			trs[i].PaymentTransactionID = mockserver.PrefixPaymentTransaction + randomUUID(ids)
+		}
+		if err := s.ForgetTenant(tenantA); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Update(func(tx mockserver.Tx) error { return tx.PutCustomerToken(token) }); err != nil {
+			b.Fatal(err)
+		}
+		for f := range fifths {
+			runtime.ReadMemStats(&m)
+			metrics.Read(gcCPU)
+			mallocs, total, collecting, began := m.Mallocs, m.TotalAlloc, gcCPU[0].Value.Float64(), cputime.Process()
+			for i := f * round / fifths; i < (f+1)*round/fifths; i++ {
+				if err := s.Update(func(tx mockserver.Tx) error { return tx.PutPaymentTransaction(&trs[i]) }); err != nil {
+					b.Fatal(err)
+				}
+			}
+			cpu[f] += cputime.Process() - began
+			metrics.Read(gcCPU)
+			gc[f] += gcCPU[0].Value.Float64() - collecting
+			runtime.ReadMemStats(&m)
+			allocs[f] += m.Mallocs - mallocs
+			bytes[f] += m.TotalAlloc - total
+		}
+	}
+	writes := float64(b.N * round / fifths)
+	for f := range fifths {
+		b.ReportMetric(float64(cpu[f].Nanoseconds())/writes, fmt.Sprintf("fifth-%d-cpu-ns/op", f+1))
+		b.ReportMetric(gc[f]*1e9/writes, fmt.Sprintf("fifth-%d-gc-cpu-ns/op", f+1))
+		b.ReportMetric(float64(allocs[f])/writes, fmt.Sprintf("fifth-%d-allocs/op", f+1))
+		b.ReportMetric(float64(bytes[f])/writes, fmt.Sprintf("fifth-%d-B/op", f+1))
+	}
 }
