@@ -3,6 +3,7 @@ package http
 import (
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/klarna-mock/klarna-mock/mockserver"
 )
@@ -30,7 +31,16 @@ func decodeAuthorize(body []byte, req *mockserver.AuthorizeRequest) bool {
 type decoder struct {
 	b []byte
 	i int
+	// strs holds the bytes of the strings read, in chunks of strChunk bytes or of one longer
+	// string: a body's strings in one allocation or a few rather than one each. A chunk is only
+	// appended to, so the bytes of a string read never change.
+	strs []byte
 }
+
+// strChunk is the size of decoder.strs' chunks: room for the strings of a typical authorize,
+// and little left unused for the objects that keep them (a transaction keeps its references,
+// its line items' names and its customer's email, and so the chunk they are in).
+const strChunk = 64
 
 func (d *decoder) space() {
 	for d.i < len(d.b) {
@@ -81,9 +91,22 @@ func (d *decoder) rawString() ([]byte, bool) {
 func (d *decoder) str(dst *string) bool {
 	s, ok := d.rawString()
 	if ok {
-		*dst = string(s)
+		*dst = d.keep(s)
 	}
 	return ok
+}
+
+// keep returns s as a string of its own, its bytes copied into strs.
+func (d *decoder) keep(s []byte) string {
+	if len(s) == 0 {
+		return ""
+	}
+	if len(s) > cap(d.strs)-len(d.strs) {
+		d.strs = make([]byte, 0, max(len(s), strChunk))
+	}
+	start := len(d.strs)
+	d.strs = append(d.strs, s...)
+	return unsafe.String(&d.strs[start], len(s))
 }
 
 // int reads an integer as JSON writes one, -?(0|[1-9][0-9]*), within int64; a fraction or an

@@ -14,7 +14,7 @@ import (
 // it, and a call a fault hit with the fault.
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	logged := httpserver.LogRequests(s.log, next, func(w http.ResponseWriter, _ *http.Request) []slog.Attr {
-		attrs := []slog.Attr{slog.String("klarna_correlation_id", w.Header().Get("Klarna-Correlation-Id"))}
+		attrs := []slog.Attr{slog.String("klarna_correlation_id", w.Header().Get(headerKlarnaCorrelationID))}
 		if rule := w.Header().Get(HeaderRule); rule != "" {
 			attrs = append(attrs, slog.String("rule", rule))
 		}

@@ -122,18 +122,21 @@ func (s *Server) enableOps(d Deps) {
 	op := s.metrics.Operation(unrouted)
 	for _, h := range []*http.Handler{&s.router.NotFoundHandler, &s.router.MethodNotAllowedHandler} {
 		next := *h
-		*h = observed(op, func(sw *httpserver.StatusWriter, r *http.Request) { next.ServeHTTP(sw, r) })
+		*h = observed(op, func(w http.ResponseWriter, r *http.Request) int {
+			sw := httpserver.NewStatusWriter(w)
+			next.ServeHTTP(sw, r)
+			return sw.Status
+		})
 	}
 }
 
-// observed returns a handler that serves each request with serve and records its status and
-// latency under operation.
-func observed(operation *metrics.Operation, serve func(sw *httpserver.StatusWriter, r *http.Request)) http.Handler {
+// observed returns a handler that serves each request with serve, which returns the status it
+// answered with, and records that status and the latency under operation.
+func observed(operation *metrics.Operation, serve func(w http.ResponseWriter, r *http.Request) (status int)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := httpserver.NewStatusWriter(w)
-		serve(sw, r)
-		operation.Observe(sw.Status, time.Since(start))
+		status := serve(w, r)
+		operation.Observe(status, time.Since(start))
 	})
 }
 

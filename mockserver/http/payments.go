@@ -28,7 +28,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *request) error {
 		return err
 	}
 	s.metrics.Authorized(authorizeResult(resp), resp.Rule)
-	w.Header().Set(HeaderRule, resp.Rule)
+	w.Header()[HeaderRule] = []string{resp.Rule} // canonical (TestHeaderNamesCanonical)
 	return writeJSON(w, http.StatusOK, resp)
 }
 

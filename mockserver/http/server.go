@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gorilla/mux"
 
@@ -77,8 +78,13 @@ type Server struct {
 	accounts  *Accounts
 	log       *slog.Logger
 	publicURL string
-	router    *mux.Router
-	handler   http.Handler
+	// lastBaseURL is the base URL of the last request baseURL read, when publicURL is empty.
+	lastBaseURL atomic.Pointer[requestBaseURL]
+	// scopes remembers the scopes of the tenants and partner accounts calling, so that a call
+	// does not build its scope again and every object stored under it shares the one string.
+	scopes  memo[[2]string]
+	router  *mux.Router
+	handler http.Handler
 	// contracts holds, per contract document by file name, its validator, compiled on first use
 	// (compileContracts); warmUp starts compiling them all (WarmUp).
 	contracts map[string]func() (*validate.Validator, error)
@@ -126,6 +132,9 @@ func NewServer(d Deps) (*Server, error) {
 		journaled: d.Journaled,
 	}
 	s.clockMoved = d.ClockMoved
+	if s.accounts == nil {
+		s.accounts = &Accounts{} // test keys, with a tenant cache of the server's own
+	}
 	if s.reset == nil {
 		return nil, errors.New("mockhttp: Deps.Reset is required: POST /mock/v1/reset needs it")
 	}
@@ -167,7 +176,9 @@ type request struct {
 	// partner account, in the path or, on Klarna's paths for direct Partners, the key's own.
 	scope string
 	vars  map[string]string
-	body  []byte
+	// body is the request's body as read; nothing writes to it afterwards, since the journal
+	// keeps it as a string sharing its bytes (sharedBody).
+	body []byte
 	// warnings are the undocumented body properties the contract check let through (see
 	// FieldPolicy), kept in the journal.
 	warnings []validate.Violation
@@ -259,12 +270,13 @@ func (s *Server) add(rt route) error {
 	}
 	name := s.operationName(rt)
 	rt.fault = faultOperation(rt.contract, name)
-	h := observed(s.metrics.Operation(name), func(sw *httpserver.StatusWriter, hr *http.Request) {
+	h := observed(s.metrics.Operation(name), func(w http.ResponseWriter, hr *http.Request) int {
+		x := &exchange{sw: httpserver.StatusWriter{ResponseWriter: w, Status: http.StatusOK}, r: request{Request: hr, vars: mux.Vars(hr)}}
+		sw, r := &x.sw, &x.r
 		if rt.journaled {
 			sw.Keep = JournalMaxAnswer + 1 // one byte more tells an answer cut from one that fits
 		}
-		r, err := s.serve(sw, hr, rt, op)
-		if err != nil {
+		if err := s.serve(sw, r, rt, op); err != nil {
 			s.fail(sw, hr, err)
 		}
 		if rt.journaled && r.scope != "" {
@@ -273,20 +285,21 @@ func (s *Server) add(rt route) error {
 				s.journaled(r.tenant)
 			}
 		}
+		return sw.Status
 	})
 	return s.mount(rt, h)
 }
 
-// serve runs the steps every route shares: authenticate, read the body, check the contract,
-// honour idempotency, then call the handler. It returns the request as far as it got, for the
-// journal.
-func (s *Server) serve(w http.ResponseWriter, hr *http.Request, rt route, op func() (*validate.Operation, error)) (*request, error) {
-	r := &request{Request: hr, vars: mux.Vars(hr)}
-	err := s.serveRequest(w, r, rt, op)
-	return r, err
+// exchange is one call of a route: its request and the writer of its answer, which live exactly
+// as long as each other, so that every call allocates them once, together.
+type exchange struct {
+	sw httpserver.StatusWriter
+	r  request
 }
 
-func (s *Server) serveRequest(w http.ResponseWriter, r *request, rt route, op func() (*validate.Operation, error)) error {
+// serve runs the steps every route shares: authenticate, read the body, check the contract,
+// honour idempotency, then call the handler. It fills r in as far as it gets, for the journal.
+func (s *Server) serve(w http.ResponseWriter, r *request, rt route, op func() (*validate.Operation, error)) error {
 	hr := r.Request
 	if !rt.public {
 		account := r.vars["partner_account_id"]
@@ -300,9 +313,9 @@ func (s *Server) serveRequest(w http.ResponseWriter, r *request, rt route, op fu
 		r.tenant = tenant
 		switch {
 		case account != "":
-			r.scope = mockserver.Scope(tenant, account)
+			r.scope = s.scopes.get([2]string{tenant, account}, scopeOf)
 		case rt.direct:
-			r.scope = mockserver.Scope(tenant, s.ownAccount(tenant))
+			r.scope = s.scopes.get([2]string{tenant, s.ownAccount(tenant)}, scopeOf)
 		}
 	}
 	if hr.Body != nil && hr.Method != http.MethodGet && hr.Method != http.MethodDelete {
@@ -333,6 +346,9 @@ func (s *Server) serveRequest(w http.ResponseWriter, r *request, rt route, op fu
 	}
 	return s.handle(w, r, rt)
 }
+
+// scopeOf is the scope of a tenant and a partner account (mockserver.Scope), for Server.scopes.
+func scopeOf(k [2]string) string { return mockserver.Scope(k[0], k[1]) }
 
 // handle calls the route's handler, once per Klarna-Idempotency-Key where the route honours one.
 func (s *Server) handle(w http.ResponseWriter, r *request, rt route) error {
@@ -482,18 +498,39 @@ func (s *Server) baseURL(r *http.Request) string {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	return scheme + "://" + r.Host
+	// Clients reach a mock under one or two names: the last one's URL is kept, so that calls
+	// under it do not build it again.
+	if last := s.lastBaseURL.Load(); last != nil && last.host == r.Host && last.scheme == scheme {
+		return last.url
+	}
+	u := scheme + "://" + r.Host
+	s.lastBaseURL.Store(&requestBaseURL{scheme: scheme, host: r.Host, url: u})
+	return u
 }
+
+// requestBaseURL is the base URL baseURL made from a request's scheme and Host.
+type requestBaseURL struct{ scheme, host, url string }
 
 // correlate sets the correlation headers every response carries.
 func correlate(w http.ResponseWriter, r *http.Request) {
+	// The names are canonical (TestHeaderNamesCanonical), so the values are assigned, not Set,
+	// and both in one slice when both go out.
 	h := w.Header()
-	h.Set("Klarna-Correlation-Id", mockserver.NewID(""))
+	id := mockserver.NewID("")
 	// Only a well-formed id is echoed; a malformed one is reported by the contract check instead.
-	if id := r.Header.Get("Partner-Correlation-Id"); id != "" && validCorrelationID(id) {
-		h.Set("Partner-Correlation-Id", id)
+	if partner := r.Header.Get(headerPartnerCorrelationID); partner != "" && validCorrelationID(partner) {
+		ids := []string{id, partner}
+		h[headerKlarnaCorrelationID], h[headerPartnerCorrelationID] = ids[:1:1], ids[1:]
+		return
 	}
+	h[headerKlarnaCorrelationID] = []string{id}
 }
+
+// The correlation headers (docs/klarna.md §1), in their canonical form.
+const (
+	headerKlarnaCorrelationID  = "Klarna-Correlation-Id"
+	headerPartnerCorrelationID = "Partner-Correlation-Id"
+)
 
 // validCorrelationID reports whether id is a Partner-Correlation-Id as Klarna defines it:
 // 1 to 255 ASCII letters and digits.

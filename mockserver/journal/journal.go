@@ -104,6 +104,10 @@ func NewEntry(at time.Time, r *http.Request, body []byte, status int, rule, faul
 	return e
 }
 
+// KeepBody sets the entry's body to what it keeps of body (MaxBody bytes), for a caller that has
+// it as a string already: one that fits is kept without a copy.
+func (e *Entry) KeepBody(body string) { e.Body, e.BodyTruncated = keptBody(body) }
+
 // KeepAnswer sets the entry's answer to answer's first MaxAnswer bytes, the body as it went out,
 // for a caller that has it as a string already: a valid one is kept without a copy.
 func (e *Entry) KeepAnswer(answer string) {
@@ -124,7 +128,7 @@ func validUTF8(s string) string {
 // keptBody is what an entry keeps of body: all of it up to MaxBody bytes, otherwise the first
 // MaxBody bytes (less the start of a character cut in two) and the marker "…[truncated: N bytes]"
 // naming how many bytes were left out; truncated reports the cut.
-func keptBody(body []byte) (kept string, truncated bool) {
+func keptBody[B string | []byte](body B) (kept string, truncated bool) {
 	if len(body) <= MaxBody {
 		return string(body), false
 	}

@@ -22,39 +22,64 @@ type kept struct {
 	scope string
 }
 
-// ring is one tenant's entries in the order received: entries[head:] are kept, at most PerTenant
-// of them holding at most BytesPerTenant of bodies.
+// ring is one tenant's entries in the order received, at most PerTenant of them holding at most
+// BytesPerTenant of bodies: a circular buffer, the i-th oldest at entries[(head+i)%len(entries)],
+// so that an entry in and the oldest out neither allocate nor move the others.
 type ring struct {
 	entries []kept
-	head    int
+	head, n int
 	bytes   int
 	seq     uint64
 }
 
-// push appends e and drops the oldest entries until the ring is within both bounds again. The
-// dropped prefix is compacted away once it is as long as what is kept, so the slice never holds
-// more than twice the bound.
+// minRing is the fewest entries a ring makes room for at once.
+const minRing = 8
+
+// at is the i-th oldest entry kept, for i below n.
+func (r *ring) at(i int) *kept { return &r.entries[(r.head+i)%len(r.entries)] }
+
+// push appends e and drops the oldest entries until the ring is within both bounds again; the
+// newest entry is kept whatever its size.
 func (r *ring) push(e kept) {
-	r.entries = append(r.entries, e)
+	if r.n == PerTenant {
+		r.dropOldest()
+	}
+	if r.n == len(r.entries) {
+		r.resize(min(max(2*r.n, minRing), PerTenant))
+	}
+	*r.at(r.n) = e
+	r.n++
 	r.bytes += e.Bytes()
-	for len(r.entries)-r.head > PerTenant || (r.bytes > BytesPerTenant && len(r.entries)-r.head > 1) {
+	for r.bytes > BytesPerTenant && r.n > 1 {
 		r.dropOldest()
 	}
 }
 
-// dropOldest drops the oldest entry kept, of which there must be one.
+// dropOldest drops the oldest entry kept, of which there must be one. A ring down to a quarter
+// of its room gives half of it back, so that one that held many small entries once does not keep
+// the room for them.
 func (r *ring) dropOldest() {
-	r.bytes -= r.entries[r.head].Bytes()
-	r.entries[r.head] = kept{}
-	r.head++
-	if r.head >= len(r.entries)-r.head {
-		r.entries = append(r.entries[:0:0], r.entries[r.head:]...)
-		r.head = 0
+	old := r.at(0)
+	r.bytes -= old.Bytes()
+	*old = kept{}
+	r.head = (r.head + 1) % len(r.entries)
+	r.n--
+	if len(r.entries) > minRing && r.n <= len(r.entries)/4 {
+		r.resize(max(2*r.n, minRing))
 	}
 }
 
+// resize moves the entries kept, oldest first, into room for size of them.
+func (r *ring) resize(size int) {
+	entries := make([]kept, size)
+	for i := range r.n {
+		entries[i] = *r.at(i)
+	}
+	r.entries, r.head = entries, 0
+}
+
 // cost is what the ring's entries count against BytesTotal.
-func (r *ring) cost() int { return r.bytes + (len(r.entries)-r.head)*entryCost }
+func (r *ring) cost() int { return r.bytes + r.n*entryCost }
 
 // NewMemory returns an empty journal in memory.
 func NewMemory() *Memory { return &Memory{tenants: map[string]*ring{}} }
@@ -79,7 +104,7 @@ func (m *Memory) Record(_ context.Context, tenant, scope string, e Entry) {
 		// journal is full: about one drop per entry recorded.
 		var heaviest *ring
 		for _, r := range m.tenants {
-			if r.head < len(r.entries) && (heaviest == nil || r.cost() > heaviest.cost()) {
+			if r.n > 0 && (heaviest == nil || r.cost() > heaviest.cost()) {
 				heaviest = r
 			}
 		}
@@ -98,8 +123,8 @@ func (m *Memory) List(_ context.Context, tenant string, f Filter) ([]Entry, erro
 		return nil, nil
 	}
 	var out []Entry
-	for i := range r.entries[r.head:] {
-		e := &r.entries[r.head+i]
+	for i := range r.n {
+		e := r.at(i)
 		if (f.Scope == "" || e.scope == f.Scope) && e.Seq > f.Since && strings.Contains(e.Path, f.PathContains) {
 			out = append(out, e.Entry)
 		}

@@ -9,7 +9,8 @@ import (
 )
 
 // TestRingBounds checks both bounds of a tenant's journal: the entry count and the bytes of
-// bodies, the oldest going first, and that the backing slice stays within twice the bound.
+// bodies, the oldest going first, in order across the ring's wrap, and that the ring's room
+// stays within a few times what it keeps, also once a ring of many small entries takes large ones.
 func TestRingBounds(t *testing.T) {
 	t.Parallel()
 	entry := func(seq int, body string) kept { return kept{Entry: Entry{Seq: uint64(seq), Body: body}} }
@@ -20,7 +21,7 @@ func TestRingBounds(t *testing.T) {
 		for i := range 200 {
 			r.push(entry(i+1, body))
 		}
-		kept := r.entries[r.head:]
+		kept := r.kept()
 		require.LessOrEqual(t, r.bytes, BytesPerTenant)
 		require.Equal(t, BytesPerTenant/MaxBody, len(kept))
 		require.Equal(t, uint64(200), kept[len(kept)-1].Seq, "the newest is kept")
@@ -33,16 +34,35 @@ func TestRingBounds(t *testing.T) {
 		for i := range 3 * PerTenant {
 			r.push(entry(i+1, "{}"))
 		}
-		kept := r.entries[r.head:]
+		kept := r.kept()
 		require.Len(t, kept, PerTenant)
 		require.Equal(t, uint64(2*PerTenant+1), kept[0].Seq)
+		for i, e := range kept {
+			require.Equal(t, kept[0].Seq+uint64(i), e.Seq, "in the order received")
+		}
 		require.Equal(t, 2*PerTenant, r.bytes)
+		require.Len(t, r.entries, PerTenant, "no room beyond the bound")
+	})
+	t.Run("room given back", func(t *testing.T) {
+		t.Parallel()
+		var r ring
+		for i := range PerTenant {
+			r.push(entry(i+1, "{}"))
+		}
+		body := strings.Repeat("x", MaxBody)
+		for i := range 2 * BytesPerTenant / MaxBody {
+			r.push(entry(PerTenant+i+1, body))
+		}
+		kept := r.kept()
+		require.Len(t, kept, BytesPerTenant/MaxBody)
+		require.Equal(t, uint64(PerTenant+2*BytesPerTenant/MaxBody), kept[len(kept)-1].Seq)
+		require.LessOrEqual(t, len(r.entries), 4*len(kept)+minRing)
 	})
 	t.Run("one oversized entry is still kept", func(t *testing.T) {
 		t.Parallel()
 		var r ring
 		r.push(entry(1, strings.Repeat("y", BytesPerTenant+1)))
-		require.Len(t, r.entries[r.head:], 1)
+		require.Len(t, r.kept(), 1)
 	})
 }
 
@@ -67,7 +87,7 @@ func TestBytesTotal(t *testing.T) {
 	for name, r := range m.tenants {
 		sum += r.cost()
 		if strings.HasPrefix(name, "heavy-") {
-			require.Less(t, len(r.entries)-r.head, BytesPerTenant/MaxBody, "%s lost entries to the total", name)
+			require.Less(t, r.n, BytesPerTenant/MaxBody, "%s lost entries to the total", name)
 		}
 	}
 	require.Equal(t, sum, m.cost)
@@ -80,4 +100,13 @@ func TestBytesTotal(t *testing.T) {
 	heavy := m.tenants["heavy-0"].cost()
 	m.Forget("heavy-0")
 	require.Equal(t, sum-heavy, m.cost)
+}
+
+// kept is the ring's entries, oldest first.
+func (r *ring) kept() []kept {
+	out := make([]kept, r.n)
+	for i := range out {
+		out[i] = *r.at(i)
+	}
+	return out
 }
