@@ -118,12 +118,15 @@ func (m *Mock) syncSettings() error {
 	// An import wipes and refills the tenant's settings: agree with what it leaves.
 	m.stateMu.Lock()
 	defer m.stateMu.Unlock()
+	// The settings are read under s.mu: a tenant ClockMoved agrees meanwhile (it saves the
+	// tenant's row and notes the tenant, under s.mu) would otherwise be noted but missing from
+	// what was read, and taken for a tenant another mock reset.
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	saved, err := s.db.TenantSettings()
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	// The server registry's tenants are those that called since they were last forgotten: all
 	// of them, with a cutoff in the future.
 	served := m.server.IdleTenants(m.Clock.Now().Add(time.Hour))
