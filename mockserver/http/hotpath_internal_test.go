@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"testing"
-	"unsafe"
 
 	"github.com/stretchr/testify/require"
 )
@@ -72,17 +71,4 @@ func TestKeyTenantsRemembered(t *testing.T) {
 		require.Equal(t, testKeyTenant(key), a.tenants.get(key, testKeyTenant))
 	}
 	require.LessOrEqual(t, len(a.tenants.m), maxMemo)
-}
-
-// TestSharedBody checks the journal's string of a body: sharing a buffer sized to it, a copy of
-// a larger one, which it would otherwise keep whole.
-func TestSharedBody(t *testing.T) {
-	t.Parallel()
-	sized := append(make([]byte, 0, 17), `{"currency":"EU"}`...)
-	require.Equal(t, `{"currency":"EU"}`, sharedBody(sized))
-	require.Same(t, &sized[0], unsafe.StringData(sharedBody(sized)), "shared")
-	large := append(make([]byte, 0, 512), `{}`...)
-	require.Equal(t, `{}`, sharedBody(large))
-	require.NotSame(t, &large[0], unsafe.StringData(sharedBody(large)), "copied")
-	require.Empty(t, sharedBody(nil))
 }

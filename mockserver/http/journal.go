@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"time"
-	"unsafe"
 
 	"github.com/klarna-mock/klarna-mock/contracts/validate"
 	"github.com/klarna-mock/klarna-mock/mockserver"
@@ -55,23 +54,12 @@ func newJournal(store journals.Store) *journal {
 // bounds that wait and never fails the call.
 func (j *journal) record(tenant, scope string, at time.Time, r *http.Request, body []byte, status int, rule, fault string, warnings []validate.Violation, answer string) {
 	e := journals.NewEntry(at, r, nil, status, rule, fault, nil)
-	e.KeepBody(sharedBody(body))
+	e.KeepBody(string(body))
 	e.KeepAnswer(answer) // the writer's copy, not another
 	for _, v := range warnings {
 		e.Warnings = append(e.Warnings, Warning{Parameter: v.Parameter, Message: v.Message})
 	}
 	j.store.Record(r.Context(), tenant, scope, e)
-}
-
-// sharedBody is a request's body (request.body) as a string for the journal to keep: one that
-// shares the body's bytes, which are never written once read, when the body's buffer is about its
-// length (readAll's, sized to Content-Length), so that keeping it keeps no more than a copy would;
-// otherwise a copy.
-func sharedBody(body []byte) string {
-	if len(body) == 0 || cap(body) > len(body)+len(body)/8+1 {
-		return string(body)
-	}
-	return unsafe.String(&body[0], len(body))
 }
 
 // forget drops the tenant's entries, for when the mock forgets the tenant.
