@@ -8,8 +8,6 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/klarna-mock/klarna-mock/mockserver/storetest"
 )
 
 // TestQueriesUseAnIndex checks that the queries on objects that migration 0007 changed the
@@ -18,9 +16,7 @@ import (
 // objects_account for the listings by account, objects_done for the retention's finished objects.
 func TestQueriesUseAnIndex(t *testing.T) {
 	t.Parallel()
-	s, err := Open(context.Background(), Config{URL: storetest.Database(t)})
-	require.NoError(t, err)
-	t.Cleanup(s.Close)
+	s := testStore(t, Config{})
 	ctx := context.Background()
 	conn, err := s.pool.Acquire(ctx)
 	require.NoError(t, err)

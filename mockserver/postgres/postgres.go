@@ -17,8 +17,11 @@
 // Write transactions are serialized per tenant, across every process on the database: the first
 // time a write transaction touches a tenant it takes a transaction-scoped advisory lock on it, so
 // a final authorize or an idempotent retry creates exactly one resource however many replicas
-// serve the tenant, and writes of different tenants run side by side. Read transactions run on a
-// repeatable-read snapshot and never wait for writers.
+// serve the tenant, and writes of different tenants run side by side. Within one process the
+// writes of a tenant also queue in the tenant's lane (lanes.go) before its lock, and those that
+// read nothing are committed together, many in one pipeline and one commit (group commit). Read
+// transactions run on a repeatable-read snapshot and never wait for writers; concurrent reads of
+// one object each (ViewOne) go in one pipeline (reads.go).
 //
 // Several mocks may share the database and behave as one: claims (claims.go, the table claims)
 // give each webhook delivery attempt (Claims, a webhook.Claimer) and each idempotency key's first
@@ -91,6 +94,10 @@ type Store struct {
 	// watch is what the notifier asked of the outbox (Outbox.Notify); nil records every event
 	// and wakes nobody.
 	watch atomic.Pointer[outboxWatch]
+	// lanes queue this process's write transactions of each tenant (lanes.go), readers its
+	// single reads (reads.go).
+	lanes   lanes
+	readers readers
 }
 
 // Open connects to the database, checks it answers and migrates its schema. It fails, without
@@ -212,10 +219,7 @@ func (s *Store) runWithin(timeout time.Duration, write bool, fn func(*tx) error)
 func (s *Store) runSession(timeout time.Duration, beginSQL string, write bool, fn func(*tx) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	c, err := begin(ctx, s.pool, beginSQL)
-	if err != nil {
-		return dbError(err)
-	}
+	c := begin(ctx, s, beginSQL)
 	committed := false
 	defer func() {
 		if !committed {

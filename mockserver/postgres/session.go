@@ -20,9 +20,18 @@ import (
 // transaction that sent nothing ends without a round trip. A single session (Store.ViewOne) is
 // one statement outside a transaction, which sees a consistent snapshot of its own: one round
 // trip.
+//
+// The session takes its connection when it first sends, and, before it sends a tenant's advisory
+// lock, the tenant's lane in this process (lanes.go), held until it ended. A write transaction
+// that read nothing and locked one tenant goes to its tenant's lane at the end instead: while
+// another session has it, the transaction's writes wait there to be committed with the others
+// waiting (group commit), and it needs no connection of its own.
 type session struct {
-	ctx  context.Context
-	conn *pgxpool.Conn
+	ctx context.Context
+	s   *Store
+	// conn is the connection, once one statement went out; lanes are the lanes the session holds.
+	conn  *pgxpool.Conn
+	lanes []*lane
 	// held are the statements waiting for the next one; sent tells whether BEGIN went out, or,
 	// in a single session, the statement.
 	held []heldStatement
@@ -40,6 +49,8 @@ type heldStatement struct {
 	args []any
 	// rows, when set, is added the number of rows the statement inserted, changed or deleted.
 	rows *int64
+	// tenant, when set, is the tenant whose advisory lock the statement takes.
+	tenant string
 }
 
 // counted adds the rows of tag to h.rows, when h counts them.
@@ -49,17 +60,50 @@ func (h heldStatement) counted(tag pgconn.CommandTag) {
 	}
 }
 
-// begin acquires a connection and holds back beginSQL, the transaction's BEGIN; an empty one
-// begins a single session.
-func begin(ctx context.Context, pool *pgxpool.Pool, beginSQL string) (*session, error) {
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		return nil, err
-	}
+// begin begins a session of the store and holds back beginSQL, the transaction's BEGIN; an empty
+// one begins a single session.
+func begin(ctx context.Context, s *Store, beginSQL string) *session {
 	if beginSQL == "" {
-		return &session{ctx: ctx, conn: conn, single: true}, nil
+		return &session{ctx: ctx, s: s, single: true}
 	}
-	return &session{ctx: ctx, conn: conn, held: []heldStatement{{sql: beginSQL}}}, nil
+	return &session{ctx: ctx, s: s, held: []heldStatement{{sql: beginSQL}}}
+}
+
+// lockSQL takes a tenant's advisory lock, until the transaction ends.
+const lockSQL = `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`
+
+// lock holds back the statement taking the tenant's advisory lock.
+func (c *session) lock(tenant string) error {
+	return c.holdStatement(heldStatement{sql: lockSQL, args: []any{c.s.lockspace + "/" + tenant}, tenant: tenant})
+}
+
+// connect takes the lanes of the tenants whose locks are held, and a connection unless the
+// session has one. A lane is waited for only by a session that holds nothing yet, neither lane
+// nor connection; a session that does takes a lane only when it is free, and otherwise leaves
+// it to the advisory lock (see lanes).
+func (c *session) connect() error {
+	for _, h := range c.held {
+		if h.tenant == "" {
+			continue
+		}
+		if c.conn != nil || len(c.lanes) > 0 {
+			if l := c.s.lanes.try(h.tenant); l != nil {
+				c.lanes = append(c.lanes, l)
+			}
+			continue
+		}
+		l, err := c.s.lanes.join(c.ctx, h.tenant, &laneWaiter{})
+		if err != nil {
+			return err
+		}
+		c.lanes = append(c.lanes, l)
+	}
+	if c.conn != nil {
+		return nil
+	}
+	var err error
+	c.conn, err = c.s.pool.Acquire(c.ctx)
+	return err
 }
 
 // another reports whether a single session refuses the statement it is about to send, its
@@ -101,11 +145,11 @@ func (c *session) holdStatement(h heldStatement) error {
 	return c.run(last)
 }
 
-// pipeline sends the held statements and then sql, and returns the batch's results with the
-// held ones consumed, or nil when nothing was held.
+// pipeline connects, sends the held statements and then sql, and returns the batch's results
+// with the held ones consumed, or nil when nothing was held.
 func (c *session) pipeline(sql string, args []any) (pgx.BatchResults, error) {
-	if len(c.held) == 0 {
-		return nil, nil
+	if err := c.connect(); err != nil || len(c.held) == 0 {
+		return nil, err
 	}
 	b := &pgx.Batch{}
 	for _, h := range c.held {
@@ -144,6 +188,9 @@ func (r batchRow) Scan(dest ...any) error {
 func (c *session) queryRow(sql string, args ...any) pgx.Row {
 	if c.another() {
 		return batchRow{err: errMore}
+	}
+	if c.single {
+		return coalescedRow{s: c.s, ctx: c.ctx, sql: sql, args: args}
 	}
 	br, err := c.pipeline(sql, args)
 	if err != nil || br != nil {
@@ -210,18 +257,22 @@ func (c *session) query(sql string, args ...any) (pgx.Rows, error) {
 	return c.conn.Query(c.ctx, sql, args...)
 }
 
-// end commits or rolls back the transaction and gives the connection back. Statements still
-// held go with the COMMIT, or as an implicit transaction when nothing went out before; when one
+// end commits or rolls back the transaction and gives the connection and the lanes back.
+// Statements still held go with the COMMIT, or as an implicit transaction when nothing went out
+// before, with the other writes of the tenant's lane when they lock one tenant (group); when one
 // of them or the commit fails, the transaction is rolled back and the error returned. A
 // transaction that sent nothing needs no round trip to roll back, nor to commit when it held
 // nothing but its BEGIN. A connection left inside a transaction (a rollback that failed) is
 // closed by the pool rather than reused.
 func (c *session) end(commit bool) error {
-	defer c.conn.Release()
+	defer c.release()
 	if c.single {
 		return nil // its statement committed itself
 	}
 	if commit && !c.sent && len(c.held) > 1 {
+		if lock, writes, ok := c.grouped(); ok {
+			return c.s.commitGrouped(c.ctx, lock, writes)
+		}
 		// Nothing went out yet: the held statements go without their BEGIN and the COMMIT, as
 		// one implicit transaction.
 		last := c.held[len(c.held)-1]
@@ -240,4 +291,47 @@ func (c *session) end(commit bool) error {
 	}
 	_, err := c.conn.Exec(c.ctx, "ROLLBACK")
 	return err
+}
+
+// release gives the connection and the lanes back.
+func (c *session) release() {
+	if c.conn != nil {
+		c.conn.Release()
+	}
+	for _, l := range c.lanes {
+		c.s.lanes.release(l)
+	}
+}
+
+// grouped splits the held statements of a transaction that sent nothing into the advisory lock
+// of its one tenant and its writes, or reports that it locks more than one tenant.
+func (c *session) grouped() (lock heldStatement, writes []heldStatement, ok bool) {
+	writes = make([]heldStatement, 0, len(c.held)-2)
+	for _, h := range c.held[1:] {
+		switch {
+		case h.tenant == "":
+			writes = append(writes, h)
+		case lock.tenant != "":
+			return lock, nil, false
+		default:
+			lock = h
+		}
+	}
+	return lock, writes, lock.tenant != ""
+}
+
+// commitGrouped commits the writes of a transaction that locks one tenant in the tenant's lane:
+// at once when the lane is free, else with the others waiting for it (a group commit, by the
+// first of them given the lane). It returns once they were committed, or failed.
+func (s *Store) commitGrouped(ctx context.Context, lock heldStatement, writes []heldStatement) error {
+	w := &laneWaiter{writes: writes, commits: true}
+	l, err := s.lanes.join(ctx, lock.tenant, w)
+	if err != nil {
+		return err
+	}
+	if !w.done {
+		s.commitGroup(lock, w.group)
+		s.lanes.finish(l, w.group)
+	}
+	return w.err
 }

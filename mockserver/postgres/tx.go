@@ -100,7 +100,7 @@ func (t *tx) lock(tenant string) (bool, error) {
 	if !t.write || slices.Contains(t.locked, tenant) {
 		return false, nil
 	}
-	if err := t.c.hold(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, t.s.lockspace+"/"+tenant); err != nil {
+	if err := t.c.lock(tenant); err != nil {
 		return false, dbError(err)
 	}
 	t.locked = append(t.locked, tenant)
