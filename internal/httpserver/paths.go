@@ -21,7 +21,7 @@ import (
 func CanonicalPaths(router *mux.Router) http.Handler {
 	router.SkipClean(true)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !canonical(r.URL.Path) {
+		if !CanonicalPath(r.URL.Path) {
 			if nf := router.NotFoundHandler; nf != nil {
 				nf.ServeHTTP(w, r)
 			} else {
@@ -33,9 +33,10 @@ func CanonicalPaths(router *mux.Router) http.Handler {
 	})
 }
 
-// canonical reports whether p is a path gorilla/mux's cleaning leaves as it is: rooted, with no
-// empty, "." or ".." segment, a trailing slash allowed.
-func canonical(p string) bool {
+// CanonicalPath reports whether p is a path gorilla/mux's cleaning leaves as it is: rooted, with
+// no empty, "." or ".." segment, a trailing slash allowed. CanonicalPaths answers the others with
+// the router's NotFoundHandler; a service matching routes itself does the same with it.
+func CanonicalPath(p string) bool {
 	clean := path.Clean(p)
 	if strings.HasSuffix(p, "/") && clean != "/" {
 		clean += "/"

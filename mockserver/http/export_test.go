@@ -35,3 +35,7 @@ func (s *Server) Match(r *http.Request) (name string, vars map[string]string, mi
 	}
 	return name, m.Vars, errors.Is(m.MatchErr, mux.ErrMethodMismatch)
 }
+
+// ServeThroughRouter serves r with the router's own ServeHTTP, which hands the path variables
+// over in the request's context, rather than with the server's dispatch.
+func (s *Server) ServeThroughRouter(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }

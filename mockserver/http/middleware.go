@@ -9,11 +9,11 @@ import (
 	"github.com/klarna-mock/klarna-mock/mockserver"
 )
 
-// logRequests sets the correlation headers and, when debug logging is on, logs every request
-// with its status, duration and Klarna-Correlation-Id, an authorize with the rule that decided
-// it, and a call a fault hit with the fault.
+// logRequests logs, when debug logging is on, every request with its status, duration and
+// Klarna-Correlation-Id (which dispatch sets), an authorize with the rule that decided it, and a
+// call a fault hit with the fault.
 func (s *Server) logRequests(next http.Handler) http.Handler {
-	logged := httpserver.LogRequests(s.log, next, func(w http.ResponseWriter, _ *http.Request) []slog.Attr {
+	return httpserver.LogRequests(s.log, next, func(w http.ResponseWriter, _ *http.Request) []slog.Attr {
 		attrs := []slog.Attr{slog.String("klarna_correlation_id", w.Header().Get(headerKlarnaCorrelationID))}
 		if rule := w.Header().Get(HeaderRule); rule != "" {
 			attrs = append(attrs, slog.String("rule", rule))
@@ -22,10 +22,6 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			attrs = append(attrs, slog.String("fault", fault))
 		}
 		return attrs
-	})
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		correlate(w, r)
-		logged.ServeHTTP(w, r)
 	})
 }
 

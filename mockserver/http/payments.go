@@ -28,8 +28,18 @@ func (s *Server) authorize(w http.ResponseWriter, r *request) error {
 		return err
 	}
 	s.metrics.Authorized(authorizeResult(resp), resp.Rule)
-	w.Header()[HeaderRule] = []string{resp.Rule} // canonical (TestHeaderNamesCanonical)
+	w.Header()[HeaderRule] = s.ruleHeader(resp.Rule) // canonical (TestHeaderNamesCanonical)
 	return writeJSON(w, http.StatusOK, resp)
+}
+
+// ruleHeader is the value of HeaderRule naming rule: the same slice for every answer of a rule
+// (Server.ruleHeaders), which net/http only reads, its capacity its length so that an Add
+// appends to a copy.
+func (s *Server) ruleHeader(rule string) []string {
+	if len(rule) > maxMemoKey {
+		return []string{rule}
+	}
+	return s.ruleHeaders.get(rule, func(rule string) []string { return []string{rule} })
 }
 
 func (s *Server) readPaymentRequest(w http.ResponseWriter, r *request) error {

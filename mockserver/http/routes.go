@@ -166,6 +166,9 @@ func (s *Server) mount(rt route, h http.Handler) error {
 	if err != nil {
 		return err
 	}
+	if p.account >= 0 {
+		p.accountVars = &s.accountVars
+	}
 	// The pattern goes before the method, as Router.Handle's path does: a route whose path
 	// matches but not its method makes the router's 405 rather than its 404.
 	s.router.NewRoute().Name(rt.method + " " + rt.path).MatcherFunc(p.match).Methods(rt.method).Handler(h)
@@ -182,6 +185,11 @@ type pathPattern struct {
 	// name at the index of each variable segment and "" at literal ones.
 	segments, vars []string
 	hasVars        bool
+	// account is the index of the segment {partner_account_id} when it is the template's only
+	// variable, -1 otherwise; accountVars, set by mount for such a template, remembers the
+	// variables of each account.
+	account     int
+	accountVars *memo[string, map[string]string]
 }
 
 // newPathPattern reads a route's path template, refusing what gorilla/mux would read otherwise
@@ -191,12 +199,13 @@ func newPathPattern(method, template string) (*pathPattern, error) {
 	if !ok {
 		return nil, fmt.Errorf("route %s %s: the path must start with a slash", method, template)
 	}
-	p := &pathPattern{method: method}
+	p := &pathPattern{method: method, account: -1}
 	if rest == "" {
 		return p, nil
 	}
 	p.segments = strings.Split(rest, "/")
 	p.vars = make([]string, len(p.segments))
+	variables := 0
 	for i, seg := range p.segments {
 		name, isVar := strings.CutPrefix(seg, "{")
 		if isVar {
@@ -205,12 +214,22 @@ func newPathPattern(method, template string) (*pathPattern, error) {
 		switch {
 		case isVar && name != "" && !strings.ContainsAny(name, "{}:"):
 			p.vars[i], p.hasVars = name, true
+			variables++
+			if name == varAccount {
+				p.account = i
+			}
 		case strings.ContainsAny(seg, "{}"):
 			return nil, fmt.Errorf("route %s %s: segment %q: only whole segments {name} are supported", method, template, seg)
 		}
 	}
+	if variables != 1 {
+		p.account = -1
+	}
 	return p, nil
 }
+
+// varAccount is the path variable of the partner account.
+const varAccount = "partner_account_id"
 
 // match is the route's mux.MatcherFunc. It sets the path's variables only when the method is
 // the route's too: the router goes on to later routes after a route whose path matched but not
@@ -221,20 +240,49 @@ func (p *pathPattern) match(r *http.Request, m *mux.RouteMatch) bool {
 		return false
 	}
 	if p.hasVars && r.Method == p.method {
-		if m.Vars == nil {
-			m.Vars = make(map[string]string, len(p.vars))
-		}
-		rest := r.URL.Path[1:]
-		for _, name := range p.vars {
-			seg, after, _ := strings.Cut(rest, "/")
-			if name != "" {
-				m.Vars[name] = seg
-			}
-			rest = after
-		}
+		m.Vars = p.varsOf(r.URL.Path)
 	}
 	return true
 }
+
+// varsOf returns the variables of path, which has the template's segments. Those of a template
+// whose one variable is the partner account are the same on every call of the account, its
+// Payment API calls above all: the map of each account is made once and shared by them all
+// (accountVars), and is only ever read, as every route's variables are.
+func (p *pathPattern) varsOf(path string) map[string]string {
+	if p.accountVars != nil {
+		if account := pathSegment(path, p.account); len(account) <= maxMemoKey {
+			if vars, ok := p.accountVars.lookup(account); ok {
+				return vars
+			}
+			// The memo keeps a copy of the account, not the path it is a part of.
+			return p.accountVars.get(strings.Clone(account), accountOnlyVars)
+		}
+	}
+	vars := make(map[string]string, len(p.vars))
+	rest := path[1:]
+	for _, name := range p.vars {
+		seg, after, _ := strings.Cut(rest, "/")
+		if name != "" {
+			vars[name] = seg
+		}
+		rest = after
+	}
+	return vars
+}
+
+// pathSegment returns the i-th segment of path after its leading slash.
+func pathSegment(path string, i int) string {
+	rest := path[1:]
+	for range i {
+		_, rest, _ = strings.Cut(rest, "/")
+	}
+	seg, _, _ := strings.Cut(rest, "/")
+	return seg
+}
+
+// accountOnlyVars are the path variables of a route whose one variable is the partner account.
+func accountOnlyVars(account string) map[string]string { return map[string]string{varAccount: account} }
 
 // matches reports whether path has the template's segments.
 func (p *pathPattern) matches(path string) bool {

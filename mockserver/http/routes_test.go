@@ -144,3 +144,22 @@ func TestFirstCallIsChecked(t *testing.T) {
 		})
 	}
 }
+
+// TestRoutesServeThroughTheRouter checks a route answers the same when the router's own
+// ServeHTTP hands it the call, its path variables in the request's context, as when the server's
+// dispatch does, with them in the match.
+func TestRoutesServeThroughTheRouter(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	srv, ok := h.mock.Handler.(*mockhttp.Server)
+	require.True(t, ok, "app.New serves a *mockhttp.Server, got %T", h.mock.Handler)
+	var bodies []string
+	for _, serve := range []http.HandlerFunc{srv.ServeHTTP, srv.ServeThroughRouter} {
+		rec := httptest.NewRecorder()
+		serve(rec, httptest.NewRequest(http.MethodGet, "/contracts/klarna-payments.yaml", nil))
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		bodies = append(bodies, rec.Body.String())
+	}
+	require.NotEmpty(t, bodies[0])
+	require.Equal(t, bodies[0], bodies[1])
+}

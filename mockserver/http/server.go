@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -82,9 +83,14 @@ type Server struct {
 	lastBaseURL atomic.Pointer[requestBaseURL]
 	// scopes remembers the scopes of the tenants and partner accounts calling, so that a call
 	// does not build its scope again and every object stored under it shares the one string.
-	scopes  memo[[2]string]
-	router  *mux.Router
-	handler http.Handler
+	scopes memo[[2]string, string]
+	// accountVars remembers the path variables of the partner accounts calling, for the routes
+	// whose one variable is the account (pathPattern.varsOf).
+	accountVars memo[string, map[string]string]
+	// ruleHeaders remembers the HeaderRule values of the rules deciding authorizes (ruleHeader).
+	ruleHeaders memo[string, []string]
+	router      *mux.Router
+	handler     http.Handler
 	// contracts holds, per contract document by file name, its validator, compiled on first use
 	// (compileContracts); warmUp starts compiling them all (WarmUp).
 	contracts map[string]func() (*validate.Validator, error)
@@ -160,7 +166,7 @@ func NewServer(d Deps) (*Server, error) {
 	if err := s.routes(); err != nil {
 		return nil, err
 	}
-	s.handler = s.logRequests(s.recoverPanics(httpserver.CanonicalPaths(s.router)))
+	s.handler = s.logRequests(s.recoverPanics(http.HandlerFunc(s.dispatch)))
 	return s, nil
 }
 
@@ -269,31 +275,81 @@ func (s *Server) add(rt route) error {
 	}
 	name := s.operationName(rt)
 	rt.fault = faultOperation(rt.contract, name)
-	h := observed(s.metrics.Operation(name), func(w http.ResponseWriter, hr *http.Request) int {
-		x := &exchange{sw: httpserver.StatusWriter{ResponseWriter: w, Status: http.StatusOK}, r: request{Request: hr, vars: mux.Vars(hr)}}
-		sw, r := &x.sw, &x.r
-		if rt.journaled {
-			sw.Keep = JournalMaxAnswer + 1 // one byte more tells an answer cut from one that fits
-		}
-		if err := s.serve(sw, r, rt, op); err != nil {
-			s.fail(sw, hr, err)
-		}
-		if rt.journaled && r.scope != "" {
-			s.journal.record(r.tenant, r.scope, s.svc.ClockOf(r.tenant).Now(), hr, r.body, sw.Status, sw.Header().Get(HeaderRule), sw.Header().Get(HeaderFault), r.warnings, sw.Kept())
-			if s.journaled != nil {
-				s.journaled(r.tenant)
-			}
-		}
-		return sw.Status
-	})
-	return s.mount(rt, h)
+	return s.mount(rt, &routeHandler{s: s, rt: rt, op: op, observed: s.metrics.Operation(name)})
 }
 
-// exchange is one call of a route: its request and the writer of its answer, which live exactly
-// as long as each other, so that every call allocates them once, together.
+// routeHandler serves the calls of one route, handed to it by Server.dispatch.
+type routeHandler struct {
+	s  *Server
+	rt route
+	// op is the route's contract checks, nil for a route without any.
+	op func() (*validate.Operation, error)
+	// observed records each call's status and latency.
+	observed *metrics.Operation
+}
+
+// ServeHTTP serves a call that reached the route through the router's own ServeHTTP, which
+// hands over the path variables in the request's context; Server.dispatch calls serve instead.
+func (h *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	x := &exchange{}
+	x.match.Vars = mux.Vars(r)
+	h.serve(x, w, r)
+}
+
+// serve serves the call of x, matched to the route: the route's steps (Server.serve), the
+// journal entry of a journaled route, and the call's metrics.
+func (h *routeHandler) serve(x *exchange, w http.ResponseWriter, hr *http.Request) {
+	start := time.Now()
+	s, rt := h.s, h.rt
+	x.sw = httpserver.StatusWriter{ResponseWriter: w, Status: http.StatusOK}
+	x.r = request{Request: hr, vars: x.match.Vars}
+	sw, r := &x.sw, &x.r
+	if rt.journaled {
+		sw.Keep = JournalMaxAnswer + 1 // one byte more tells an answer cut from one that fits
+	}
+	if err := s.serve(sw, r, rt, h.op); err != nil {
+		s.fail(sw, hr, err)
+	}
+	if rt.journaled && r.scope != "" {
+		s.journal.record(r.tenant, r.scope, s.svc.ClockOf(r.tenant).Now(), hr, r.body, sw.Status, sw.Header().Get(HeaderRule), sw.Header().Get(HeaderFault), r.warnings, sw.Kept())
+		if s.journaled != nil {
+			s.journaled(r.tenant)
+		}
+	}
+	h.observed.Observe(sw.Status, time.Since(start))
+}
+
+// exchange is one call: its route match, its request, the writer of its answer and the values
+// of its correlation headers, which live exactly as long as each other, so that every call
+// allocates them once, together.
 type exchange struct {
-	sw httpserver.StatusWriter
-	r  request
+	match mux.RouteMatch
+	sw    httpserver.StatusWriter
+	r     request
+	// correlation holds the values of the correlation headers (correlate).
+	correlation [2]string
+}
+
+// dispatch sets the correlation headers and serves the request with the route the router
+// matches, as the router's own ServeHTTP would but without what that costs every call: it copies
+// the request twice, to add the path variables and the route to its context (two allocations
+// each), where the routes take their variables from the match and nothing asks for the route
+// (mux.CurrentRoute). A path in no canonical form gets the router's NotFoundHandler, as
+// httpserver.CanonicalPaths answers it.
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
+	x := &exchange{}
+	correlate(w.Header(), r, &x.correlation)
+	if !httpserver.CanonicalPath(r.URL.Path) {
+		s.router.NotFoundHandler.ServeHTTP(w, r)
+		return
+	}
+	// The router has a NotFoundHandler and a MethodNotAllowedHandler, so it always matches.
+	s.router.Match(r, &x.match)
+	if h, ok := x.match.Handler.(*routeHandler); ok {
+		h.serve(x, w, r)
+		return
+	}
+	x.match.Handler.ServeHTTP(w, r)
 }
 
 // serve runs the steps every route shares: authenticate, read the body, check the contract,
@@ -301,7 +357,7 @@ type exchange struct {
 func (s *Server) serve(w http.ResponseWriter, r *request, rt route, op func() (*validate.Operation, error)) error {
 	hr := r.Request
 	if !rt.public {
-		account := r.vars["partner_account_id"]
+		account := r.vars[varAccount]
 		tenant, err := s.accounts.Resolve(hr.Header.Get("Authorization"), account)
 		if err != nil {
 			return err
@@ -312,13 +368,13 @@ func (s *Server) serve(w http.ResponseWriter, r *request, rt route, op func() (*
 		r.tenant = tenant
 		switch {
 		case account != "":
-			r.scope = s.scopes.get([2]string{tenant, account}, scopeOf)
+			r.scope = s.scope(tenant, account)
 		case rt.direct:
-			r.scope = s.scopes.get([2]string{tenant, s.ownAccount(tenant)}, scopeOf)
+			r.scope = s.scope(tenant, s.ownAccount(tenant))
 		}
 	}
 	if hr.Body != nil && hr.Method != http.MethodGet && hr.Method != http.MethodDelete {
-		body, err := readBody(w, hr, rt.raw, cmp.Or(rt.maxBody, MaxBodyBytes))
+		body, err := readBody(hr, rt.raw, cmp.Or(rt.maxBody, MaxBodyBytes))
 		if err != nil {
 			return err
 		}
@@ -346,6 +402,19 @@ func (s *Server) serve(w http.ResponseWriter, r *request, rt route, op func() (*
 	return s.handle(w, r, rt)
 }
 
+// scope is the scope of a tenant and a partner account (mockserver.Scope), remembered
+// (Server.scopes) unless the account is too long to be.
+func (s *Server) scope(tenant, account string) string {
+	if len(account) > maxMemoKey {
+		return mockserver.Scope(tenant, account)
+	}
+	if scope, ok := s.scopes.lookup([2]string{tenant, account}); ok {
+		return scope
+	}
+	// The memo keeps a copy of the account, not the path it may be a part of.
+	return s.scopes.get([2]string{tenant, strings.Clone(account)}, scopeOf)
+}
+
 // scopeOf is the scope of a tenant and a partner account (mockserver.Scope), for Server.scopes.
 func scopeOf(k [2]string) string { return mockserver.Scope(k[0], k[1]) }
 
@@ -361,8 +430,8 @@ func (s *Server) handle(w http.ResponseWriter, r *request, rt route) error {
 
 // readBody reads a request body of at most limit bytes, insisting on JSON unless the route
 // takes another format.
-func readBody(w http.ResponseWriter, r *http.Request, raw bool, limit int64) ([]byte, error) {
-	body, err := readAll(http.MaxBytesReader(w, r.Body, limit), min(r.ContentLength, limit))
+func readBody(r *http.Request, raw bool, limit int64) ([]byte, error) {
+	body, err := readAll(r.Body, min(r.ContentLength, limit), limit)
 	if err != nil {
 		if tooLarge := (*http.MaxBytesError)(nil); errors.As(err, &tooLarge) {
 			return nil, mockserver.NewError(mockserver.CodePayloadTooLarge,
@@ -380,21 +449,30 @@ func readBody(w http.ResponseWriter, r *http.Request, raw bool, limit int64) ([]
 // readAll reads r to its end, as io.ReadAll does, into one buffer of size bytes and one more,
 // size being the length the client declared (http.Request.ContentLength, -1 when unknown):
 // io.ReadAll starts at 512 bytes and grows by copying, twice for a typical authorize. A length
-// above maxPresized is not trusted with a buffer before its bytes arrive.
-func readAll(r io.Reader, size int64) ([]byte, error) {
+// above maxPresized is not trusted with a buffer before its bytes arrive. A body longer than
+// limit bytes fails with an *http.MaxBytesError, as http.MaxBytesReader's reads do: the limit is
+// kept here rather than by wrapping r in one, an allocation on every call, which would not make
+// net/http close the connection either, since the writer it is given is the route's wrapper.
+func readAll(r io.Reader, size, limit int64) ([]byte, error) {
 	const maxPresized = 64 << 10
 	if size < 0 || size > maxPresized {
-		return io.ReadAll(r)
+		b, err := io.ReadAll(io.LimitReader(r, limit+1))
+		if err == nil && int64(len(b)) > limit {
+			err = &http.MaxBytesError{Limit: limit}
+		}
+		return b, err
 	}
 	// The byte more lets the read that finds the end find room, rather than grow the buffer.
 	b := make([]byte, 0, size+1)
 	for {
 		n, err := r.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
-		if err == io.EOF {
+		switch {
+		case int64(len(b)) > limit:
+			return b, &http.MaxBytesError{Limit: limit}
+		case err == io.EOF:
 			return b, nil
-		}
-		if err != nil {
+		case err != nil:
 			return b, err
 		}
 		if len(b) == cap(b) {
@@ -510,19 +588,18 @@ func (s *Server) baseURL(r *http.Request) string {
 // requestBaseURL is the base URL baseURL made from a request's scheme and Host.
 type requestBaseURL struct{ scheme, host, url string }
 
-// correlate sets the correlation headers every response carries.
-func correlate(w http.ResponseWriter, r *http.Request) {
+// correlate sets the correlation headers every response carries in h, their values held in
+// ids, which live as long as the response (exchange.correlation).
+func correlate(h http.Header, r *http.Request, ids *[2]string) {
 	// The names are canonical (TestHeaderNamesCanonical), so the values are assigned, not Set,
-	// and both in one slice when both go out.
-	h := w.Header()
-	id := mockserver.NewID("")
+	// each a slice of ids whose capacity is its length, so that an Add appends to a copy.
+	ids[0] = mockserver.NewID("")
+	h[headerKlarnaCorrelationID] = ids[:1:1]
 	// Only a well-formed id is echoed; a malformed one is reported by the contract check instead.
 	if partner := r.Header.Get(headerPartnerCorrelationID); partner != "" && validCorrelationID(partner) {
-		ids := []string{id, partner}
-		h[headerKlarnaCorrelationID], h[headerPartnerCorrelationID] = ids[:1:1], ids[1:]
-		return
+		ids[1] = partner
+		h[headerPartnerCorrelationID] = ids[1:2:2]
 	}
-	h[headerKlarnaCorrelationID] = []string{id}
 }
 
 // The correlation headers (docs/klarna.md §1), in their canonical form.
