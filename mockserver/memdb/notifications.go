@@ -24,7 +24,7 @@ func (n notifications) View(fn func(webhook.Tx) error) error {
 }
 
 func (n notifications) Update(fn func(webhook.Tx) error) error {
-	return n.s.update(func(t *tx) error { return fn(notificationTx{t: t}) })
+	return n.s.update(call{inner: func(t *tx) error { return fn(notificationTx{t: t}) }})
 }
 
 // notificationTx implements webhook.Tx on the shared transaction.

@@ -21,7 +21,7 @@ func (s *Store) ViewAll(fn func(mockserver.Tx, webhook.Tx) error) error {
 // UpdateAll runs fn in one write transaction seen both as the simulator's and as the webhook
 // package's, so that an import of a tenant replaces all of it or, when fn fails, none of it.
 func (s *Store) UpdateAll(fn func(mockserver.Tx, webhook.Tx) error) error {
-	return s.update(func(t *tx) error { return fn(t, notificationTx{t: t}) })
+	return s.update(call{inner: func(t *tx) error { return fn(t, notificationTx{t: t}) }})
 }
 
 // Objects lists the tenant's objects of the simulator's kinds from its bookkeeping, whose heaps
