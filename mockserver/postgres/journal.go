@@ -242,16 +242,21 @@ func (j *Journal) store(b *journalBatch) {
 // pruneJournal deletes, of each tenant given, the entries beyond its newest $2 and beyond the
 // newest that hold $3 bytes of bodies together (keeping the newest one whatever its size): it
 // finds the oldest entry kept among the newest $2 alone, then deletes the older ones by the
-// primary key, rather than ranking and joining every row of the tenant.
+// primary key, rather than ranking and joining every row of the tenant. When the newest $2 hold
+// $3 bytes at most, as they mostly do, the oldest of them is the oldest kept, and the running
+// sums that find it otherwise are not computed.
 const pruneJournal = `
 	DELETE FROM journal j USING (
-		SELECT t.tenant, (
+		SELECT t.tenant, coalesce((
+			SELECT CASE WHEN sum(bytes) <= $3 THEN min(seq) END
+			FROM (SELECT seq, bytes FROM journal WHERE tenant = t.tenant ORDER BY seq DESC LIMIT $2) newest
+		), (
 			SELECT min(seq) FROM (
 				SELECT seq, row_number() OVER w AS n, sum(bytes) OVER w AS total
 				FROM (SELECT seq, bytes FROM journal WHERE tenant = t.tenant ORDER BY seq DESC LIMIT $2) newest
-				WINDOW w AS (ORDER BY seq DESC)
+				WINDOW w AS (ORDER BY seq DESC ROWS UNBOUNDED PRECEDING)
 			) ranked WHERE n = 1 OR total <= $3
-		) AS oldest
+		)) AS oldest
 		FROM unnest($1::text[]) t(tenant)
 	) kept WHERE j.tenant = kept.tenant AND j.seq < kept.oldest`
 

@@ -182,29 +182,48 @@ func (s *Store) commitGroup(lock heldStatement, group []*laneWaiter) {
 	conn, err := s.pool.Acquire(ctx)
 	if err == nil {
 		defer conn.Release()
-		err = sendWrites(ctx, conn, lock, group)
+		err = sendGroup(ctx, conn, lock, group)
 	}
-	var refused *pgconn.PgError
-	if len(group) == 1 || !errors.As(err, &refused) {
+	if len(group) == 1 || !refused(err) {
 		for _, w := range group {
 			w.err = err
 		}
 		return
 	}
-	for i, w := range group {
-		w.err = sendWrites(ctx, conn, lock, group[i:i+1])
+	for _, w := range group {
+		w.err = sendWrites(ctx, conn, lock, w.writes)
 	}
 }
 
-// sendWrites sends the lock and the writes of the group in one pipeline, as one implicit
-// transaction, and counts the rows of the statements that count them once it committed.
-func sendWrites(ctx context.Context, conn *pgxpool.Conn, lock heldStatement, group []*laneWaiter) error {
+// refused reports whether err is the server's refusal of a statement, which rolled back the
+// transaction and left the connection usable.
+func refused(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr)
+}
+
+// sendGroup sends the writes of the group with its puts and events merged (mergedWrites), or,
+// when they do not merge or the server refused the merged ones, as they are.
+func sendGroup(ctx context.Context, conn *pgxpool.Conn, lock heldStatement, group []*laneWaiter) error {
+	if merged := mergedWrites(group); merged != nil {
+		if err := sendWrites(ctx, conn, lock, merged); !refused(err) {
+			return err
+		}
+	}
+	writes := make([]heldStatement, 0, len(group)*len(group[0].writes))
+	for _, w := range group {
+		writes = append(writes, w.writes...)
+	}
+	return sendWrites(ctx, conn, lock, writes)
+}
+
+// sendWrites sends the lock and the writes in one pipeline, as one implicit transaction, and
+// counts the rows of the statements that count them once it committed.
+func sendWrites(ctx context.Context, conn *pgxpool.Conn, lock heldStatement, writes []heldStatement) error {
 	b := &pgx.Batch{}
 	b.Queue(lock.sql, lock.args...)
-	for _, w := range group {
-		for _, h := range w.writes {
-			b.Queue(h.sql, h.args...)
-		}
+	for _, h := range writes {
+		b.Queue(h.sql, h.args...)
 	}
 	br := conn.SendBatch(ctx, b)
 	tags := make([]pgconn.CommandTag, b.Len())
@@ -218,12 +237,8 @@ func sendWrites(ctx context.Context, conn *pgxpool.Conn, lock heldStatement, gro
 	if err := br.Close(); err != nil {
 		return err
 	}
-	i := 1
-	for _, w := range group {
-		for _, h := range w.writes {
-			h.counted(tags[i])
-			i++
-		}
+	for i, h := range writes {
+		h.counted(tags[i+1])
 	}
 	return nil
 }

@@ -42,6 +42,8 @@ func TestQueriesUseAnIndex(t *testing.T) {
 		{"claimState", claimStateSQL, "objects_account"},
 		{"list", listSQL, "objects_account"},
 		{"prune", pruneSQL, "objects_done"},
+		{"emits", emitsSQL, "objects_account"},
+		{"puts", putsSQL, "tenant_counts_pkey"},
 	} {
 		_, err := conn.Exec(ctx, "PREPARE "+q.name+" AS "+q.sql)
 		require.NoError(t, err, q.name)

@@ -51,12 +51,20 @@ type heldStatement struct {
 	rows *int64
 	// tenant, when set, is the tenant whose advisory lock the statement takes.
 	tenant string
+	// each, for statements merged into this one (emitsSQL) that insert one row each and all
+	// insert theirs or none do, are their rows: each is added one when the statement inserted any.
+	each []*int64
 }
 
-// counted adds the rows of tag to h.rows, when h counts them.
+// counted adds the rows of tag to h.rows, when h counts them, and to the counts of each.
 func (h heldStatement) counted(tag pgconn.CommandTag) {
 	if h.rows != nil {
 		*h.rows += tag.RowsAffected()
+	}
+	if tag.RowsAffected() > 0 {
+		for _, rows := range h.each {
+			*rows++
+		}
 	}
 }
 

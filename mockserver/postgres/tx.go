@@ -252,6 +252,17 @@ WITH gone AS (
 )
 SELECT count(*) FROM gone`
 
+// putConflictSQL ends the insert of a put (putSQL, putsSQL): a replacement keeps seq, and keeps
+// ver while done_at stays the same; an id of another tenant's is left alone, so the insert
+// answers no row for it.
+const putConflictSQL = `
+	ON CONFLICT (kind, id) DO UPDATE
+		SET account = excluded.account, parent = excluded.parent, done_at = excluded.done_at,
+			body = excluded.body,
+			ver = CASE WHEN o.done_at = excluded.done_at THEN o.ver ELSE excluded.ver END
+		WHERE o.tenant = excluded.tenant
+	RETURNING o.xmax = 0 AS inserted`
+
 // putSQL stores an object and keeps the tenant's count of its kind, as put_object (migration
 // 0001) does, in one plain statement: a replacement keeps seq, and keeps ver while done_at stays
 // the same. make_room (migration 0007) runs only when the id is another tenant's or the new
@@ -259,13 +270,7 @@ SELECT count(*) FROM gone`
 const putSQL = `
 WITH put AS (
 	INSERT INTO objects AS o (kind, id, tenant, account, parent, done_at, body)
-	VALUES ($1, $2, $3, $4, $5, $6, $7)
-	ON CONFLICT (kind, id) DO UPDATE
-		SET account = excluded.account, parent = excluded.parent, done_at = excluded.done_at,
-			body = excluded.body,
-			ver = CASE WHEN o.done_at = excluded.done_at THEN o.ver ELSE excluded.ver END
-		WHERE o.tenant = excluded.tenant
-	RETURNING o.xmax = 0 AS inserted
+	VALUES ($1, $2, $3, $4, $5, $6, $7)` + putConflictSQL + `
 ), counted AS (
 	INSERT INTO tenant_counts AS c (tenant, kind, n) SELECT $3, $1, 1 FROM put WHERE inserted
 	ON CONFLICT (tenant, kind) DO UPDATE SET n = c.n + 1
