@@ -3,7 +3,8 @@
 # a bare net/http JSON handler, the mock's approved authorize, and stripe-mock or Prism when
 # installed, each alone on the machine's cores with the same load generator (bench/load):
 #   - requests/s, and the mock's as a ratio of the bare handler's;
-#   - server CPU per request (utime+stime of the server process from /proc/PID/stat / requests);
+#   - server CPU per request (the run time of the server's threads from /proc/PID/task/*/schedstat
+#     / requests);
 #   - p50 and p99 latency at the given connections;
 #   - the mock's CPU per request by fifth of a store going from empty to the tenant's quota;
 #   - time from process start to the first answer (median of 5 starts, bench/firstreq);

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -78,4 +79,28 @@ func TestMockRounds(t *testing.T) {
 	var out strings.Builder
 	res.print(&out, os.Getpid())
 	require.Contains(t, out.String(), fmt.Sprintf("rounds=%d", res.rounds))
+}
+
+// TestCPUTimeCountsThreadsRunTime reads this process's own CPU time as the load reads the
+// server's: from the threads' schedstat, in nanoseconds, so that burning 100 ms of CPU shows as
+// that much, not as a whole number of 10 ms ticks.
+func TestCPUTimeCountsThreadsRunTime(t *testing.T) {
+	t.Parallel()
+	if _, ok := schedTime(os.Getpid()); !ok {
+		t.Skip("no /proc/PID/task/TID/schedstat on this system")
+	}
+	before, start := cpuTime(os.Getpid()), time.Now()
+	x := uint64(1)
+	for time.Since(start) < 100*time.Millisecond {
+		for range 1000 {
+			x = x*6364136223846793005 + 1442695040888963407
+		}
+	}
+	wall := time.Since(start)
+	used := cpuTime(os.Getpid()) - before
+	require.NotZero(t, x)
+	// This goroutine ran for most of the wall time (other tests may share the cores), and the
+	// process cannot have used more than every core for all of it.
+	require.Greater(t, used, wall/4, "the loop's CPU time is counted")
+	require.LessOrEqual(t, used, wall*time.Duration(runtime.NumCPU())+10*time.Millisecond)
 }
