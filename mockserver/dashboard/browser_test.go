@@ -2,6 +2,7 @@ package dashboard_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -31,12 +32,65 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644))
 }
 
-// text is the text of the element with id.
-func text(t *testing.T, ctx context.Context, id string) string {
+// Most of a page is its live region (#live), which app.js swaps for a fresh copy whenever the
+// tenant's event stream says something changed, at any time: the stream's opening, a webhook
+// delivery, the test's own calls. chromedp's Text and Click find an element's node first and act
+// on its node id in a later call, which fails with "No node with given id found" when a swap
+// comes between. textOf and clickLive find the element and act on it in one script run, where
+// no swap can come between.
+
+// inPage calls the JavaScript function fn with arg (as JSON) in the tab's page on every
+// animation frame until it returns a truthy value, and returns that value; it waits as long as
+// the tab lives (browsertest.Timeout), and what names the wait if it fails. It evaluates in the
+// page's current execution context: chromedp.Poll names the context chromedp last recorded, and
+// right after a navigation that can still be the old page's, which fails the poll with "Cannot
+// find context with specified id".
+func inPage[T any](t *testing.T, ctx context.Context, what, fn string, arg any) T {
 	t.Helper()
-	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID(id)))
+	a, err := json.Marshal(arg)
 	require.NoError(t, err)
-	return s
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](`new Promise((resolve, reject) => {
+		const step = () => {
+			try {
+				const v = (`+fn+`)(`+string(a)+`);
+				v ? resolve(v) : requestAnimationFrame(step);
+			} catch (e) {
+				reject(e);
+			}
+		};
+		step();
+	})`, chromedp.EvalAwaitPromise))
+	require.NoError(t, err, what)
+	return v
+}
+
+// textOf is the visible text of the first element the CSS selector sel matches, once one does.
+func textOf(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	return inPage[[]string](t, ctx, "reading "+sel, `sel => {
+		const e = document.querySelector(sel);
+		return e && [e.innerText];
+	}`, sel)[0]
+}
+
+// clickLive clicks the first element the CSS selector sel matches, once it is visible and the
+// middle of it, scrolled into view, is where a mouse click would land on it, not on something
+// covering it: what chromedp's Click checks, and a hit test besides.
+func clickLive(t *testing.T, ctx context.Context, sel string) {
+	t.Helper()
+	inPage[bool](t, ctx, "clicking "+sel, `sel => {
+		const e = document.querySelector(sel);
+		if (!e) {
+			return false;
+		}
+		e.scrollIntoView({block: "center"});
+		const r = e.getBoundingClientRect();
+		if (r.width === 0 || r.height === 0 || !e.contains(document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2))) {
+			return false;
+		}
+		e.click();
+		return true;
+	}`, sel)
 }
 
 // signInWith signs the tab in through the form and waits for the overview.
@@ -49,14 +103,13 @@ func signInWith(t *testing.T, ctx context.Context, m *mock, key string) {
 		chromedp.Click(chromedp.ID("sign-in")),
 		chromedp.WaitVisible(chromedp.ID("count-requests")),
 	))
-	require.Equal(t, "Overview", text(t, ctx, "heading"))
+	require.Equal(t, "Overview", textOf(t, ctx, "#heading"))
 }
 
 // waitLive waits until the page's event stream is open, so that what happens next is seen live.
 func waitLive(t *testing.T, ctx context.Context) {
 	t.Helper()
-	_, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById("live-status").getAttribute("data-stream") === "open"`))
-	require.NoError(t, err)
+	inPage[bool](t, ctx, "waiting for the event stream", `() => document.getElementById("live-status").getAttribute("data-stream") === "open"`, nil)
 }
 
 func TestDashboardInBrowser(t *testing.T) {
@@ -76,33 +129,26 @@ func TestDashboardInBrowser(t *testing.T) {
 		id := m.stepUp(keyA, "pr-browser")
 		row := `tr[data-id="` + id + `"]`
 		require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(row))), "the new Payment Request appears without a reload")
-		require.Equal(t, "SUBMITTED", strings.TrimSpace(mustText(t, ctx, row+" .state")))
+		require.Equal(t, "SUBMITTED", strings.TrimSpace(textOf(t, ctx, row+" .state")))
 
-		require.NoError(t, chromedp.Do(ctx,
-			chromedp.Click(chromedp.CSS(row+" a")),
-			chromedp.WaitVisible(chromedp.ID("action-approve")),
-		))
-		require.Equal(t, id, text(t, ctx, "payment-request-id"))
-		require.NoError(t, chromedp.Do(ctx,
-			chromedp.Click(chromedp.ID("action-approve")),
-			chromedp.WaitVisible(chromedp.ID("notice")),
-		))
-		require.Equal(t, "COMPLETED", text(t, ctx, "state"))
+		clickLive(t, ctx, row+" a")
+		require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("action-approve"))))
+		require.Equal(t, id, textOf(t, ctx, "#payment-request-id"))
+		clickLive(t, ctx, "#action-approve")
+		require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("notice"))))
+		require.Equal(t, "COMPLETED", textOf(t, ctx, "#state"))
 		require.Equal(t, "COMPLETED", m.api(keyA, "GET", "/v2/accounts/"+account+"/payment/requests/"+id, nil).json(t)["state"])
 
 		// The approval's webhook delivery shows on the request's page as it is made.
 		waitLive(t, ctx)
-		_, err := chromedp.Run(ctx, chromedp.Poll[bool](`[...document.querySelectorAll("tr[data-delivery]")].some(r =>
-			r.textContent.includes("payment.request.state-change.completed") && r.querySelector('[data-state="DELIVERED"]'))`))
-		require.NoError(t, err, "the completed event's delivery appears, delivered")
+		inPage[bool](t, ctx, "the completed event's delivery appears, delivered", `() => [...document.querySelectorAll("tr[data-delivery]")].some(r =>
+			r.textContent.includes("payment.request.state-change.completed") && r.querySelector('[data-state="DELIVERED"]'))`, nil)
 		screenshot(t, ctx, "dashboard-payment-request")
 
 		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(m.srv.URL+"/dashboard")))
 		screenshot(t, ctx, "dashboard-overview")
-		require.NoError(t, chromedp.Do(ctx,
-			chromedp.Navigate(m.srv.URL+"/dashboard/journal"),
-			chromedp.Click(chromedp.CSS(`tr:last-child details summary`)), // the step-up's request, keyboard-reachable as a summary
-		))
+		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(m.srv.URL+"/dashboard/journal")))
+		clickLive(t, ctx, `tr:last-child details summary`) // the step-up's request, keyboard-reachable as a summary
 		screenshot(t, ctx, "dashboard-journal")
 	})
 
@@ -123,7 +169,7 @@ func TestDashboardInBrowser(t *testing.T) {
 			chromedp.Click(chromedp.ID("add-fault")),
 			chromedp.WaitVisible(chromedp.ID("notice")),
 		))
-		require.Contains(t, mustText(t, ctx, "#faults-table"), "one 503")
+		require.Contains(t, textOf(t, ctx, "#faults-table"), "one 503")
 		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(m.srv.URL+"/dashboard/journal")))
 		waitLive(t, ctx)
 		r := m.api(keyA, http.MethodPost, "/v2/accounts/"+account+"/payment/authorize", map[string]any{"currency": "USD", "request_payment_transaction": map[string]any{"amount": 100}})
@@ -133,13 +179,10 @@ func TestDashboardInBrowser(t *testing.T) {
 		m.stepUp(keyA, "pr-redelivered")
 		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(m.srv.URL+"/dashboard/webhooks/"+hook)))
 		waitLive(t, ctx)
-		require.NoError(t, chromedp.Do(ctx,
-			chromedp.WaitVisible(chromedp.CSS(`tr[data-delivery] details`)), // the failed attempt
-			chromedp.Click(chromedp.CSS(`tr[data-delivery] button`)),
-			chromedp.WaitVisible(chromedp.ID("notice")),
-		))
-		_, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector('tr[data-delivery] [data-state="DELIVERED"]') !== null`))
-		require.NoError(t, err, "the redelivery went out and shows delivered")
+		require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`tr[data-delivery] details`)))) // the failed attempt
+		clickLive(t, ctx, `tr[data-delivery] button`)
+		require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("notice"))))
+		inPage[bool](t, ctx, "the redelivery went out and shows delivered", `() => document.querySelector('tr[data-delivery] [data-state="DELIVERED"]') !== null`, nil)
 		screenshot(t, ctx, "dashboard-webhook")
 	})
 
@@ -159,12 +202,4 @@ func TestDashboardInBrowser(t *testing.T) {
 		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(m.srv.URL+"/dashboard/payment-requests/"+id), chromedp.WaitVisible(chromedp.ID("heading"))))
 		screenshot(t, ctx, "dashboard-390")
 	})
-}
-
-// mustText is the text of the first element sel matches.
-func mustText(t *testing.T, ctx context.Context, sel string) string {
-	t.Helper()
-	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-	require.NoError(t, err)
-	return s
 }

@@ -216,11 +216,22 @@ func TestFaultDropLosesTheAnswerNotTheChange(t *testing.T) {
 	a := h.exchange(http.MethodPost, h.path("/payment/authorize"), oneTime(5000), 0,
 		"Klarna-Network-Session-Token", nst, "Klarna-Idempotency-Key", "drop-1")
 	require.Error(t, a.err, "no answer")
+	// The connection is closed from inside the handler, so the client can see it before the
+	// entry, written once the handler returns, is in the journal; waiting for it here, before
+	// the retry, also keeps the two entries in the order sent.
+	require.Eventually(t, func() bool { return len(h.journalFaults("/payment/authorize")) == 1 }, 5*time.Second, 10*time.Millisecond)
+	require.Equal(t, []string{id}, h.journalFaults("/payment/authorize"))
+	// What the tenant holds before the retry: the transaction must already be in it, or the
+	// retry, not the dropped call, made it.
+	before := h.export()
 	retry := h.authorize(oneTime(5000), "Klarna-Network-Session-Token", nst, "Klarna-Idempotency-Key", "drop-1")
 	require.Equal(t, http.StatusOK, retry.status, retry.body)
 	require.Empty(t, retry.header.Get(mockhttp.HeaderFault))
 	tx := retry.str("payment_transaction_response.payment_transaction.payment_transaction_id")
-	require.Equal(t, "AUTHORIZED", h.transaction(tx).str("state"), "the dropped call created the transaction")
+	require.NotEmpty(t, tx, retry.body)
+	require.Contains(t, before, tx, "the dropped call created the transaction")
+	require.Equal(t, "AUTHORIZED", h.transaction(tx).str("state"))
+	// The retry's entry is kept before its answer is sent (journal.record), so no wait here.
 	require.Equal(t, []string{id, ""}, h.journalFaults("/payment/authorize"))
 }
 
