@@ -49,8 +49,9 @@ var errJournalClosed = errors.New("the journal is closed")
 // many concurrent calls cost one round trip. Each tenant's seq is the table's identity, which
 // increases with every row: within one mock in the order Record was called, across mocks in the
 // order the rows were inserted (two mocks inserting at the same moment may commit in the other
-// order, so a reader polling with since can meet a seq just below one it has seen). Pruning to the bounds happens in the writer after a batch, once
-// every pruneEvery entries of a tenant, and List returns journal.PerTenant entries at most.
+// order, so a reader polling with since can meet a seq just below one it has seen). Pruning to
+// the bounds happens in the writer after a batch, once every pruneEvery entries of a tenant, and
+// List returns journal.PerTenant entries at most.
 type Journal struct {
 	s   *Store
 	log *slog.Logger

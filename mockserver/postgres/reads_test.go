@@ -14,9 +14,9 @@ import (
 )
 
 // TestCoalescedReadsGetTheirOwnRows queues single reads behind pipelines that are all out (all
-// but one made up, the last held up by an advisory lock the test holds), so that they go in one pipeline once it is
-// let go: each read gets its own row or its own ErrNotFound, and a read the server refuses (a
-// division by zero) fails alone, the reads after it being read again.
+// but one made up, the last held up by an advisory lock the test holds), so that they go in one
+// pipeline once it is let go: each read gets its own row or its own ErrNotFound, and a read the
+// server refuses (a division by zero) fails alone, the reads after it being read again.
 func TestCoalescedReadsGetTheirOwnRows(t *testing.T) {
 	t.Parallel()
 	s := testStore(t, Config{})
