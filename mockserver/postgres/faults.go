@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -154,21 +153,5 @@ func (b faultStore) Load(tenant string) ([]faults.View, int64, error) {
 // Versions reads every tenant's version in one statement, outside a transaction: every mock on
 // the database asks at each sync.
 func (b faultStore) Versions() (map[string]int64, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), b.s.timeout)
-	defer cancel()
-	rows, err := b.s.pool.Query(ctx, `SELECT tenant, version FROM fault_versions`)
-	if err != nil {
-		return nil, dbError(err)
-	}
-	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
-		var tenant string
-		var version int64
-		if err := rows.Scan(&tenant, &version); err != nil {
-			return nil, dbError(err)
-		}
-		out[tenant] = version
-	}
-	return out, dbError(rows.Err())
+	return queryMap[int64](b.s, `SELECT tenant, version FROM fault_versions`)
 }

@@ -102,6 +102,12 @@ func (s *Store) Totals() (map[string]int, error) {
 
 // counts runs a query answering (kind, n) rows.
 func (s *Store) counts(q string, args ...any) (map[string]int, error) {
+	return queryMap[int](s, q, args...)
+}
+
+// queryMap runs a query answering (key, value) rows, within the store's timeout, and returns them
+// as a map.
+func queryMap[V any](s *Store, q string, args ...any) (map[string]V, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 	defer cancel()
 	rows, err := s.pool.Query(ctx, q, args...)
@@ -109,14 +115,14 @@ func (s *Store) counts(q string, args ...any) (map[string]int, error) {
 		return nil, dbError(err)
 	}
 	defer rows.Close()
-	out := map[string]int{}
+	out := map[string]V{}
 	for rows.Next() {
 		var k string
-		var n int
-		if err := rows.Scan(&k, &n); err != nil {
+		var v V
+		if err := rows.Scan(&k, &v); err != nil {
 			return nil, dbError(err)
 		}
-		out[k] = n
+		out[k] = v
 	}
 	return out, dbError(rows.Err())
 }
