@@ -62,13 +62,9 @@ func appendPurchaseData(b []byte, spd *mockserver.SupplementaryPurchaseData) []b
 	o := object{b: append(b, '{')}
 	o.str("purchase_reference", spd.PurchaseReference)
 	if len(spd.LineItems) > 0 {
-		o.name("line_items")
-		o.b = append(o.b, '[')
-		for i, li := range spd.LineItems {
-			if i > 0 {
-				o.b = append(o.b, ',')
-			}
-			item := object{b: append(o.b, `{"name":`...)}
+		o.list("line_items", len(spd.LineItems), func(b []byte, i int) []byte {
+			li := &spd.LineItems[i]
+			item := object{b: append(b, `{"name":`...)}
 			item.b = appendString(item.b, li.Name)
 			item.b = append(item.b, `,"quantity":`...)
 			item.b = strconv.AppendInt(item.b, li.Quantity, 10)
@@ -83,22 +79,17 @@ func appendPurchaseData(b []byte, spd *mockserver.SupplementaryPurchaseData) []b
 			item.str("image_url", li.ImageURL)
 			item.str("product_identifier", li.ProductIdentifier)
 			item.str("shipping_reference", li.ShippingReference)
-			o.b = append(item.b, '}')
-		}
-		o.b = append(o.b, ']')
+			return append(item.b, '}')
+		})
 	}
 	if c := spd.Customer; c != nil {
 		o.name("customer")
 		o.b = appendPerson(o.b, [4][2]string{{"email", c.Email}, {"given_name", c.GivenName}, {"family_name", c.FamilyName}, {"phone", c.Phone}})
 	}
 	if len(spd.Shipping) > 0 {
-		o.name("shipping")
-		o.b = append(o.b, '[')
-		for i, sh := range spd.Shipping {
-			if i > 0 {
-				o.b = append(o.b, ',')
-			}
-			s := object{b: append(o.b, '{')}
+		o.list("shipping", len(spd.Shipping), func(b []byte, i int) []byte {
+			sh := &spd.Shipping[i]
+			s := object{b: append(b, '{')}
 			if r := sh.Recipient; r != nil {
 				s.name("recipient")
 				s.b = appendPerson(s.b, [4][2]string{{"given_name", r.GivenName}, {"family_name", r.FamilyName}, {"email", r.Email}, {"phone", r.Phone}})
@@ -114,11 +105,23 @@ func appendPurchaseData(b []byte, spd *mockserver.SupplementaryPurchaseData) []b
 				ao.str("country", a.Country)
 				s.b = append(ao.b, '}')
 			}
-			o.b = append(s.b, '}')
-		}
-		o.b = append(o.b, ']')
+			return append(s.b, '}')
+		})
 	}
 	return append(o.b, '}')
+}
+
+// list adds the property name, an array of n elements each appended by elem.
+func (o *object) list(name string, n int, elem func(b []byte, i int) []byte) {
+	o.name(name)
+	o.b = append(o.b, '[')
+	for i := range n {
+		if i > 0 {
+			o.b = append(o.b, ',')
+		}
+		o.b = elem(o.b, i)
+	}
+	o.b = append(o.b, ']')
 }
 
 // appendPerson appends an object of string properties, each left out when empty, in order.
