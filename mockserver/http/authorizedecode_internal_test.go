@@ -72,7 +72,7 @@ var otherAuthorizeBodies = []string{
 // decodeAuthorize took it with encoding/json's value or left it; it reports whether it took it.
 func decodeBoth(t testing.TB, body string) bool {
 	var fast, slow mockserver.AuthorizeRequest
-	took := decodeAuthorize([]byte(body), &fast)
+	took := decodeAuthorize([]byte(body), &fast, new(authorizeRoom))
 	err := json.Unmarshal([]byte(body), &slow)
 	if took {
 		require.NoError(t, err, "decodeAuthorize took a body encoding/json refuses: %s", body)
@@ -149,7 +149,7 @@ func BenchmarkChargeBodyDecoding(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			var r mockserver.AuthorizeRequest
-			if !decodeAuthorize(body, &r) {
+			if !decodeAuthorize(body, &r, new(authorizeRoom)) {
 				b.Fatal("left to encoding/json")
 			}
 		}

@@ -107,17 +107,17 @@ func (s *Server) fireFault(r *request, rt route) *faults.Fault {
 
 // authorizeCall is the authorize call a request makes.
 func (s *Server) authorizeCall(r *request) (mockserver.AuthorizeCall, error) {
-	var req mockserver.AuthorizeRequest
-	if err := decodeJSON(r.body, &req); err != nil {
+	body := new(authorizeBody)
+	if err := decodeJSON(r.body, body); err != nil {
 		return mockserver.AuthorizeCall{}, err
 	}
 	token, header := sessionToken(r.Header)
 	return mockserver.AuthorizeCall{
 		AccountID:      r.scope,
-		Request:        &req,
+		Request:        &body.req,
 		SessionToken:   token,
 		SessionHeader:  header,
-		CustomerToken:  r.Header.Get(mockserver.HeaderCustomerToken),
+		CustomerToken:  headerValue(r.Header, mockserver.HeaderCustomerToken),
 		JourneyBaseURL: s.baseURL(r.Request),
 	}, nil
 }

@@ -15,10 +15,13 @@ import (
 )
 
 // TestHeaderNamesCanonical checks the names of the headers the server assigns without
-// Header.Set: a name not in canonical form would go out as a second header beside Set's.
+// Header.Set, where a name not in canonical form would go out as a second header beside Set's,
+// and reads without Header.Get (headerValue), where it would never be found.
 func TestHeaderNamesCanonical(t *testing.T) {
 	t.Parallel()
-	for _, name := range []string{headerKlarnaCorrelationID, headerPartnerCorrelationID, HeaderRule} {
+	for _, name := range []string{headerKlarnaCorrelationID, headerPartnerCorrelationID, HeaderRule, HeaderFault,
+		headerAuthorization, headerIdempotencyKey, headerContentType, mockserver.HeaderCustomerToken,
+		mockserver.HeaderNetworkSessionToken, mockserver.HeaderPaymentToken, mockserver.HeaderInteroperabilityToken} {
 		require.Equal(t, http.CanonicalHeaderKey(name), name)
 	}
 }

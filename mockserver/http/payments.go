@@ -11,7 +11,7 @@ import (
 // Klarna-Network-Session-Token, else its legacy equivalents.
 func sessionToken(h http.Header) (token, header string) {
 	for _, name := range []string{mockserver.HeaderNetworkSessionToken, mockserver.HeaderPaymentToken, mockserver.HeaderInteroperabilityToken} {
-		if v := h.Get(name); v != "" {
+		if v := headerValue(h, name); v != "" {
 			return v, name
 		}
 	}
