@@ -30,7 +30,9 @@ import (
 const benchCharge = `{"currency":"USD","request_payment_transaction":{"amount":11800,"payment_transaction_reference":"order-1","capture":"LATER"},"supplementary_purchase_data":{"purchase_reference":"purchase-1","line_items":[{"name":"Shoes","quantity":1,"total_amount":11800}],"customer":{"email":"jane@example.com"}}}`
 
 // BenchmarkAuthorizeStores runs the same handler on memory and on PostgreSQL (when
-// KLARNA_MOCK_TEST_DATABASE_URL is set), with 8 clients per core, and reports requests per second,
+// KLARNA_MOCK_TEST_DATABASE_URL is set), with 8 clients per core, all charging one tenant's token
+// or (the -tenants runs) each client a tenant of its own, as a shared sandbox is loaded, and
+// reports requests per second,
 // the mock process's CPU per request (user and system; PostgreSQL's own CPU is not in it), the
 // p50 and p99 latencies, and, when the database runs on this machine, its processes' CPU per
 // request (pg-cpu-µs/op, postgresCPU: an upper bound when other work uses the cluster). Run:
@@ -40,19 +42,29 @@ func BenchmarkAuthorizeStores(b *testing.B) {
 	// postgres-replicas is two mocks on one database, the clients taking turns between them, as
 	// behind a load balancer; both run in this process, on its cores.
 	for _, store := range []string{"memdb", "postgres", "postgres-replicas"} {
-		b.Run(store, func(b *testing.B) {
-			cfg := app.Config{Clock: clock.NewManual(restartStart), MaxObjectsPerTenant: 1 << 30, MaxObjectsTotal: 1 << 30}
-			replicas := 1
-			if store != "memdb" {
-				cfg.DatabaseURL = storetest.Database(b)
+		for _, tenants := range []int{1, benchTenants} {
+			name := store
+			if tenants > 1 {
+				name = fmt.Sprintf("%s-tenants-%d", store, tenants)
 			}
-			if store == "postgres-replicas" {
-				replicas = 2
-			}
-			benchCharges(b, benchMocks(b, cfg, replicas), cfg.DatabaseURL != "")
-		})
+			b.Run(name, func(b *testing.B) {
+				cfg := app.Config{Clock: clock.NewManual(restartStart), MaxObjectsPerTenant: 1 << 30, MaxObjectsTotal: 1 << 30}
+				replicas := 1
+				if store != "memdb" {
+					cfg.DatabaseURL = storetest.Database(b)
+				}
+				if store == "postgres-replicas" {
+					replicas = 2
+				}
+				benchCharges(b, benchMocks(b, cfg, replicas), tenants, cfg.DatabaseURL != "")
+			})
+		}
 	}
 }
+
+// benchTenants is how many tenants the -tenants runs of BenchmarkAuthorizeStores charge: one for
+// each of its clients on this 2-core machine (8 per core).
+const benchTenants = 16
 
 // benchMocks starts n mocks with cfg, each on a manual clock of its own, closed when b ends.
 func benchMocks(b *testing.B, cfg app.Config, n int) []*app.Mock {
@@ -151,18 +163,24 @@ func emitEvents(b *testing.B, db string, tenants []string, n int) {
 	}
 }
 
-// benchCharges creates a customer token and charges it b.N times from parallel clients, each
-// client calling one of the mocks, in turn; database tells the mocks keep their state in
-// PostgreSQL, whose CPU is then reported too.
-func benchCharges(b *testing.B, ms []*app.Mock, database bool) {
-	tn := tenantOf(b, ms[0], "bench")
-	session := tn.session()
-	created := tn.do(http.MethodPost, "/v2/accounts/"+account+"/payment/authorize",
-		map[string]any{"currency": "USD", "request_customer_token": map[string]any{"scopes": []string{"payment:customer_not_present"}}},
-		"Klarna-Network-Session-Token", session)
-	token := created.str("customer_token_response.customer_token.customer_token")
-	if token == "" {
-		b.Fatalf("creating the customer token: %d %s", created.status, created.raw)
+// benchCharges creates a customer token in each of n tenants and charges them b.N times in all
+// from parallel clients, client i charging tenant i mod n, each client calling one of the mocks,
+// in turn; database tells the mocks keep their state in PostgreSQL, whose CPU is then reported
+// too.
+func benchCharges(b *testing.B, ms []*app.Mock, n int, database bool) {
+	type charged struct{ key, token string }
+	tenants := make([]charged, n)
+	for i := range tenants {
+		tn := tenantOf(b, ms[0], fmt.Sprintf("bench%d", i))
+		session := tn.session()
+		created := tn.do(http.MethodPost, "/v2/accounts/"+account+"/payment/authorize",
+			map[string]any{"currency": "USD", "request_customer_token": map[string]any{"scopes": []string{"payment:customer_not_present"}}},
+			"Klarna-Network-Session-Token", session)
+		token := created.str("customer_token_response.customer_token.customer_token")
+		if token == "" {
+			b.Fatalf("creating the customer token: %d %s", created.status, created.raw)
+		}
+		tenants[i] = charged{tn.key, token}
 	}
 	body := []byte(benchCharge)
 	var mu sync.Mutex
@@ -175,13 +193,14 @@ func benchCharges(b *testing.B, ms []*app.Mock, database bool) {
 	began := time.Now()
 	var clients atomic.Int64
 	b.RunParallel(func(pb *testing.PB) {
-		m := ms[int(clients.Add(1))%len(ms)]
+		client := int(clients.Add(1))
+		m, tn := ms[client%len(ms)], tenants[client%len(tenants)]
 		var mine []time.Duration
 		for pb.Next() {
 			req := httptest.NewRequest(http.MethodPost, "/v2/accounts/"+account+"/payment/authorize", bytes.NewReader(body))
 			req.Header.Set("Authorization", "Basic "+tn.key)
 			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Klarna-Customer-Token", token)
+			req.Header.Set("Klarna-Customer-Token", tn.token)
 			rec := httptest.NewRecorder()
 			t0 := time.Now()
 			m.Handler.ServeHTTP(rec, req)

@@ -217,12 +217,16 @@ func sendGroup(ctx context.Context, conn *pgxpool.Conn, lock heldStatement, grou
 	return sendWrites(ctx, conn, lock, writes)
 }
 
-// sendWrites sends the lock and the writes in one pipeline, as one implicit transaction, and
-// counts the rows of the statements that count them once it committed.
+// sendWrites sends the lock and the writes in one pipeline, as one implicit transaction.
 func sendWrites(ctx context.Context, conn *pgxpool.Conn, lock heldStatement, writes []heldStatement) error {
+	return sendStatements(ctx, conn, append([]heldStatement{lock}, writes...))
+}
+
+// sendStatements sends the statements in one pipeline, as one implicit transaction, and counts
+// the rows of those that count them once it committed.
+func sendStatements(ctx context.Context, conn *pgxpool.Conn, statements []heldStatement) error {
 	b := &pgx.Batch{}
-	b.Queue(lock.sql, lock.args...)
-	for _, h := range writes {
+	for _, h := range statements {
 		b.Queue(h.sql, h.args...)
 	}
 	br := conn.SendBatch(ctx, b)
@@ -237,8 +241,8 @@ func sendWrites(ctx context.Context, conn *pgxpool.Conn, lock heldStatement, wri
 	if err := br.Close(); err != nil {
 		return err
 	}
-	for i, h := range writes {
-		h.counted(tags[i+1])
+	for i, h := range statements {
+		h.counted(tags[i])
 	}
 	return nil
 }

@@ -94,10 +94,12 @@ type Store struct {
 	// watch is what the notifier asked of the outbox (Outbox.Notify); nil records every event
 	// and wakes nobody.
 	watch atomic.Pointer[outboxWatch]
-	// lanes queue this process's write transactions of each tenant (lanes.go), readers its
-	// single reads (reads.go).
-	lanes   lanes
-	readers readers
+	// lanes queue this process's write transactions of each tenant (lanes.go), committer
+	// commits the groups of several tenants together (commits.go), readers gathers its single
+	// reads (reads.go).
+	lanes     lanes
+	committer committer
+	readers   readers
 }
 
 // Open connects to the database, checks it answers and migrates its schema. It fails, without

@@ -330,7 +330,8 @@ func (c *session) grouped() (lock heldStatement, writes []heldStatement, ok bool
 
 // commitGrouped commits the writes of a transaction that locks one tenant in the tenant's lane:
 // at once when the lane is free, else with the others waiting for it (a group commit, by the
-// first of them given the lane). It returns once they were committed, or failed.
+// first of them given the lane), and with the groups of other tenants committing meanwhile
+// (commits.go). It returns once they were committed, or failed.
 func (s *Store) commitGrouped(ctx context.Context, lock heldStatement, writes []heldStatement) error {
 	w := &laneWaiter{writes: writes, commits: true}
 	l, err := s.lanes.join(ctx, lock.tenant, w)
@@ -338,7 +339,7 @@ func (s *Store) commitGrouped(ctx context.Context, lock heldStatement, writes []
 		return err
 	}
 	if !w.done {
-		s.commitGroup(lock, w.group)
+		s.commitTenants(lock, w.group)
 		s.lanes.finish(l, w.group)
 	}
 	return w.err
