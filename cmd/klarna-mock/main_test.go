@@ -233,6 +233,7 @@ func TestRunRejectsBadConfiguration(t *testing.T) {
 		"extra argument":   {"serve-please"},
 		"bad address":      {"--addr", "not-an-address"},
 		"no read timeout":  {"--read-timeout", "0"},
+		"negative procs":   {"--procs", "-1"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -242,6 +243,28 @@ func TestRunRejectsBadConfiguration(t *testing.T) {
 	}
 	err := run(context.Background(), []string{"--fixtures", bad}, env(nil), io.Discard, io.Discard)
 	require.ErrorContains(t, err, "bad.yaml:4")
+}
+
+// TestMaxProcs checks the GOMAXPROCS the --procs flag sets: the flag's number, else none when
+// the environment sets GOMAXPROCS (the runtime has applied it), else twice the CPUs the runtime
+// found at start.
+func TestMaxProcs(t *testing.T) {
+	t.Parallel()
+	for name, c := range map[string]struct {
+		flag int
+		env  map[string]string
+		want int
+	}{
+		"default":           {want: 2 * cpuProcs},
+		"flag":              {flag: 3, want: 3},
+		"environment":       {env: map[string]string{"GOMAXPROCS": "1"}, want: 0},
+		"flag over the env": {flag: 5, env: map[string]string{"GOMAXPROCS": "1"}, want: 5},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, c.want, maxProcs(c.flag, env(c.env)))
+		})
+	}
 }
 
 // TestHelp checks that help exits 0 and names every subcommand and every action that the code
