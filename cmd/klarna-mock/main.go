@@ -66,8 +66,8 @@ var cpuProcs = runtime.GOMAXPROCS(0)
 // default is twice the CPUs: the mock's clients (a test suite, a load generator) mostly run on
 // its machine, and the kernel then queues a woken server thread behind the client thread that
 // woke it, on its core, while the other core idles; with two CPUs, twice as many threads
-// running Go code kept the cores busier, and served 10 to 15 % more authorizes a second with
-// the clients on the same cores, for 5 to 10 % more CPU each (bench/README.md). A GOMAXPROCS
+// running Go code kept the cores busier, and served 13 to 22 % more authorizes a second with
+// the clients on the same cores, for 3 to 8 % more CPU each (bench/README.md). A GOMAXPROCS
 // the environment sets is kept.
 func maxProcs(flagged int, getenv func(string) string) int {
 	switch {
