@@ -49,11 +49,10 @@ func (s *Server) idempotently(w http.ResponseWriter, r *request, key string, h h
 		f := &flight{done: make(chan struct{})}
 		s.inflight[id] = f
 		s.inflightMu.Unlock()
-		err = s.runOnce(w, r, scope, key, digest, h)
-		s.inflightMu.Lock()
-		delete(s.inflight, id)
-		s.inflightMu.Unlock()
-		close(f.done)
+		err = func() error {
+			defer s.land(id, f)
+			return s.runOnce(w, r, scope, key, digest, h)
+		}()
 		if errors.Is(err, mockserver.ErrKeyInFlight) {
 			// Another process on the same store runs the first request: wait for its answer.
 			select {
@@ -65,6 +64,16 @@ func (s *Server) idempotently(w http.ResponseWriter, r *request, key string, h h
 		}
 		return err
 	}
+}
+
+// land ends the flight of a key's first request: the duplicates waiting for it look again. It
+// is deferred, so that a handler that panics (RecoverPanics answers it with a 500) does not
+// leave the key's later requests waiting for an answer that never comes.
+func (s *Server) land(id string, f *flight) {
+	s.inflightMu.Lock()
+	delete(s.inflight, id)
+	s.inflightMu.Unlock()
+	close(f.done)
 }
 
 // runOnce runs the handler for the first request with a key and stores a successful answer.
@@ -90,6 +99,16 @@ func (s *Server) runOnce(w http.ResponseWriter, r *request, scope, key string, d
 	if err := s.putIdempotent(reservation); err != nil {
 		return err
 	}
+	defer func() {
+		if p := recover(); p != nil {
+			// A handler that panicked has no answer to keep: its reservation ends now, as a
+			// failure's does, so that the key is free for a retry, and the panic goes on.
+			ended := *reservation
+			ended.ExpiresAt = s.svc.ClockOf(r.tenant).Now().UnixNano()
+			_ = s.putIdempotent(&ended)
+			panic(p)
+		}
+	}()
 	cw := &captureWriter{header: http.Header{}, status: http.StatusOK}
 	herr := h(cw, r)
 	stored := *reservation
