@@ -134,3 +134,51 @@ func TestBatchFailsOnlyTheRefusedWrite(t *testing.T) {
 		require.Equal(t, want, counts[kindCustomerToken.name], tenant)
 	}
 }
+
+// TestPanickedGroupCommitFailsItsWaiters queues two writes of one tenant behind a session holding
+// its lane, on a store without a pool, so that the group's commit panics in the session leading
+// it: the other write is released with an error, not left waiting nor told it was committed, and
+// the lane and the committer are free again.
+func TestPanickedGroupCommitFailsItsWaiters(t *testing.T) {
+	t.Parallel()
+	s := &Store{timeout: time.Second}
+	l, err := s.lanes.join(t.Context(), "tenant-1", &laneWaiter{})
+	require.NoError(t, err)
+	lock := heldStatement{sql: lockSQL, args: []any{"tenant-1"}, tenant: "tenant-1"}
+	writes := []heldStatement{{sql: "SELECT 1"}}
+	outcomes := make(chan any, 2)
+	for range 2 {
+		go func() {
+			defer func() {
+				if p := recover(); p != nil {
+					outcomes <- panicked{p}
+				}
+			}()
+			outcomes <- s.commitGrouped(t.Context(), lock, writes)
+		}()
+	}
+	require.Eventually(t, func() bool {
+		s.lanes.mu.Lock()
+		defer s.lanes.mu.Unlock()
+		return len(l.queue) == 2
+	}, 10*time.Second, time.Millisecond, "the writes wait in the lane")
+	s.lanes.release(l)
+	var panics, abandoned int
+	for range 2 {
+		switch o := (<-outcomes).(type) {
+		case panicked:
+			panics++
+		default:
+			err, _ := o.(error)
+			require.ErrorIs(t, err, errGroupAbandoned)
+			abandoned++
+		}
+	}
+	require.Equal(t, 1, panics, "the session leading the group panicked")
+	require.Equal(t, 1, abandoned, "the other write failed")
+	require.Empty(t, s.lanes.m, "the lane is free")
+	require.Zero(t, s.committer.alone)
+}
+
+// panicked is a panic's value, recovered.
+type panicked struct{ value any }

@@ -339,8 +339,18 @@ func (s *Store) commitGrouped(ctx context.Context, lock heldStatement, writes []
 		return err
 	}
 	if !w.done {
+		// Until the commit tells each waiter how its writes went: should it panic, the others
+		// are released (finish, deferred) with an error, as after a lost connection, rather
+		// than left waiting or told their writes were committed.
+		for _, g := range w.group {
+			g.err = errGroupAbandoned
+		}
+		defer s.lanes.finish(l, w.group)
 		s.commitTenants(lock, w.group)
-		s.lanes.finish(l, w.group)
 	}
 	return w.err
 }
+
+// errGroupAbandoned is the outcome of the writes of a group whose commit ended in a panic: whether
+// they were committed is not known.
+var errGroupAbandoned = errors.New("postgres: the group commit was abandoned")
