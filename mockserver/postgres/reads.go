@@ -83,10 +83,23 @@ func (s *Store) readSingle(ctx context.Context, r *singleRead) error {
 }
 
 // sendReads reads the group, tells its reads but the first, and hands the pipeline over to the
-// reads waiting.
+// reads waiting. Each read's outcome is errReadAbandoned until the read tells it, and the rest
+// is deferred, so that a panic in the read fails the group's other reads rather than leave them,
+// and every read after them, waiting.
 func (s *Store) sendReads(group []*singleRead) {
+	for _, r := range group {
+		r.err = errReadAbandoned
+	}
+	defer s.readers.next(group)
 	s.readGroup(group)
-	rs := &s.readers
+}
+
+// errReadAbandoned is the outcome of a coalesced read whose pipeline ended in a panic.
+var errReadAbandoned = errors.New("postgres: the coalesced read was abandoned")
+
+// next hands the pipeline the group had over to the reads waiting, and tells the group's reads
+// but the first, whose session sent it, that they were read.
+func (rs *readers) next(group []*singleRead) {
 	rs.mu.Lock()
 	if len(rs.queue) == 0 {
 		rs.out--

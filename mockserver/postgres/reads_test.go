@@ -90,3 +90,48 @@ func TestCoalescedReadsGetTheirOwnRows(t *testing.T) {
 	}
 	require.Equal(t, maxReading-1, s.readers.out, "no pipeline is left out but the one the test made up")
 }
+
+// TestPanickedReadFailsTheOthers queues two single reads behind a pipeline out, on a store
+// without a pool, so that the read leading their group panics: the other read fails with an
+// error rather than wait for good, and the pipeline is free again for the reads after them.
+func TestPanickedReadFailsTheOthers(t *testing.T) {
+	t.Parallel()
+	s := &Store{timeout: time.Second}
+	rs := &s.readers
+	rs.out = maxReading // a pipeline is out
+	outcomes := make(chan any, 2)
+	for range 2 {
+		go func() {
+			defer func() {
+				if p := recover(); p != nil {
+					outcomes <- panicked{p}
+				}
+			}()
+			var n int
+			outcomes <- s.readSingle(t.Context(), &singleRead{sql: "SELECT 1", dest: []any{&n}})
+		}()
+	}
+	require.Eventually(t, func() bool {
+		rs.mu.Lock()
+		defer rs.mu.Unlock()
+		return len(rs.queue) == 2
+	}, 10*time.Second, time.Millisecond, "the reads wait for the pipeline out")
+	rs.next([]*singleRead{{}}) // the pipeline out ends
+	var panics, abandoned int
+	for range 2 {
+		switch o := (<-outcomes).(type) {
+		case panicked:
+			panics++
+		default:
+			err, _ := o.(error)
+			require.ErrorIs(t, err, errReadAbandoned)
+			abandoned++
+		}
+	}
+	require.Equal(t, 1, panics, "the read leading the group panicked")
+	require.Equal(t, 1, abandoned, "the other read failed")
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	require.Zero(t, rs.out, "no pipeline is out")
+	require.Empty(t, rs.queue)
+}
