@@ -133,6 +133,11 @@ func New(cfg Config) (*Mock, error) {
 	if m.Clock == nil {
 		m.Clock, m.ownClock = clock.NewReal(), true
 	}
+	// A timer that panics (a Payment Request's expiry, a webhook's retry) is a bug of the mock's:
+	// logged, as net/http logs a handler's, rather than ending every tenant's sandbox.
+	m.Clock.OnPanic(func(v any, stack []byte) {
+		logger.Error("a timer panicked", "panic", fmt.Sprint(v), "stack", string(stack))
+	})
 	m.retention = positiveOr(cfg.Retention, memdb.DefaultRetention)
 	m.maxObjects = cmp.Or(max(cfg.MaxObjectsPerTenant, 0), memdb.DefaultMaxPerTenant)
 	store, err := openStore(cfg, m.retention, m.Clock, logger)

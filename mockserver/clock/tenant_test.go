@@ -261,3 +261,36 @@ func BenchmarkTenantSchedule(b *testing.B) {
 		i++
 	}
 }
+
+// TestTimerPanicIsReported checks a panic in a tenant's timer goes to the base clock's OnPanic,
+// with its stack, and the timers after it still fire: on a manual clock's move and on a real
+// clock's goroutine, where it would otherwise end the process.
+func TestTimerPanicIsReported(t *testing.T) {
+	t.Parallel()
+	for name, base := range map[string]*clock.Clock{"manual": clock.NewManual(start), "real": clock.NewReal()} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			defer base.Close()
+			reported := make(chan string, 1)
+			base.OnPanic(func(v any, stack []byte) {
+				require.Contains(t, string(stack), "TestTimerPanicIsReported")
+				reported <- fmt.Sprint(v)
+			})
+			tenant := base.Tenant("a")
+			var after atomic.Bool
+			now := tenant.Now()
+			tenant.At(now.Add(time.Millisecond), func() { panic("boom") })
+			tenant.At(now.Add(2*time.Millisecond), func() { after.Store(true) })
+			if name == "manual" {
+				tenant.Advance(time.Second)
+			}
+			select {
+			case v := <-reported:
+				require.Equal(t, "boom", v)
+			case <-time.After(10 * time.Second):
+				t.Fatal("the panic was not reported")
+			}
+			require.Eventually(t, after.Load, 10*time.Second, time.Millisecond, "the next timer fired")
+		})
+	}
+}
