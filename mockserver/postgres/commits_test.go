@@ -146,6 +146,21 @@ func TestPanickedGroupCommitFailsItsWaiters(t *testing.T) {
 	require.NoError(t, err)
 	lock := heldStatement{sql: lockSQL, args: []any{"tenant-1"}, tenant: "tenant-1"}
 	writes := []heldStatement{{sql: "SELECT 1"}}
+	outcomes := twoCalls(func() error { return s.commitGrouped(t.Context(), lock, writes) })
+	require.Eventually(t, func() bool {
+		s.lanes.mu.Lock()
+		defer s.lanes.mu.Unlock()
+		return len(l.queue) == 2
+	}, 10*time.Second, time.Millisecond, "the writes wait in the lane")
+	s.lanes.release(l)
+	onePanicked(t, outcomes, errGroupAbandoned)
+	require.Empty(t, s.lanes.m, "the lane is free")
+	require.Zero(t, s.committer.alone)
+}
+
+// twoCalls runs call twice, side by side, and returns their outcomes as they end: the error each
+// returned, or the panic it ended in.
+func twoCalls(call func() error) <-chan any {
 	outcomes := make(chan any, 2)
 	for range 2 {
 		go func() {
@@ -154,31 +169,28 @@ func TestPanickedGroupCommitFailsItsWaiters(t *testing.T) {
 					outcomes <- panicked{p}
 				}
 			}()
-			outcomes <- s.commitGrouped(t.Context(), lock, writes)
+			outcomes <- call()
 		}()
 	}
-	require.Eventually(t, func() bool {
-		s.lanes.mu.Lock()
-		defer s.lanes.mu.Unlock()
-		return len(l.queue) == 2
-	}, 10*time.Second, time.Millisecond, "the writes wait in the lane")
-	s.lanes.release(l)
-	var panics, abandoned int
+	return outcomes
+}
+
+// panicked is a panic's value, recovered.
+type panicked struct{ value any }
+
+// onePanicked requires of the two outcomes twoCalls gives that one is a panic (the call that led
+// the group) and the other the error want (the call the group was for as well).
+func onePanicked(t *testing.T, outcomes <-chan any, want error) {
+	t.Helper()
+	panics := 0
 	for range 2 {
 		switch o := (<-outcomes).(type) {
 		case panicked:
 			panics++
 		default:
 			err, _ := o.(error)
-			require.ErrorIs(t, err, errGroupAbandoned)
-			abandoned++
+			require.ErrorIs(t, err, want, "the call the group was for as well fails")
 		}
 	}
-	require.Equal(t, 1, panics, "the session leading the group panicked")
-	require.Equal(t, 1, abandoned, "the other write failed")
-	require.Empty(t, s.lanes.m, "the lane is free")
-	require.Zero(t, s.committer.alone)
+	require.Equal(t, 1, panics, "the call leading the group panicked")
 }
-
-// panicked is a panic's value, recovered.
-type panicked struct{ value any }

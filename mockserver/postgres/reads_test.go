@@ -99,37 +99,17 @@ func TestPanickedReadFailsTheOthers(t *testing.T) {
 	s := &Store{timeout: time.Second}
 	rs := &s.readers
 	rs.out = maxReading // a pipeline is out
-	outcomes := make(chan any, 2)
-	for range 2 {
-		go func() {
-			defer func() {
-				if p := recover(); p != nil {
-					outcomes <- panicked{p}
-				}
-			}()
-			var n int
-			outcomes <- s.readSingle(t.Context(), &singleRead{sql: "SELECT 1", dest: []any{&n}})
-		}()
-	}
+	outcomes := twoCalls(func() error {
+		var n int
+		return s.readSingle(t.Context(), &singleRead{sql: "SELECT 1", dest: []any{&n}})
+	})
 	require.Eventually(t, func() bool {
 		rs.mu.Lock()
 		defer rs.mu.Unlock()
 		return len(rs.queue) == 2
 	}, 10*time.Second, time.Millisecond, "the reads wait for the pipeline out")
 	rs.next([]*singleRead{{}}) // the pipeline out ends
-	var panics, abandoned int
-	for range 2 {
-		switch o := (<-outcomes).(type) {
-		case panicked:
-			panics++
-		default:
-			err, _ := o.(error)
-			require.ErrorIs(t, err, errReadAbandoned)
-			abandoned++
-		}
-	}
-	require.Equal(t, 1, panics, "the read leading the group panicked")
-	require.Equal(t, 1, abandoned, "the other read failed")
+	onePanicked(t, outcomes, errReadAbandoned)
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	require.Zero(t, rs.out, "no pipeline is out")
