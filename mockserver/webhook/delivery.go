@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -22,6 +23,9 @@ import (
 
 // errClosing is the error of an attempt interrupted by Close.
 var errClosing = errors.New("interrupted: the notifier was closed")
+
+// errAbandoned is the outcome of deliveries whose store call panicked: they are not made.
+var errAbandoned = errors.New("webhook: the store call panicked")
 
 // target is where and how a delivery is sent.
 type target struct {
@@ -129,8 +133,16 @@ func owner(e mockserver.Event) string {
 	return e.AccountID
 }
 
-// dispatch creates the deliveries of one event.
+// dispatch creates the deliveries of one event. A panic on the way (in the store, or on the
+// event's payload) drops the event with a log line, as when the store refuses its deliveries:
+// tried again it would most likely panic again, and the events behind it must not wait.
 func (n *Notifier) dispatch(e mockserver.Event) {
+	defer func() {
+		if p := recover(); p != nil {
+			n.panicked(p, "webhook: dispatching an event panicked; it is not delivered",
+				"event_type", e.Type, "tenant", owner(e), "account_id", e.AccountID, "subject", e.Subject)
+		}
+	}()
 	var routes []string
 	err := n.store.View(func(tx Tx) error {
 		var err error
@@ -259,11 +271,12 @@ func newDelivery(tenant, webhookID, subject string, meta EventMetadata, body []b
 // admit stores and queues new PENDING deliveries of the tenant, in order. Those beyond the
 // tenant's room for pending deliveries are stored as FAILED at once instead. When the store
 // refuses them (its quota, say), none is queued and its error is returned.
-func (n *Notifier) admit(tenant string, ds []*Delivery) error {
+func (n *Notifier) admit(tenant string, ds []*Delivery) (err error) {
 	a := n.reserve(tenant, ds)
-	err := n.store.Update(a.put)
-	n.settle(a, err)
-	return err
+	// Deferred, and failed unless the store returns, so that a panic in it gives the room back.
+	err = errAbandoned
+	defer func() { n.settle(a, err) }()
+	return n.store.Update(a.put)
 }
 
 // admission is the new deliveries of one tenant on their way into the store and the queues, with
@@ -336,68 +349,25 @@ func (n *Notifier) outcome(state string) {
 // process makes one attempt of the queue's head and records the outcome. The retry timer is set
 // before the outcome is stored, so whoever sees the stored attempt can rely on the timer.
 func (n *Notifier) process(q *queue, it *item) {
-	claimed, ok := n.claim(q, it)
+	id := it.d.DeliveryID
+	defer func() {
+		// tryAttempt deals with its own panics. One here, in storing the outcome (the store,
+		// Config.Outcome), comes after the queue moved on: the delivery stays as the store
+		// holds it, as when the store fails, and the worker goes on to the next.
+		if p := recover(); p != nil {
+			n.panicked(p, "webhook: storing a delivery's outcome panicked; the store keeps it as it was", "delivery_id", id)
+		}
+	}()
+	next, ok := n.tryAttempt(q, it)
 	if !ok {
-		return // another process makes this attempt, or made it
+		return
 	}
-	d := it.d
-	next := d.clone()
-	tgt, gone, resolveErr := n.resolve(d, claimed)
-	if gone {
-		next.State, next.NextAttemptAt = DeliveryFailed, nil
-		next.FailureReason = "the webhook was deleted"
-	} else {
-		att := n.attempt(tgt, d, resolveErr)
-		if q.owner.forgotten.Load() {
-			return // the tenant was forgotten during the attempt, its deliveries with it
-		}
-		next.Attempts = append(next.Attempts, att)
-		now := n.now(d.AccountID)
-		switch {
-		case att.Error == "":
-			next.State, next.NextAttemptAt = DeliveryDelivered, nil
-		case forged(d.Variant):
-			next.State, next.NextAttemptAt = DeliveryFailed, nil
-			next.FailureReason = fmt.Sprintf("not accepted, and a forged (%s) delivery gets one attempt: %s", d.Variant, att.Error)
-		case len(next.Attempts) >= MaxAttempts:
-			next.State, next.NextAttemptAt = DeliveryFailed, nil
-			next.FailureReason = fmt.Sprintf("no successful answer in %d attempts", MaxAttempts)
-		default:
-			due := now.Add(retryDelays[len(next.Attempts)-1])
-			next.NextAttemptAt = &due
-		}
-		if att.Error != "" {
-			n.log.Info("webhook: delivery attempt failed", "delivery_id", d.DeliveryID, "webhook_id", d.WebhookID,
-				"event_type", d.Event.EventType, "attempt", att.Attempt, "status", att.StatusCode, "error", att.Error,
-				"next_attempt_at", next.NextAttemptAt)
-		}
-	}
-	next.UpdatedAt = n.now(d.AccountID)
+	next.UpdatedAt = n.now(next.AccountID)
 	if next.State == DeliveryFailed {
-		n.log.Warn("webhook: delivery failed", "delivery_id", d.DeliveryID, "webhook_id", d.WebhookID,
-			"event_type", d.Event.EventType, "event_id", d.Event.EventID, "reason", next.FailureReason)
+		n.log.Warn("webhook: delivery failed", "delivery_id", next.DeliveryID, "webhook_id", next.WebhookID,
+			"event_type", next.Event.EventType, "event_id", next.Event.EventID, "reason", next.FailureReason)
 	}
-
-	n.mu.Lock()
-	if next.State == DeliveryPending {
-		it.d = next
-		switch {
-		case n.closing, q.owner.forgotten.Load():
-		case q.hurry:
-			q.hurry, q.due = false, true
-		default:
-			var t *clock.Timer
-			t = n.clock.Tenant(d.AccountID).At(*next.NextAttemptAt, func() { n.retryDue(q, &t) })
-			q.timer = t
-		}
-	} else {
-		q.items[0] = nil
-		q.items = q.items[1:]
-		q.hurry = false
-		q.owner.pending--
-		q.due = len(q.items) > 0
-	}
-	n.mu.Unlock()
+	n.advance(q, it, next)
 
 	// Checked in the transaction: once ForgetTenant has run, the store's ForgetTenant (which runs
 	// after it) may already have removed the delivery, and it must not come back.
@@ -412,6 +382,100 @@ func (n *Notifier) process(q *queue, it *item) {
 		return
 	}
 	n.outcome(next.State)
+}
+
+// tryAttempt claims and makes the attempt of the queue's head and returns the delivery as the
+// attempt leaves it; ok is false when there is nothing to record (another process makes the
+// attempt, or the tenant was forgotten meanwhile). A panic on the way (in the store, the claim or
+// the client's transport: a bug the delivery's data may run into again) counts as a failed
+// attempt, logged with its stack: the delivery is retried on its schedule and fails after
+// MaxAttempts like any other, rather than ending the process or being attempted in a tight loop.
+func (n *Notifier) tryAttempt(q *queue, it *item) (next *Delivery, ok bool) {
+	d := it.d
+	attempts := len(d.Attempts)
+	defer func() {
+		if p := recover(); p != nil {
+			n.panicked(p, "webhook: a delivery attempt panicked; it counts as a failed attempt",
+				"delivery_id", d.DeliveryID, "tenant", d.AccountID, "webhook_id", d.WebhookID)
+			next, ok = d.clone(), true
+			n.failedAttempt(next, Attempt{Attempt: attempts + 1, StartedAt: n.now(d.AccountID),
+				Error: fmt.Sprintf("the mock failed while making the attempt (panic: %v)", p)})
+		}
+	}()
+	claimed, ok := n.claim(q, it)
+	if !ok {
+		return nil, false // another process makes this attempt, or made it
+	}
+	next = d.clone()
+	tgt, gone, resolveErr := n.resolve(d, claimed)
+	if gone {
+		next.State, next.NextAttemptAt = DeliveryFailed, nil
+		next.FailureReason = "the webhook was deleted"
+		return next, true
+	}
+	att := n.attempt(tgt, d, resolveErr)
+	if q.owner.forgotten.Load() {
+		return nil, false // the tenant was forgotten during the attempt, its deliveries with it
+	}
+	if att.Error == "" {
+		next.Attempts = append(next.Attempts, att)
+		next.State, next.NextAttemptAt = DeliveryDelivered, nil
+		return next, true
+	}
+	n.failedAttempt(next, att)
+	return next, true
+}
+
+// failedAttempt adds the failed attempt att to next and schedules next's retry, or fails it when
+// it gets no more attempts.
+func (n *Notifier) failedAttempt(next *Delivery, att Attempt) {
+	next.Attempts = append(next.Attempts, att)
+	switch {
+	case forged(next.Variant):
+		next.State, next.NextAttemptAt = DeliveryFailed, nil
+		next.FailureReason = fmt.Sprintf("not accepted, and a forged (%s) delivery gets one attempt: %s", next.Variant, att.Error)
+	case len(next.Attempts) >= MaxAttempts:
+		next.State, next.NextAttemptAt = DeliveryFailed, nil
+		next.FailureReason = fmt.Sprintf("no successful answer in %d attempts", MaxAttempts)
+	default:
+		due := n.now(next.AccountID).Add(retryDelays[len(next.Attempts)-1])
+		next.NextAttemptAt = &due
+	}
+	n.log.Info("webhook: delivery attempt failed", "delivery_id", next.DeliveryID, "webhook_id", next.WebhookID,
+		"event_type", next.Event.EventType, "attempt", att.Attempt, "status", att.StatusCode, "error", att.Error,
+		"next_attempt_at", next.NextAttemptAt)
+}
+
+// advance moves the queue past the attempt of its head, which leaves the delivery as next: a
+// pending one waits for its retry, a finished one leaves the queue.
+func (n *Notifier) advance(q *queue, it *item, next *Delivery) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if next.State != DeliveryPending {
+		q.items[0] = nil
+		q.items = q.items[1:]
+		q.hurry = false
+		q.owner.pending--
+		q.due = len(q.items) > 0
+		return
+	}
+	it.d = next
+	switch {
+	case n.closing, q.owner.forgotten.Load():
+	case q.hurry:
+		q.hurry, q.due = false, true
+	default:
+		var t *clock.Timer
+		t = n.clock.Tenant(next.AccountID).At(*next.NextAttemptAt, func() { n.retryDue(q, &t) })
+		q.timer = t
+	}
+}
+
+// panicked logs, at error level with its stack, a panic of the Notifier's own background work
+// that the caller recovered from: a bug of the mock's, which one tenant's data may have run into,
+// ends the piece of work it hit, not every tenant's sandbox.
+func (n *Notifier) panicked(p any, msg string, args ...any) {
+	n.log.Error(msg, append(args, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))...)
 }
 
 // resolve finds where d goes now: the webhook's current url and signing key, as the claim read

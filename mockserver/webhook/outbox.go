@@ -37,11 +37,17 @@ const outboxBatch = 64
 
 // Refused reports whether err is the store refusing what was asked of it (a Klarna-shaped error
 // below 500, such as its quota's 429, or a tenant reset meanwhile), which a retry would meet
-// again, rather than the store failing (a 503 while the database is away).
+// again, rather than the store failing (a 503 while the database is away). An event whose turn
+// into deliveries panicked counts as refused too.
 func Refused(err error) bool {
 	var e *mockserver.Error
-	return errors.As(err, &e) && e.Status < 500
+	return errors.As(err, &e) && e.Status < 500 || errors.Is(err, errEventPanicked)
 }
+
+// errEventPanicked is why an event is not delivered when turning it into deliveries panicked: a
+// refusal (Refused), since taken again it would most likely panic again, and hold up the events
+// behind it for good.
+var errEventPanicked = errors.New("webhook: turning the event into deliveries panicked")
 
 // outboxWoke counts events the store recorded in the outbox for the owner, which the
 // dispatcher's next drain turns into deliveries, and wakes it.
@@ -91,6 +97,19 @@ func (n *Notifier) DrainOutbox() {
 	if n.cfg.Outbox == nil {
 		return
 	}
+	// admitted holds the reservations of the deliveries of the batch being taken.
+	var admitted []admission
+	// A panic outside the events' own turn into deliveries (in the outbox's store) is taken as a
+	// failure of the store: the batch's reservations are given back, its events wait for the
+	// next drain, and the dispatcher goes on.
+	defer func() {
+		if p := recover(); p != nil {
+			for _, a := range admitted {
+				n.settle(a, errAbandoned)
+			}
+			n.panicked(p, "webhook: taking events from the outbox panicked; they wait for the next look")
+		}
+	}()
 	// single counts the events still to take one at a time after a refused batch, so that only
 	// the one refused is dropped.
 	single := 0
@@ -100,10 +119,17 @@ func (n *Notifier) DrainOutbox() {
 			limit = 1
 			single--
 		}
-		var admitted []admission
+		admitted = nil
 		var taken []mockserver.Event
-		ok, err := n.cfg.Outbox.Take(limit, func(tx Tx, e mockserver.Event) error {
+		ok, err := n.cfg.Outbox.Take(limit, func(tx Tx, e mockserver.Event) (err error) {
 			taken = append(taken, e)
+			defer func() {
+				if p := recover(); p != nil {
+					n.panicked(p, "webhook: turning an outbox event into deliveries panicked", "event_type", e.Type,
+						"tenant", owner(e), "account_id", e.AccountID, "subject", e.Subject)
+					err = errEventPanicked
+				}
+			}()
 			routes, err := n.routes(tx, e)
 			if err != nil {
 				return err
@@ -122,9 +148,13 @@ func (n *Notifier) DrainOutbox() {
 		for _, a := range admitted {
 			n.settle(a, err)
 		}
+		admitted = nil
 		switch {
-		case Refused(err) && len(taken) > 1:
-			single = len(taken)
+		case Refused(err) && limit > 1:
+			// By the batch asked for, not the events fn saw: fn stops at the first refused, and
+			// the outbox keeps a refused batch whole, so counting those would take the same batch
+			// again and again when the first of several is refused (a quota already full).
+			single = limit
 		case Refused(err):
 			n.notDelivered(taken[0], err)
 		case err != nil:

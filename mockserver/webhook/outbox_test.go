@@ -46,6 +46,20 @@ func (o *memOutbox) Take(limit int, fn func(webhook.Tx, mockserver.Event) error)
 	return true, err
 }
 
+// newOutboxFixture starts a Notifier on a memOutbox over a fresh memdb store holding at most
+// quota objects per tenant (0: memdb's default) and a manual clock; mod adjusts the config.
+func newOutboxFixture(t *testing.T, quota int, mod func(*webhook.Config)) (*fixture, *memOutbox) {
+	t.Helper()
+	store, err := memdb.New(memdb.Config{MaxObjectsPerTenant: quota})
+	require.NoError(t, err)
+	outbox := &memOutbox{store: store.Notifications()}
+	cfg := webhook.Config{Clock: clock.NewManual(start), Logger: slog.New(slog.DiscardHandler), Outbox: outbox}
+	if mod != nil {
+		mod(&cfg)
+	}
+	return &fixture{t: t, clock: cfg.Clock, n: startNotifier(t, store.Notifications(), cfg)}, outbox
+}
+
 func (o *memOutbox) Notify(_ bool, wake func(owner string, events int)) { o.wake = wake }
 
 func (o *memOutbox) waiting() int {
@@ -60,18 +74,10 @@ func (o *memOutbox) waiting() int {
 // taking those of its batch along.
 func TestEventsFromTheOutbox(t *testing.T) {
 	t.Parallel()
-	store, err := memdb.New(memdb.Config{MaxObjectsPerTenant: 3})
-	require.NoError(t, err)
-	outbox := &memOutbox{store: store.Notifications()}
-	cfg := webhook.Config{Clock: clock.NewManual(start), Logger: slog.New(slog.DiscardHandler), Outbox: outbox}
-	n := startNotifier(t, store.Notifications(), cfg)
+	f, outbox := newOutboxFixture(t, 3, nil)
+	n := f.n
 	// The receiver fails every attempt, so that the deliveries stay pending and fill the quota.
-	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.WriteHeader(http.StatusServiceUnavailable)
-	}))
-	t.Cleanup(failing.Close)
-	f := &fixture{t: t, clock: cfg.Clock, n: n}
-	w, _ := f.hook(acctA, failing.URL, "*")
+	w, _ := f.hook(acctA, failingReceiver(t), "*")
 
 	const subject = "krn:payment:eu1:request:outbox"
 	outbox.mu.Lock()
@@ -96,4 +102,37 @@ func TestEventsFromTheOutbox(t *testing.T) {
 		seqs = append(seqs, env.Payload.Seq)
 	}
 	require.Equal(t, []int{2, 1, 0}, seqs, "newest first: the outbox's order")
+}
+
+// TestOutboxBatchRefusedAtItsFirst checks a batch whose first event is refused (the tenant's quota
+// is full already) is taken one event at a time, each refused one dropped, rather than taken
+// whole again and again.
+func TestOutboxBatchRefusedAtItsFirst(t *testing.T) {
+	t.Parallel()
+	f, outbox := newOutboxFixture(t, 1, nil)
+	// The receiver fails every attempt, so that the first delivery stays pending and fills the
+	// quota.
+	w, _ := f.hook(acctA, failingReceiver(t), "*")
+
+	drain := func(seqs ...int) {
+		outbox.mu.Lock()
+		for _, seq := range seqs {
+			outbox.events = append(outbox.events, event(acctA, mockserver.EventRequestSubmitted, "krn:payment:eu1:request:full", seq))
+		}
+		outbox.mu.Unlock()
+		outbox.wake(acctA, len(seqs))
+		require.Eventually(t, func() bool { return outbox.waiting() == 0 }, waitFor, tick, "the outbox is drained")
+	}
+	drain(0)
+	drain(1, 2)
+	require.Len(t, f.deliveries(acctA, w.WebhookID), 1, "only the first event fits the quota")
+}
+
+// failingReceiver returns the url of a receiver that answers every attempt with a 503.
+func failingReceiver(t *testing.T) string {
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(failing.Close)
+	return failing.URL
 }
