@@ -67,8 +67,9 @@ var cpuProcs = runtime.GOMAXPROCS(0)
 // its machine, and the kernel then queues a woken server thread behind the client thread that
 // woke it, on its core, while the other core idles; with two CPUs, twice as many threads
 // running Go code kept the cores busier, and served 13 to 22 % more authorizes a second with
-// the clients on the same cores, for 3 to 8 % more CPU each (bench/README.md). A GOMAXPROCS
-// the environment sets is kept.
+// bench/load's clients (a Go program, as a test suite is) on the same cores, for 3 to 8 % more
+// CPU each; with wrk's it made no clear difference (bench/README.md). A GOMAXPROCS the
+// environment sets is kept.
 func maxProcs(flagged int, getenv func(string) string) int {
 	switch {
 	case flagged > 0:
