@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"time"
-	"unsafe"
 
 	"github.com/klarna-mock/klarna-mock/contracts/validate"
 	"github.com/klarna-mock/klarna-mock/mockserver"
@@ -55,24 +54,12 @@ func newJournal(store journals.Store) *journal {
 // bounds that wait and never fails the call.
 func (j *journal) record(tenant, scope string, at time.Time, r *http.Request, body []byte, status int, rule, fault string, warnings []validate.Violation, answer string) {
 	e := journals.NewEntry(at, r, nil, status, rule, fault, nil)
-	e.KeepBody(bodyString(body))
+	e.KeepBody(string(body))
 	e.KeepAnswer(answer) // the writer's copy, not another
 	for _, v := range warnings {
 		e.Warnings = append(e.Warnings, Warning{Parameter: v.Parameter, Message: v.Message})
 	}
 	j.store.Record(r.Context(), tenant, scope, e)
-}
-
-// bodyString is body as a string for its journal entry. A body read by readAll fills its buffer,
-// which nothing changes once read (request.body): the entry shares those bytes rather than copy
-// them, an allocation as large as the body on every call. A buffer with more room to spare than
-// an eighth of the body (io.ReadAll's, whose length the client did not declare) is copied, so
-// that the journal's byte bounds, which count the body, count what it keeps.
-func bodyString(body []byte) string {
-	if cap(body)-len(body) > len(body)/8+1 {
-		return string(body)
-	}
-	return unsafe.String(unsafe.SliceData(body), len(body))
 }
 
 // forget drops the tenant's entries, for when the mock forgets the tenant.

@@ -182,8 +182,7 @@ type request struct {
 	// partner account, in the path or, on Klarna's paths for direct Partners, the key's own.
 	scope string
 	vars  map[string]string
-	// body is the request's body as read. It is never changed: its journal entry shares its
-	// bytes (bodyString).
+	// body is the request's body as read.
 	body []byte
 	// warnings are the undocumented body properties the contract check let through (see
 	// FieldPolicy), kept in the journal.
