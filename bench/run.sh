@@ -25,17 +25,8 @@ go build -o "$work/bare" ./bench/bare
 go build -o "$work/firstreq" ./bench/firstreq
 go build -o "$work/load" ./bench/load
 
-# start BIN ARGS...: starts a server, waits for its "listening on" line, sets PID and URL.
-start() {
-  "$@" >"$work/out" 2>"$work/err" &
-  PID=$!
-  for _ in $(seq 1 500); do
-    URL=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$work/out" | head -1)
-    [ -n "$URL" ] && return 0
-    sleep 0.01
-  done
-  echo "server did not start: $(cat "$work/err")" >&2; exit 1
-}
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 # measure NAME COLD_START LOAD_ARGS...: loads the started server (PID, URL) and keeps its figures
 # in $work/fig-NAME, one line of name=value pairs.

@@ -22,17 +22,8 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 go build -o "$work/klarna-mock" ./cmd/klarna-mock
 go build -o "$work/bare" ./bench/bare
 
-# start BIN ARGS...: starts a server, waits for its "listening on" line, sets PID and URL.
-start() {
-  "$@" >"$work/out" 2>"$work/err" &
-  PID=$!
-  for _ in $(seq 1 500); do
-    URL=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$work/out" | head -1)
-    [ -n "$URL" ] && return 0
-    sleep 0.01
-  done
-  echo "server did not start: $(cat "$work/err")" >&2; exit 1
-}
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 # cpu: the started server's CPU time so far, in microseconds.
 cpu() { awk '{r += $1} END {printf "%d\n", r / 1000}' /proc/"$PID"/task/*/schedstat; }
